@@ -1,0 +1,285 @@
+//! `chitra`: the command line. It parses what the user typed into core types, asks the store, and
+//! prints the answer as a table or as JSON. Rules live in `chitra-core`, SQL in `chitra-store`.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Failure;
+
+/// chitra — chi trả trợ cấp xã hội qua bưu điện: the register, the rules, the monthly payments and
+/// their audit trail.
+#[derive(Parser, Debug)]
+#[command(name = "chitra", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The database: a SQLite file path (created by `init` or `demo`) or a postgres:// URL.
+    #[arg(long, global = true, env = "CHITRA_DB", default_value = "chitra.db")]
+    pub db: String,
+    /// How to print data.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Who is acting: recorded in the journal with every change.
+    #[arg(
+        long = "as",
+        global = true,
+        env = "CHITRA_USER",
+        default_value = "admin"
+    )]
+    pub actor: String,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the database and load the official units and the rule tables.
+    Init,
+    /// Build a demo province (Bến Tre, 2018–2020, synthetic people) and run it month by month.
+    Demo(DemoArgs),
+    /// The rule tables.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// The register of beneficiaries.
+    #[command(subcommand)]
+    Beneficiary(BeneficiaryCommand),
+    /// Decisions: grant, adjust, suspend, resume, stop.
+    #[command(subcommand)]
+    Decision(DecisionCommand),
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// The journal: every change, chained by hashes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Check that the database answers and is initialised (exit code 0 if healthy).
+    Healthcheck,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Seed of the synthetic population: the same seed builds the same province.
+    #[arg(long, default_value_t = 2018)]
+    pub seed: u64,
+    /// Replace an existing SQLite demo file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// The base levels, coefficients, funeral support and combinations in force in a month.
+    Show {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        at: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BeneficiaryCommand {
+    /// Register a beneficiary with the decision that grants their category.
+    Add(Box<AddBeneficiary>),
+    /// A beneficiary's file: identity, addresses, decisions, this month's entitlement.
+    Show {
+        /// The beneficiary's code, e.g. 83-0000123.
+        code: String,
+        /// The month whose entitlement to explain (default: this month).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The register, paged and filtered.
+    List(ListBeneficiaries),
+}
+
+#[derive(Args, Debug)]
+pub struct AddBeneficiary {
+    /// Full name, as on the citizen ID card.
+    #[arg(long)]
+    pub name: String,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub birth_date: String,
+    /// nam / nữ (male / female).
+    #[arg(long)]
+    pub sex: String,
+    /// The 12-digit citizen ID number.
+    #[arg(long)]
+    pub citizen_id: String,
+    /// The official 5-digit commune code.
+    #[arg(long)]
+    pub commune: String,
+    /// The category granted, e.g. K5c (see `chitra rules show`).
+    #[arg(long)]
+    pub category: String,
+    /// social_assistance or merit_allowance.
+    #[arg(long, default_value = "social_assistance")]
+    pub program: String,
+    /// Hamlet or neighbourhood.
+    #[arg(long)]
+    pub hamlet: Option<String>,
+    /// House number and street.
+    #[arg(long)]
+    pub street: Option<String>,
+    /// Children or other dependants (K4 is paid per child).
+    #[arg(long, default_value_t = 1)]
+    pub dependants: u32,
+    /// First month paid, YYYY-MM (default: the month the decision is signed).
+    #[arg(long)]
+    pub effective: Option<String>,
+    /// Date the grant decision was signed, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub signed_on: Option<String>,
+    /// Who signed the decision (default: the acting user).
+    #[arg(long)]
+    pub signer: Option<String>,
+    /// The decision's number, e.g. 125/QĐ-UBND.
+    #[arg(long)]
+    pub number: Option<String>,
+    #[arg(long, default_value = "đủ điều kiện hưởng trợ cấp xã hội hàng tháng")]
+    pub reason: String,
+    /// Payment point id.
+    #[arg(long)]
+    pub point: Option<i64>,
+    /// Social-protection facility id, if the beneficiary lives in one.
+    #[arg(long)]
+    pub facility: Option<i64>,
+    /// Why the beneficiary is paid at home (old, frail, sick).
+    #[arg(long)]
+    pub home_delivery: Option<String>,
+    /// Paid into this bank's account instead of in cash.
+    #[arg(long)]
+    pub bank: Option<String>,
+    /// The account number (digits).
+    #[arg(long)]
+    pub bank_account: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListBeneficiaries {
+    /// Name without diacritics, code, or citizen ID.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub commune: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub point: Option<i64>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DecisionCommand {
+    /// Record a decision for a beneficiary.
+    Add(Box<AddDecision>),
+}
+
+#[derive(Args, Debug)]
+pub struct AddDecision {
+    /// The beneficiary's code.
+    #[arg(long)]
+    pub beneficiary: String,
+    /// grant, adjust, suspend, resume or stop.
+    #[arg(long)]
+    pub kind: String,
+    /// First month it applies to, YYYY-MM (a stop on death defaults to the month after death).
+    #[arg(long)]
+    pub effective: Option<String>,
+    /// Grant and adjust: the category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Adjust: the category replaced.
+    #[arg(long)]
+    pub replaces: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub dependants: u32,
+    /// YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub signed_on: Option<String>,
+    #[arg(long)]
+    pub signer: Option<String>,
+    #[arg(long)]
+    pub number: Option<String>,
+    #[arg(long)]
+    pub reason: String,
+    /// Stop: the date of death, YYYY-MM-DD.
+    #[arg(long)]
+    pub death_date: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Beneficiary-turns, total paid and payment points over a span of months, with breakdowns.
+    Summary {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the journal's hash chain; name the first entry that does not match.
+    Verify,
+    /// The latest journal entries.
+    Log {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let format = cli.global.format;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(format),
+    }
+}
+
+impl Failure {
+    fn report(self, format: Format) -> ExitCode {
+        match format {
+            Format::Json => eprintln!("{}", self.json()),
+            Format::Table => eprintln!("{}", self.text()),
+        }
+        ExitCode::from(self.exit_code())
+    }
+}

@@ -1,0 +1,285 @@
+//! Payment contracts between the department and the post office: who pays where, for what fee,
+//! and by which days the money is advanced, paid and reported.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::money::{Dong, Overflow};
+use crate::period::Period;
+use crate::program::Program;
+use crate::text;
+
+/// How the post office's service fee is reckoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeRule {
+    /// A share of the amount paid, in basis points (1.2 % is 120).
+    Percent { basis_points: u32 },
+    /// A fixed amount per beneficiary paid in the month (e.g. 6,600 đồng).
+    PerBeneficiary { amount: Dong },
+}
+
+impl FeeRule {
+    /// `1.2%` or `6600/beneficiary`, as typed on the command line.
+    pub fn parse(s: &str) -> Result<FeeRule, FieldError> {
+        let t = s.trim();
+        let bad = || {
+            FieldError::new(
+                "fee",
+                format!(
+                    "'{t}' is not a fee: write a percentage such as 1.2% or an amount per beneficiary such as 6600/beneficiary"
+                ),
+            )
+        };
+        if let Some(p) = t.strip_suffix('%') {
+            let (whole, frac) = p.split_once('.').unwrap_or((p, ""));
+            if whole.is_empty()
+                || frac.len() > 2
+                || !whole
+                    .bytes()
+                    .chain(frac.bytes())
+                    .all(|b| b.is_ascii_digit())
+            {
+                return Err(bad());
+            }
+            let bp = whole.parse::<u32>().map_err(|_| bad())? * 100
+                + format!("{frac:0<2}").parse::<u32>().map_err(|_| bad())?;
+            if bp > 10_000 {
+                return Err(FieldError::new(
+                    "fee",
+                    format!("{t} is more than the amount paid"),
+                ));
+            }
+            return Ok(FeeRule::Percent { basis_points: bp });
+        }
+        if let Some(a) = t.strip_suffix("/beneficiary") {
+            let amount: i64 = a.trim().parse().map_err(|_| bad())?;
+            if amount < 0 {
+                return Err(bad());
+            }
+            return Ok(FeeRule::PerBeneficiary {
+                amount: Dong(amount),
+            });
+        }
+        Err(bad())
+    }
+
+    /// The fee for a month in which `paid` was paid to `beneficiaries` people; a percentage is
+    /// rounded half up to whole đồng.
+    pub fn fee(self, paid: Dong, beneficiaries: i64) -> Result<Dong, Overflow> {
+        match self {
+            FeeRule::Percent { basis_points } => {
+                let scaled = i128::from(paid.get()) * i128::from(basis_points);
+                i64::try_from((scaled + 5_000) / 10_000)
+                    .map(Dong)
+                    .map_err(|_| Overflow)
+            }
+            FeeRule::PerBeneficiary { amount } => amount.checked_mul(beneficiaries),
+        }
+    }
+}
+
+/// A contract as written, before it has an id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewContract {
+    /// Short code, used in account names: `BT-BĐ-2018`.
+    pub code: String,
+    pub name: String,
+    /// The department (office) that pays.
+    pub office_id: i64,
+    /// The post office that pays out.
+    pub post_office: String,
+    /// The province or commune the contract covers.
+    pub area_code: String,
+    pub program: Program,
+    pub fee: FeeRule,
+    /// The money for month M is advanced by this day of month M − 1.
+    pub advance_by_day: u8,
+    /// The days of month M on which the post office pays.
+    pub pay_from_day: u8,
+    pub pay_to_day: u8,
+    /// The post office reports month M by this day of month M + 1.
+    pub report_by_day: u8,
+    pub valid_from: Period,
+    pub valid_to: Option<Period>,
+}
+
+/// A contract on record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    pub id: i64,
+    #[serde(flatten)]
+    pub terms: NewContract,
+}
+
+/// The day `day` of a month, or its last day if the month is shorter.
+fn day_of(period: Period, day: u8) -> NaiveDate {
+    NaiveDate::from_ymd_opt(period.year(), period.month(), u32::from(day))
+        .unwrap_or(period.last_day())
+}
+
+impl NewContract {
+    pub fn check(&self) -> Result<(), FieldError> {
+        text::required("code", &self.code, 40)?;
+        if !self
+            .code
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(FieldError::new(
+                "code",
+                "use letters, digits, '-', '_' or '.' only",
+            ));
+        }
+        text::required("name", &self.name, 200)?;
+        text::required("post_office", &self.post_office, 200)?;
+        for (field, d) in [
+            ("advance_by_day", self.advance_by_day),
+            ("pay_from_day", self.pay_from_day),
+            ("pay_to_day", self.pay_to_day),
+            ("report_by_day", self.report_by_day),
+        ] {
+            if !(1..=31).contains(&d) {
+                return Err(FieldError::new(
+                    field,
+                    format!("{d} is not a day of the month"),
+                ));
+            }
+        }
+        if self.pay_to_day < self.pay_from_day {
+            return Err(FieldError::new(
+                "pay_to_day",
+                format!(
+                    "the window ends ({}) before it starts ({})",
+                    self.pay_to_day, self.pay_from_day
+                ),
+            ));
+        }
+        if self.valid_to.is_some_and(|to| to < self.valid_from) {
+            return Err(FieldError::new("valid_to", "ends before it starts"));
+        }
+        if let FeeRule::PerBeneficiary { amount } = self.fee
+            && amount.is_negative()
+        {
+            return Err(FieldError::new("fee", "a fee cannot be negative"));
+        }
+        Ok(())
+    }
+
+    pub fn in_force(&self, period: Period) -> bool {
+        self.valid_from <= period && self.valid_to.is_none_or(|to| period <= to)
+    }
+
+    /// The last day to advance the money of `period`.
+    pub fn advance_due(&self, period: Period) -> NaiveDate {
+        day_of(period.prev(), self.advance_by_day)
+    }
+
+    /// The days the post office pays `period`.
+    pub fn pay_window(&self, period: Period) -> (NaiveDate, NaiveDate) {
+        (
+            day_of(period, self.pay_from_day),
+            day_of(period, self.pay_to_day),
+        )
+    }
+
+    /// The last day for the post office to report `period`.
+    pub fn report_due(&self, period: Period) -> NaiveDate {
+        day_of(period.next(), self.report_by_day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract() -> NewContract {
+        NewContract {
+            code: "BT-BĐ-2018".into(),
+            name: "Hợp đồng chi trả trợ giúp xã hội qua bưu điện".into(),
+            office_id: 1,
+            post_office: "Bưu điện tỉnh Bến Tre".into(),
+            area_code: "83".into(),
+            program: Program::SocialAssistance,
+            fee: FeeRule::PerBeneficiary {
+                amount: Dong(6_600),
+            },
+            advance_by_day: 25,
+            pay_from_day: 2,
+            pay_to_day: 25,
+            report_by_day: 20,
+            valid_from: Period::parse("2018-01").unwrap(),
+            valid_to: None,
+        }
+    }
+
+    #[test]
+    fn fees_by_share_or_per_beneficiary() {
+        assert_eq!(
+            FeeRule::parse("6600/beneficiary")
+                .unwrap()
+                .fee(Dong(1_000_000), 3),
+            Ok(Dong(19_800))
+        );
+        let pct = FeeRule::parse("1.25%").unwrap();
+        assert_eq!(pct, FeeRule::Percent { basis_points: 125 });
+        assert_eq!(pct.fee(Dong(1_000_000), 3), Ok(Dong(12_500)));
+        assert_eq!(
+            FeeRule::parse("0.5%").unwrap().fee(Dong(101), 1),
+            Ok(Dong(1)),
+            "0.505 rounds up"
+        );
+        for bad in ["", "1.234%", "abc", "-5/beneficiary", "101%", "5"] {
+            assert_eq!(FeeRule::parse(bad).unwrap_err().field, "fee", "{bad}");
+        }
+    }
+
+    #[test]
+    fn deadlines_of_a_month() {
+        let c = contract();
+        let march = Period::parse("2020-03").unwrap();
+        assert_eq!(
+            c.advance_due(march),
+            NaiveDate::from_ymd_opt(2020, 2, 25).unwrap()
+        );
+        assert_eq!(
+            c.pay_window(march).1,
+            NaiveDate::from_ymd_opt(2020, 3, 25).unwrap()
+        );
+        assert_eq!(
+            c.report_due(march),
+            NaiveDate::from_ymd_opt(2020, 4, 20).unwrap()
+        );
+        let late = NewContract {
+            advance_by_day: 31,
+            ..contract()
+        };
+        assert_eq!(
+            late.advance_due(march),
+            NaiveDate::from_ymd_opt(2020, 2, 29).unwrap(),
+            "clamped to February"
+        );
+        assert!(c.check().is_ok());
+        assert_eq!(
+            NewContract {
+                pay_to_day: 1,
+                ..contract()
+            }
+            .check()
+            .unwrap_err()
+            .field,
+            "pay_to_day"
+        );
+        assert_eq!(
+            NewContract {
+                code: "a b".into(),
+                ..contract()
+            }
+            .check()
+            .unwrap_err()
+            .field,
+            "code"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! Vietnamese text: stored in NFC; searched by a key without case or diacritics.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::FieldError;
+
+/// Text as it is stored: NFC, surrounding and repeated spaces removed.
+pub fn clean(s: &str) -> String {
+    let nfc: String = s.nfc().collect();
+    nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A required text field: cleaned, not empty, not longer than `max` characters.
+pub fn required(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
+    let t = clean(s);
+    if t.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if t.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(t)
+}
+
+/// The search key: lower case, no diacritics, `Đ` → `d`. "Nguyễn Văn Ân" → "nguyen van an".
+pub fn search_key(s: &str) -> String {
+    let folded = deunicode::deunicode(&clean(s));
+    folded.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfd_input_is_stored_as_nfc() {
+        let nfd = "Nguye\u{302}\u{303}n"; // e + combining circumflex + combining tilde
+        assert_eq!(clean(nfd), "Nguyễn");
+        assert_eq!(clean("  Trần   Thị  Bé "), "Trần Thị Bé");
+    }
+
+    #[test]
+    fn search_key_ignores_case_and_diacritics() {
+        assert_eq!(search_key("Nguyễn Văn Ân"), "nguyen van an");
+        assert_eq!(search_key("Đặng Thị Đào"), "dang thi dao");
+        assert_eq!(search_key("Nguye\u{302}\u{303}n"), "nguyen");
+    }
+
+    #[test]
+    fn required_names_the_field() {
+        assert_eq!(required("name", "  ", 10).unwrap_err().field, "name");
+        assert!(required("name", "abcdefghijk", 10).is_err());
+        assert!(required("name", "a\u{7}b", 10).is_err());
+    }
+}

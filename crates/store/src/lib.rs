@@ -1,0 +1,316 @@
+//! Persistence for chitra. One [`Store`] trait, two implementations: SQLite (one file, WAL; the
+//! embedded default) and PostgreSQL (for a national deployment). The store remembers; the rules it
+//! applies before writing come from `chitra-core`.
+//!
+//! Every mutation appends its journal entries in the same transaction as the change. Writes are
+//! serialised on the journal head, so the chain never forks.
+
+use chitra_core::decision::{Decision, NewDecision};
+use chitra_core::journal::{Entry, Mismatch};
+use chitra_core::office::{Facility, NewPaymentPoint, Office, OfficeKind, PaymentPoint};
+use chitra_core::register::{Beneficiary, NewBeneficiary};
+
+use chitra_core::rules::RuleBook;
+use chitra_core::units::{AdminUnit, OfficialUnits, UnitTree};
+use chitra_core::{Period, Program};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+pub mod cycle;
+mod error;
+#[macro_use]
+mod shared;
+#[macro_use]
+mod shared_cycle;
+pub mod postgres;
+pub mod sqlite;
+mod sqlite_bulk;
+
+pub use cycle::Cycle;
+pub use error::StoreError;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The unit tree as last read, with the version (largest unit id) it was read at.
+type UnitCache = std::sync::Arc<std::sync::Mutex<Option<(i64, std::sync::Arc<UnitTree>)>>>;
+
+/// A program's register as last read: every beneficiary's file, and how far it was read.
+#[derive(Debug, Default)]
+struct RegisterCache {
+    version: i64,
+    last_beneficiary: i64,
+    last_decision: i64,
+    /// By beneficiary id.
+    files: Vec<BeneficiaryFile>,
+    /// Compiled for the engine, with the number of categories of the rules it was compiled with.
+    compiled: Option<(usize, std::sync::Arc<chitra_core::payroll::Register>)>,
+}
+
+type RegisterCaches =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Program, RegisterCache>>>;
+
+/// Vietnam's time zone (ICT) is UTC+7 all year.
+pub const VIETNAM_UTC_OFFSET_HOURS: i64 = 7;
+
+/// Who made a change, when, and why: what the journal records with it.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub actor: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Change {
+    pub fn now(actor: impl Into<String>, reason: impl Into<String>) -> Change {
+        Change {
+            actor: actor.into(),
+            reason: reason.into(),
+            at: Utc::now(),
+        }
+    }
+
+    /// A change made on `date` (at noon in Vietnam): what a simulation or an import of dated
+    /// records uses.
+    pub fn on(actor: impl Into<String>, reason: impl Into<String>, date: NaiveDate) -> Change {
+        let noon = date
+            .and_hms_opt(12 - VIETNAM_UTC_OFFSET_HOURS as u32, 0, 0)
+            .unwrap_or_default();
+        Change {
+            actor: actor.into(),
+            reason: reason.into(),
+            at: DateTime::from_naive_utc_and_offset(noon, Utc),
+        }
+    }
+
+    /// The day of the change in Vietnam (UTC+7, no daylight saving): the "today" against which
+    /// dates are checked and from which a recorded decision is known.
+    pub fn date(&self) -> NaiveDate {
+        (self.at + chrono::Duration::hours(VIETNAM_UTC_OFFSET_HOURS)).date_naive()
+    }
+
+    /// Who and why must be said: the journal records them.
+    pub fn check(&self) -> std::result::Result<(), chitra_core::FieldError> {
+        chitra_core::text::required("as", &self.actor, 100)?;
+        chitra_core::text::required("reason", &self.reason, 500)?;
+        Ok(())
+    }
+
+    /// The timestamp as stored and hashed: RFC 3339, UTC, microseconds.
+    pub fn at_text(&self) -> String {
+        self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    }
+}
+
+/// What `chitra healthcheck` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    pub backend: &'static str,
+    pub schema_version: i64,
+    pub initialised: bool,
+    pub demo: bool,
+    pub journal_entries: i64,
+    pub beneficiaries: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitsLoaded {
+    pub units: usize,
+    pub successions: usize,
+    pub quirks: usize,
+}
+
+/// What `initialise` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Initialised {
+    /// It was initialised before: nothing was loaded.
+    pub already: bool,
+    pub units: Option<UnitsLoaded>,
+    pub rule_categories: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewOffice {
+    pub kind: OfficeKind,
+    pub name: String,
+    pub unit_code: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewFacility {
+    pub code: String,
+    pub name: String,
+    pub commune: chitra_core::ids::CommuneCode,
+}
+
+/// A beneficiary with every decision about them: their file.
+#[derive(Clone, Debug, Serialize)]
+pub struct BeneficiaryFile {
+    pub beneficiary: Beneficiary,
+    pub decisions: Vec<Decision>,
+}
+
+/// A decision for a beneficiary named by their code.
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionFor {
+    pub beneficiary_code: String,
+    pub decision: NewDecision,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BeneficiaryFilter {
+    /// Name (case and diacritics ignored), code, or whole citizen ID.
+    pub search: Option<String>,
+    pub commune: Option<String>,
+    /// Has been granted this category.
+    pub category: Option<String>,
+    pub payment_point_id: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A line of the register list. The citizen ID is masked.
+#[derive(Clone, Debug, Serialize)]
+pub struct BeneficiaryRow {
+    pub id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub birth_date: NaiveDate,
+    pub sex: String,
+    pub citizen_id_masked: String,
+    pub commune_code: String,
+    pub payment_point_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Page<T> {
+    pub total: i64,
+    pub offset: i64,
+    pub items: Vec<T>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct YearRow {
+    pub year: i32,
+    pub beneficiaries: i64,
+    pub paid_vnd: i64,
+}
+
+/// One group of a breakdown: beneficiary-turns (distinct beneficiaries paid in each year, summed
+/// over the years) and the amount paid.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupRow {
+    pub key: String,
+    pub name: String,
+    pub beneficiary_turns: i64,
+    pub paid_vnd: i64,
+}
+
+/// What was paid over a span of months.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub from: Period,
+    pub to: Period,
+    pub demo: bool,
+    pub beneficiary_turns: i64,
+    pub total_paid_vnd: i64,
+    /// Payment points that paid in the span.
+    pub payment_points: i64,
+    pub payment_points_registered: i64,
+    pub lines_paid: i64,
+    pub by_year: Vec<YearRow>,
+    pub by_area: Vec<GroupRow>,
+    pub by_category: Vec<GroupRow>,
+    pub by_residence: Vec<GroupRow>,
+}
+
+/// The result of recomputing the journal's chain.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verification {
+    pub entries_checked: u64,
+    pub intact: bool,
+    pub first_mismatch: Option<Mismatch>,
+    pub head_hash: String,
+}
+
+/// Whether `open` may create a new, empty database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    Create,
+    Existing,
+}
+
+/// Everything chitra keeps. Both backends pass the same conformance suite (`tests/conformance.rs`).
+#[async_trait::async_trait]
+pub trait Store: Cycle + Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    async fn health(&self) -> Result<Health>;
+
+    /// A setting, such as `demo` (the data is synthetic) or `province`.
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    async fn set_setting(&self, change: &Change, key: &str, value: &str) -> Result<()>;
+
+    /// Loads the official administrative units and the rule tables and marks the store
+    /// initialised, in one transaction. Once initialised, doing it again changes nothing.
+    async fn initialise(
+        &self,
+        change: &Change,
+        official: &OfficialUnits,
+        rules: &RuleBook,
+    ) -> Result<Initialised>;
+    /// Adds units a commune keeps itself (hamlets).
+    async fn add_units(&self, change: &Change, units: &[AdminUnit]) -> Result<()>;
+    async fn unit_tree(&self) -> Result<std::sync::Arc<UnitTree>>;
+
+    async fn rule_book(&self) -> Result<RuleBook>;
+
+    async fn add_office(&self, change: &Change, office: &NewOffice) -> Result<Office>;
+    async fn offices(&self) -> Result<Vec<Office>>;
+    async fn add_facility(&self, change: &Change, facility: &NewFacility) -> Result<Facility>;
+    async fn facilities(&self) -> Result<Vec<Facility>>;
+    async fn add_payment_points(
+        &self,
+        change: &Change,
+        points: &[NewPaymentPoint],
+    ) -> Result<Vec<PaymentPoint>>;
+    async fn payment_points(&self) -> Result<Vec<PaymentPoint>>;
+
+    /// Registers beneficiaries, each with the decision granting their first category. All or
+    /// nothing: one bad beneficiary refuses the batch, with an error naming it and the field.
+    async fn add_beneficiaries(
+        &self,
+        change: &Change,
+        batch: &[NewBeneficiary],
+    ) -> Result<Vec<BeneficiaryFile>>;
+    /// A beneficiary's file, by code.
+    async fn beneficiary(&self, code: &str) -> Result<Option<BeneficiaryFile>>;
+    async fn beneficiaries(&self, filter: &BeneficiaryFilter) -> Result<Page<BeneficiaryRow>>;
+    /// Every beneficiary of a program with their decisions, for computing a month.
+    async fn register(&self, program: Program) -> Result<Vec<BeneficiaryFile>>;
+
+    /// Records decisions, each checked against the beneficiary's file and the rules, as of the
+    /// change's day. All or nothing.
+    async fn add_decisions(&self, change: &Change, batch: &[DecisionFor]) -> Result<Vec<Decision>>;
+
+    async fn summary(&self, from: Period, to: Period) -> Result<Summary>;
+
+    /// Recomputes the whole chain and names the first entry that does not match.
+    async fn verify_journal(&self) -> Result<Verification>;
+    /// The last `limit` entries, newest first.
+    async fn journal_tail(&self, limit: i64) -> Result<Vec<Entry>>;
+}
+
+/// Opens the store a `--db` value names: a `postgres://` URL, or a SQLite file path
+/// (optionally `sqlite://path`). Pending migrations are applied.
+pub async fn open(db: &str, mode: OpenMode) -> Result<Box<dyn Store>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        Ok(Box::new(postgres::PgStore::connect(db).await?))
+    } else {
+        let path = db.strip_prefix("sqlite://").unwrap_or(db);
+        Ok(Box::new(sqlite::SqliteStore::open(path, mode).await?))
+    }
+}

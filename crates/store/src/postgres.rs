@@ -1,0 +1,208 @@
+//! PostgreSQL: the path to a national deployment and to replication.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+type Db = sqlx::Postgres;
+const BACKEND: &str = "postgres";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A store in a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: sqlx::Pool<Db>,
+    units: crate::UnitCache,
+    registers: crate::RegisterCaches,
+}
+
+impl PgStore {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        PgStore::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with options (the conformance suite gives each test its own schema this way).
+    pub async fn connect_with(options: PgConnectOptions) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore {
+            pool,
+            units: Default::default(),
+            registers: Default::default(),
+        })
+    }
+
+    /// A write transaction holding the journal head's row lock: writers queue here, so entries
+    /// are chained one at a time and the chain never forks.
+    async fn begin_write(&self) -> Result<(sqlx::Transaction<'static, Db>, Head)> {
+        let mut tx = self.pool.begin().await?;
+        let row: (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await?;
+        Ok((
+            tx,
+            Head {
+                seq: row.0,
+                hash: row.1,
+            },
+        ))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+shared_store!(PgStore);
+shared_cycle!(PgStore);
+
+/// One row's values, collected to be bound into a multi-row statement.
+pub(crate) struct Binder {
+    values: Vec<Value>,
+}
+
+enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Date(chrono::NaiveDate),
+}
+
+impl Binder {
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        self.values.push(Value::Int(Some(v)));
+        self
+    }
+    pub fn text(&mut self, v: &str) -> &mut Self {
+        self.values.push(Value::Text(Some(v.to_owned())));
+        self
+    }
+    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.values.push(Value::Int(v));
+        self
+    }
+    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+        self.values.push(Value::Text(v.map(str::to_owned)));
+        self
+    }
+    pub fn date(&mut self, d: chrono::NaiveDate) -> &mut Self {
+        self.values.push(Value::Date(d));
+        self
+    }
+}
+
+/// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`, several
+/// hundred rows a statement.
+async fn insert_rows<T>(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> crate::Result<()> {
+    for chunk in rows.chunks(30_000 / columns.len().max(1)) {
+        let mut q =
+            sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
+        let bound: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|r| {
+                let mut b = Binder {
+                    values: Vec::with_capacity(columns.len()),
+                };
+                bind(r, &mut b);
+                b.values
+            })
+            .collect();
+        q.push_values(bound, |mut s, values| {
+            for v in values {
+                match v {
+                    Value::Int(i) => s.push_bind(i),
+                    Value::Text(t) => s.push_bind(t),
+                    Value::Date(d) => s.push_bind(d),
+                };
+            }
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Sets the status of payroll lines.
+async fn set_status(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    ids: &[i64],
+    status: &str,
+) -> crate::Result<()> {
+    sqlx::query("UPDATE payroll_lines SET status = $1 WHERE id = ANY($2)")
+        .bind(status.to_owned())
+        .bind(ids.to_vec())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A row, read column by column as the SQLite reader is.
+pub(crate) struct Reader<'r> {
+    row: &'r sqlx::postgres::PgRow,
+}
+
+impl Reader<'_> {
+    pub fn int(&self, col: i32) -> i64 {
+        self.opt_int(col).unwrap_or(0)
+    }
+    pub fn opt_int(&self, col: i32) -> Option<i64> {
+        use sqlx::Row;
+        self.row
+            .try_get::<Option<i64>, _>(col as usize)
+            .ok()
+            .flatten()
+    }
+    pub fn text(&self, col: i32) -> String {
+        self.opt_text(col).unwrap_or_default()
+    }
+    pub fn opt_text(&self, col: i32) -> Option<String> {
+        use sqlx::Row;
+        self.row
+            .try_get::<Option<String>, _>(col as usize)
+            .ok()
+            .flatten()
+    }
+}
+
+/// The rows of `query` (which ends with the key's column: `… WHERE run_id`) for the keys, all at
+/// once (`= ANY($1)`).
+async fn lookup_ids<T>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    query: &str,
+    keys: &[i64],
+    mut read: impl FnMut(&Reader<'_>) -> crate::Result<T>,
+) -> crate::Result<Vec<T>> {
+    let sql = format!("{query} = ANY($1)");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(keys.to_vec())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| read(&Reader { row })).collect()
+}
+
+/// [`lookup_ids`] for text keys.
+async fn lookup_texts<T>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    query: &str,
+    keys: &[String],
+    mut read: impl FnMut(&Reader<'_>) -> crate::Result<T>,
+) -> crate::Result<Vec<T>> {
+    let sql = format!("{query} = ANY($1)");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(keys.to_vec())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| read(&Reader { row })).collect()
+}

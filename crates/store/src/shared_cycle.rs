@@ -1,0 +1,1274 @@
+//! The monthly cycle, one body for both backends (see `shared.rs`). Expanded after
+//! `shared_store!` in the same module, whose helpers it uses.
+
+macro_rules! shared_cycle {
+    ($Store:ident) => {
+        use chitra_core::calc::Engine;
+        use chitra_core::contract::{Contract, FeeRule, NewContract};
+        use chitra_core::cycle::{self as cyc, Flow, LineFact, PaymentFact, RunRef, TransferFact};
+        use chitra_core::ledger::{Account, Balance, Ledger, LedgerError, Transfer, TransferKind};
+        use chitra_core::payroll::{
+            self as pay, Channel, Generation, Line, LineStatus, Previous, Register, RunAction, RunState,
+        };
+        use crate::cycle::{
+            Closed, Cycle, DiffRow, DueLine, LineFilter, LineRow, NewPayment, PaymentResult, Reconciliation,
+            Review, Run, SettlementReport, StatusCount,
+        };
+
+        const RUN_COLUMNS: &str = "id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by";
+
+        fn ledger_error(e: LedgerError) -> StoreError {
+            match e {
+                LedgerError::Invalid(f) => StoreError::Invalid(f),
+                LedgerError::Insufficient { .. } => StoreError::invalid("amount", e.to_string()),
+                LedgerError::Conflict { .. } => StoreError::invalid("id", e.to_string()),
+            }
+        }
+
+        fn contract_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Contract> {
+            let value: i64 = r.try_get("fee_value")?;
+            let fee = match r.try_get::<String, _>("fee_kind")?.as_str() {
+                "percent" => FeeRule::Percent { basis_points: u32::try_from(value).map_err(StoreError::corrupt)? },
+                _ => FeeRule::PerBeneficiary { amount: Dong(value) },
+            };
+            let day = |c: &str| -> Result<u8> {
+                let v: i64 = r.try_get(c)?;
+                u8::try_from(v).map_err(|_| StoreError::corrupt(format!("stored day {v}")))
+            };
+            Ok(Contract {
+                id: r.try_get("id")?,
+                terms: NewContract {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    office_id: r.try_get("office_id")?,
+                    post_office: r.try_get("post_office")?,
+                    area_code: r.try_get("area_code")?,
+                    program: parsed("program", Program::parse(&r.try_get::<String, _>("program")?))?,
+                    fee,
+                    advance_by_day: day("advance_by_day")?,
+                    pay_from_day: day("pay_from_day")?,
+                    pay_to_day: day("pay_to_day")?,
+                    report_by_day: day("report_by_day")?,
+                    valid_from: period_of(r.try_get("valid_from")?)?,
+                    valid_to: r.try_get::<Option<i64>, _>("valid_to")?.map(period_of).transpose()?,
+                },
+            })
+        }
+
+        /// A run without its counts by status (which need a pass over its lines).
+        async fn run_head(conn: &mut Conn, run_id: i64) -> Result<Run> {
+            let sql = "SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE id = $1";
+            let r = sqlx::query(sql)
+                .bind(run_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::invalid("run", format!("no payroll run #{run_id}")))?;
+            run_from_row(&r)
+        }
+
+        async fn run_row(conn: &mut Conn, run_id: i64) -> Result<Run> {
+            let mut run = run_head(conn, run_id).await?;
+            for s in sqlx::query(
+                "SELECT status, COUNT(*) AS n, CAST(SUM(total) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 GROUP BY status ORDER BY status",
+            )
+            .bind(run_id)
+            .fetch_all(&mut *conn)
+            .await?
+            {
+                run.by_status.push(StatusCount {
+                    status: LineStatus::parse(&s.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
+                    lines: s.try_get("n")?,
+                    amount: Dong(s.try_get::<Option<i64>, _>("amount")?.unwrap_or(0)),
+                });
+            }
+            Ok(run)
+        }
+
+        fn run_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Run> {
+            let _ = RUN_COLUMNS;
+            Ok(Run {
+                id: r.try_get("id")?,
+                office_id: r.try_get("office_id")?,
+                program: parsed("program", Program::parse(&r.try_get::<String, _>("program")?))?,
+                period: period_of(r.try_get("period")?)?,
+                contract_id: r.try_get("contract_id")?,
+                state: RunState::parse(&r.try_get::<String, _>("state")?).ok_or_else(|| StoreError::corrupt("run state"))?,
+                known_since: r.try_get("known_since")?,
+                known_until: r.try_get("known_until")?,
+                lines: r.try_get("lines")?,
+                total: Dong(r.try_get("total")?),
+                to_advance: Dong(r.try_get("to_advance")?),
+                fee: r.try_get::<Option<i64>, _>("fee")?.map(Dong),
+                generated_by: r.try_get("generated_by")?,
+                approved_by: r.try_get("approved_by")?,
+                by_status: Vec::new(),
+            })
+        }
+
+        /// The ids of a month's lines of a program: `[lo, hi)`.
+        fn period_range(period: Period, program: Program) -> (i64, i64) {
+            let lo = pay::line_id(period, program, 1).unwrap_or(0) - 1;
+            (lo, lo + 1_000_000_000)
+        }
+
+        fn status_of(s: &str) -> Result<LineStatus> {
+            LineStatus::parse(s).ok_or_else(|| StoreError::corrupt(format!("line status {s}")))
+        }
+
+        fn channel_of(kind: &str, point: Option<i64>, facility: Option<i64>) -> Result<Channel> {
+            match (kind, point, facility) {
+                ("point", Some(p), _) => Ok(Channel::Point(p)),
+                ("bank", _, _) => Ok(Channel::Bank),
+                ("facility", _, Some(f)) => Ok(Channel::Facility(f)),
+                _ => Err(StoreError::corrupt(format!("line channel {kind}"))),
+            }
+        }
+
+        async fn insert_lines(tx: &mut Tx, run_id: i64, lines: &[Line], engine: &Engine<'_>) -> Result<()> {
+            const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
+            insert_rows(tx, "payroll_lines", COLUMNS, lines, |l, b| {
+                let (point, facility) = match l.channel {
+                    Channel::Point(p) => (Some(p), None),
+                    Channel::Facility(f) => (None, Some(f)),
+                    Channel::Bank => (None, None),
+                };
+                let category = engine.category_code(l.category);
+                b.int(l.id)
+                    .int(run_id)
+                    .int(l.beneficiary_id)
+                    .text(l.channel.code())
+                    .opt_int(point)
+                    .opt_int(facility)
+                    .int(i64::from(l.home_delivery))
+                    .opt_text((!category.is_empty()).then_some(category))
+                    .text(l.commune_str())
+                    .int(l.monthly.get())
+                    .int(l.arrears.get())
+                    .int(i64::from(l.arrears_months))
+                    .int(l.funeral.get())
+                    .int(l.carried.get())
+                    .int(l.reissued.get())
+                    .int(l.recovery_left.get())
+                    .int(l.total.get())
+                    .int(i64::from(l.unpaid_streak))
+                    .text(LineStatus::Due.code());
+            })
+            .await
+        }
+
+        /// Posts transfers to the ledger inside `tx`: all or nothing; a transfer already made with
+        /// the same content is left as it is.
+        async fn post_transfers(tx: &mut Tx, transfers: &[Transfer], at: &str) -> Result<usize> {
+            if transfers.is_empty() {
+                return Ok(0);
+            }
+            // Transfers already made (a step repeated): read whole, to compare.
+            let ids: Vec<String> = transfers.iter().map(|t| t.id.clone()).collect();
+            let known: Vec<String> = lookup_texts(&mut **tx, "SELECT id FROM transfers WHERE id", &ids, |r| Ok(r.text(0))).await?;
+            let mut made = Vec::new();
+            for chunk in known.chunks(MAX_PARAMS / 2) {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE id IN (",
+                );
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.clone());
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&mut **tx).await? {
+                    made.push(transfer_from_row(&r)?);
+                }
+            }
+            let mut names: Vec<String> = transfers
+                .iter()
+                .flat_map(|t| [t.debit.to_string(), t.credit.to_string()])
+                .collect();
+            names.sort();
+            names.dedup();
+            let mut balances = Vec::new();
+            for chunk in names.chunks(MAX_PARAMS / 2) {
+                let mut q = QueryBuilder::<Db>::new("SELECT name, debits, credits FROM accounts WHERE name IN (");
+                let mut sep = q.separated(", ");
+                for n in chunk {
+                    sep.push_bind(n.clone());
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&mut **tx).await? {
+                    let name: String = r.try_get("name")?;
+                    balances.push((
+                        Account::parse(&name)?,
+                        Balance { debits: r.try_get("debits")?, credits: r.try_get("credits")? },
+                    ));
+                }
+            }
+            let mut ledger = Ledger::with(balances, made);
+            let posted = ledger.post_all(transfers).map_err(ledger_error)?;
+            let new: Vec<&Transfer> = transfers
+                .iter()
+                .zip(&posted)
+                .filter(|(_, p)| **p == chitra_core::ledger::Posted::Applied)
+                .map(|(t, _)| t)
+                .collect();
+            let touched: Vec<(String, String, Balance)> = names
+                .iter()
+                .filter_map(|n| {
+                    let a = Account::parse(n).ok()?;
+                    let kind = a.kind().map(|k| format!("{k:?}").to_lowercase()).unwrap_or_default();
+                    Some((n.clone(), kind, ledger.balance(&a)))
+                })
+                .collect();
+            for chunk in touched.chunks(MAX_PARAMS / 4) {
+                let mut q = QueryBuilder::<Db>::new("INSERT INTO accounts (name, kind, debits, credits) ");
+                q.push_values(chunk, |mut b, (name, kind, bal)| {
+                    b.push_bind(name.clone()).push_bind(kind.clone()).push_bind(bal.debits).push_bind(bal.credits);
+                });
+                q.push(" ON CONFLICT (name) DO UPDATE SET debits = excluded.debits, credits = excluded.credits");
+                q.build().execute(&mut **tx).await?;
+            }
+            const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
+            insert_rows(tx, "transfers", COLUMNS, &new, |t, b| {
+                b.text(&t.id)
+                    .text(t.kind.code())
+                    .text(t.debit.as_str())
+                    .text(t.credit.as_str())
+                    .int(t.amount.get())
+                    .int(t.period.yyyymm())
+                    .date(t.on)
+                    .int(t.run_id)
+                    .opt_int(t.line_id)
+                    .text(at);
+            })
+            .await?;
+            Ok(new.len())
+        }
+
+        fn transfer_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Transfer> {
+            Ok(Transfer {
+                id: r.try_get("id")?,
+                kind: TransferKind::parse(&r.try_get::<String, _>("kind")?).ok_or_else(|| StoreError::corrupt("transfer kind"))?,
+                debit: Account::parse(&r.try_get::<String, _>("debit")?)?,
+                credit: Account::parse(&r.try_get::<String, _>("credit")?)?,
+                amount: Dong(r.try_get("amount")?),
+                period: period_of(r.try_get("period")?)?,
+                on: r.try_get("on_date")?,
+                run_id: r.try_get("run_id")?,
+                line_id: r.try_get("line_id")?,
+            })
+        }
+
+        /// What funding and distribution need of a run: sums by channel, read as sums.
+        async fn run_sums(conn: &mut Conn, run: &Run) -> Result<cyc::RunSums> {
+            let mut sums = cyc::RunSums::default();
+            for r in sqlx::query("SELECT channel, point_id, facility_id, CAST(SUM(total) AS BIGINT) AS t, CAST(SUM(carried) AS BIGINT) AS c FROM payroll_lines WHERE run_id = $1 GROUP BY channel, point_id, facility_id")
+                .bind(run.id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                let channel = channel_of(&r.try_get::<String, _>("channel")?, r.try_get("point_id")?, r.try_get("facility_id")?)?;
+                sums.add(channel, Dong(r.try_get("t")?), Dong(r.try_get("c")?))
+                    .map_err(|_| StoreError::invalid("total", "out of range"))?;
+            }
+            Ok(sums)
+        }
+
+        /// Lines of a run as moving their money needs them, narrowed by `condition` (a fixed SQL
+        /// condition on the line).
+        async fn owed_lines(conn: &mut Conn, run: &Run, condition: &'static str) -> Result<Vec<(cyc::Owed, i64, Dong, u8)>> {
+            let sql = format!("SELECT id, beneficiary_id, channel, point_id, facility_id, total, reissued, unpaid_streak FROM payroll_lines WHERE {condition} AND run_id");
+            let mut rows = lookup_ids(conn, &sql, &[run.id], |r| {
+                Ok((
+                    cyc::Owed { line_id: r.int(0), channel: channel_of(&r.text(2), r.opt_int(3), r.opt_int(4))?, total: Dong(r.int(5)) },
+                    r.int(1),
+                    Dong(r.int(6)),
+                    u8::try_from(r.int(7)).unwrap_or(u8::MAX),
+                ))
+            })
+            .await?;
+            rows.sort_by_key(|r| r.0.line_id);
+            Ok(rows)
+        }
+
+        /// The code of each payment point, for the names of their cash accounts.
+        async fn point_codes(conn: &mut Conn) -> Result<HashMap<i64, String>> {
+            let mut out = HashMap::new();
+            for r in sqlx::query("SELECT id, code FROM payment_points").fetch_all(&mut *conn).await? {
+                out.insert(r.try_get("id")?, r.try_get("code")?);
+            }
+            Ok(out)
+        }
+
+        async fn contract_of(conn: &mut Conn, id: i64) -> Result<Contract> {
+            let r = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+            contract_from_row(&r)
+        }
+
+        /// Moves a run to its next state (or refuses), records who and when.
+        async fn step_run(tx: &mut Tx, run: &Run, action: RunAction, actor: &str, at: &str) -> Result<RunState> {
+            let next = pay::transition(run.state, action, actor, &run.generated_by)?;
+            let sql = match action {
+                RunAction::Approve => "UPDATE payroll_runs SET state = $1, approved_by = $2, approved_at = $3 WHERE id = $4",
+                RunAction::Fund => "UPDATE payroll_runs SET state = $1, funded_at = $3 WHERE id = $4 AND $2 = $2",
+                RunAction::Pay => "UPDATE payroll_runs SET state = $1, paying_at = $3 WHERE id = $4 AND $2 = $2",
+                RunAction::Close => "UPDATE payroll_runs SET state = $1, closed_at = $3 WHERE id = $4 AND $2 = $2",
+                RunAction::Generate => "UPDATE payroll_runs SET state = $1, generated_by = $2, generated_at = $3 WHERE id = $4",
+            };
+            sqlx::query(sql)
+                .bind(next.code())
+                .bind(actor.to_owned())
+                .bind(at.to_owned())
+                .bind(run.id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(next)
+        }
+
+        impl $Store {
+            /// The register of a program compiled for the engine, kept between calls and brought up
+            /// to date with what was added since (the register only grows, except where
+            /// `register_version` says a row was changed: then it is read again whole).
+            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program) -> Result<Arc<Register>> {
+                let version: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'register_version'")
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .and_then(|v: String| v.parse().ok())
+                    .unwrap_or(0);
+                let cached = self.registers.lock().ok().and_then(|mut c| c.remove(&program));
+                let mut cache = match cached {
+                    Some(c) if c.version == version => c,
+                    _ => crate::RegisterCache { version, ..Default::default() },
+                };
+                // New beneficiaries, with their addresses.
+                let fresh = files_after(conn, program, cache.last_beneficiary).await?;
+                let mut changed = !fresh.is_empty();
+                cache.files.extend(fresh);
+                // New decisions, of anyone.
+                let rows = sqlx::query(
+                    "SELECT d.id, d.beneficiary_id, d.kind, d.number, d.category, d.replaces, d.dependants, d.effective, d.signed_on, d.signer, d.reason, d.death_date, d.recorded_on FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.program = $1 AND d.id > $2 ORDER BY d.id",
+                )
+                .bind(program.code())
+                .bind(cache.last_decision)
+                .fetch_all(&mut *conn)
+                .await?;
+                changed |= !rows.is_empty();
+                for r in &rows {
+                    let d = decision_from_row(r)?;
+                    cache.last_decision = cache.last_decision.max(d.id);
+                    if let Ok(i) = cache.files.binary_search_by_key(&d.beneficiary_id, |f| f.beneficiary.id) {
+                        cache.files[i].decisions.push(d);
+                    }
+                }
+                cache.last_beneficiary = cache.files.last().map(|f| f.beneficiary.id).unwrap_or(0);
+                // Compiled against these rule tables: category indexes follow them.
+                let rules_key = engine.rules().categories.len();
+                let register = match &cache.compiled {
+                    Some((key, r)) if !changed && *key == rules_key => r.clone(),
+                    _ => {
+                        let mut register = Register::default();
+                        for f in &cache.files {
+                            register.push(engine, &f.beneficiary, &f.decisions, f.beneficiary.bank_account.is_some());
+                        }
+                        let register = Arc::new(register);
+                        cache.compiled = Some((rules_key, register.clone()));
+                        register
+                    }
+                };
+                if let Ok(mut c) = self.registers.lock() {
+                    c.insert(program, cache);
+                }
+                Ok(register)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Cycle for $Store {
+            async fn add_contract(&self, change: &Change, contract: &NewContract) -> Result<Contract> {
+                contract.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let office: Option<i64> = sqlx::query_scalar("SELECT id FROM offices WHERE id = $1")
+                    .bind(contract.office_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if office.is_none() {
+                    return Err(StoreError::invalid("office", format!("no office #{}", contract.office_id)));
+                }
+                let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE code = $1")
+                    .bind(contract.code.clone())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if taken > 0 {
+                    return Err(StoreError::invalid("code", format!("contract {} already exists", contract.code)));
+                }
+                let id = next_id(&mut tx, "contracts").await?;
+                let (fee_kind, fee_value) = match contract.fee {
+                    FeeRule::Percent { basis_points } => ("percent", i64::from(basis_points)),
+                    FeeRule::PerBeneficiary { amount } => ("per_beneficiary", amount.get()),
+                };
+                sqlx::query("INSERT INTO contracts (id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                    .bind(id)
+                    .bind(contract.code.clone())
+                    .bind(text::clean(&contract.name))
+                    .bind(contract.office_id)
+                    .bind(text::clean(&contract.post_office))
+                    .bind(contract.area_code.clone())
+                    .bind(contract.program.code())
+                    .bind(fee_kind)
+                    .bind(fee_value)
+                    .bind(i64::from(contract.advance_by_day))
+                    .bind(i64::from(contract.pay_from_day))
+                    .bind(i64::from(contract.pay_to_day))
+                    .bind(i64::from(contract.report_by_day))
+                    .bind(contract.valid_from.yyyymm())
+                    .bind(contract.valid_to.map(Period::yyyymm))
+                    .execute(&mut *tx)
+                    .await?;
+                let made = Contract { id, terms: contract.clone() };
+                let n = note("contract.add", format!("contract:{}", contract.code), &made)?;
+                commit(tx, head, change, vec![n]).await?;
+                Ok(made)
+            }
+
+            async fn contracts(&self) -> Result<Vec<Contract>> {
+                let rows = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(contract_from_row).collect()
+            }
+
+            async fn generate_payroll(&self, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Run> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
+                    .bind(office_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid("office", format!("no office #{office_id}")))?;
+                let unit_code: String = office.try_get("unit_code")?;
+                let kind = parsed("office kind", OfficeKind::parse(&office.try_get::<String, _>("kind")?))?;
+                let tree = self.tree(&mut tx).await?;
+                let day = period.first_day();
+                let level = match kind {
+                    OfficeKind::Department => UnitLevel::Province,
+                    OfficeKind::DistrictOffice => UnitLevel::District,
+                    OfficeKind::CommuneCommittee => UnitLevel::Commune,
+                };
+                let area = tree.at(level, &unit_code, day).ok_or_else(|| {
+                    StoreError::invalid("period", format!("office #{office_id} manages {unit_code}, which is not in force in {period}"))
+                })?;
+                let province = tree
+                    .ancestor(area, UnitLevel::Province, day)
+                    .map(|u| u.code.clone())
+                    .unwrap_or_default();
+                // The contract that covers the office's province (or its own area) for the month.
+                let contracts = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE program = $1 ORDER BY id")
+                    .bind(program.code())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let contract = contracts
+                    .iter()
+                    .map(contract_from_row)
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .find(|c| c.terms.in_force(period) && (c.terms.area_code == province || c.terms.area_code == unit_code))
+                    .ok_or_else(|| {
+                        StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
+                    })?;
+                // The communes the office pays in that month.
+                let communes: HashSet<[u8; 5]> = tree
+                    .units()
+                    .iter()
+                    .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
+                    .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
+                    .map(|u| {
+                        let mut k = [b'0'; 5];
+                        for (i, b) in u.code.bytes().take(5).enumerate() {
+                            k[i] = b;
+                        }
+                        k
+                    })
+                    .collect();
+                let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.yyyymm())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(run) = &existing {
+                    pay::transition(run.state, RunAction::Generate, &change.actor, &run.generated_by)?;
+                }
+                let previous_run = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(prev) = &previous_run
+                    && prev.state != RunState::Closed
+                {
+                    return Err(StoreError::invalid(
+                        "period",
+                        format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
+                    ));
+                }
+                let today = change.date();
+                let until = today.succ_opt().unwrap_or(today);
+                let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
+                let rules = load_rules(&mut tx).await?;
+                let engine = Engine::new(&rules);
+                let register = self.compiled_register(&mut tx, &engine, program).await?;
+                // The office's beneficiaries, and their lines of last month.
+                let month = chitra_core::calc::month_ix(period);
+                let mine: Vec<&pay::Person> = register.persons.iter().filter(|p| communes.contains(&register.commune_at(p, month))).collect();
+                let previous_ids: Vec<i64> = mine.iter().filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
+                let mut previous = lookup_ids(&mut tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &previous_ids, |r| {
+                    Ok(Previous {
+                        beneficiary_id: r.int(0),
+                        status: status_of(&r.text(1))?,
+                        total: Dong(r.int(2)),
+                        recovery_left: Dong(r.int(3)),
+                        unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
+                    })
+                })
+                .await?;
+                previous.sort_by_key(|p| p.beneficiary_id);
+                // Months whose lines went back unpaid in the last year: never recovered.
+                let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, period FROM payee_returns WHERE program = $1 AND period >= $2")
+                    .bind(program.code())
+                    .bind(period.plus(-12).yyyymm())
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let p = period_of(r.try_get("period")?)?;
+                    returned_months.entry(r.try_get("beneficiary_id")?).or_default().push(chitra_core::calc::month_ix(p));
+                }
+                let mut returned_owed = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, returned_owed FROM payee_balances WHERE program = $1 AND returned_owed > 0")
+                    .bind(program.code())
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
+                }
+                let mut lines = Vec::new();
+                pay::generate(
+                    &engine,
+                    &register,
+                    mine.into_iter(),
+                    &Generation {
+                        period,
+                        since: chitra_core::calc::day_ix(since),
+                        until: chitra_core::calc::day_ix(until),
+                        previous: &previous,
+                        returned_owed: &returned_owed,
+                        returned_months: &returned_months,
+                    },
+                    &mut lines,
+                )
+                .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
+                // A line already on another office's payroll of the month (the beneficiary moved) stays there.
+                let run_id = match &existing {
+                    Some(run) => run.id,
+                    None => next_id(&mut tx, "payroll_runs").await?,
+                };
+                sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1")
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
+                let elsewhere: HashSet<i64> = lookup_ids(&mut tx, "SELECT id, run_id FROM payroll_lines WHERE id", &ids, |r| Ok((r.int(0), r.int(1))))
+                    .await?
+                    .into_iter()
+                    .filter(|(_, run)| *run != run_id)
+                    .map(|(id, _)| id)
+                    .collect();
+                lines.retain(|l| !elsewhere.contains(&l.id));
+                let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                let at = change.at_text();
+                if existing.is_some() {
+                    sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
+                        .bind(contract.id)
+                        .bind(since)
+                        .bind(until)
+                        .bind(lines.len() as i64)
+                        .bind(total.get())
+                        .bind(to_advance.get())
+                        .bind(change.actor.clone())
+                        .bind(at.clone())
+                        .bind(run_id)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query("INSERT INTO payroll_runs (id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, generated_by, generated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12)")
+                        .bind(run_id)
+                        .bind(office_id)
+                        .bind(program.code())
+                        .bind(period.yyyymm())
+                        .bind(contract.id)
+                        .bind(since)
+                        .bind(until)
+                        .bind(lines.len() as i64)
+                        .bind(total.get())
+                        .bind(to_advance.get())
+                        .bind(change.actor.clone())
+                        .bind(at.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                insert_lines(&mut tx, run_id, &lines, &engine).await?;
+                let n = note(
+                    "payroll.generate",
+                    format!("run:{run_id}"),
+                    &serde_json::json!({ "office_id": office_id, "program": program, "period": period, "lines": lines.len(), "total_vnd": total, "known_since": since, "known_until": until, "again": existing.is_some() }),
+                )?;
+                commit(tx, head, change, vec![n]).await?;
+                let mut conn = self.pool.acquire().await?;
+                run_row(&mut conn, run_id).await
+            }
+
+            async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let run = run_head(&mut tx, run_id).await?;
+                step_run(&mut tx, &run, RunAction::Approve, &change.actor, &change.at_text()).await?;
+                let n = note("payroll.approve", format!("run:{run_id}"), &serde_json::json!({ "lines": run.lines, "total_vnd": run.total, "generated_by": run.generated_by }))?;
+                commit(tx, head, change, vec![n]).await?;
+                self.run(run_id).await
+            }
+
+            async fn fund_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let run = run_head(&mut tx, run_id).await?;
+                step_run(&mut tx, &run, RunAction::Fund, &change.actor, &change.at_text()).await?;
+                let contract = contract_of(&mut tx, run.contract_id).await?;
+                let sums = run_sums(&mut tx, &run).await?;
+                let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
+                let on = change.date();
+                let mut transfers = r.funding(&sums, on);
+                // Facilities are paid from the fund with the advance.
+                let codes = point_codes(&mut tx).await?;
+                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let facility: Vec<cyc::Owed> = owed_lines(&mut tx, &run, "channel = 'facility' AND total > 0")
+                    .await?
+                    .into_iter()
+                    .map(|(o, ..)| o)
+                    .collect();
+                transfers.extend(facility.iter().map(|l| r.payment(*l, on, &code)));
+                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                let payments: Vec<NewPayment> = facility
+                    .iter()
+                    .map(|l| NewPayment {
+                        id: format!("facility:{}", l.line_id),
+                        line_id: l.line_id,
+                        amount: l.total,
+                        paid_at: change.at_text(),
+                        agent: change.actor.clone(),
+                        method: crate::cycle::PaymentMethod::Facility,
+                        proof: serde_json::json!({ "facility_id": match l.channel { Channel::Facility(f) => f, _ => 0 } }),
+                    })
+                    .collect();
+                insert_payments(&mut tx, &payments, run_id, &change.at_text()).await?;
+                let n = note("payroll.fund", format!("run:{run_id}"), &serde_json::json!({ "transfers": transfers.len(), "advanced_vnd": run.to_advance, "facility_lines_paid": facility.len() }))?;
+                commit(tx, head, change, vec![n]).await?;
+                self.run(run_id).await
+            }
+
+            async fn open_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let run = run_head(&mut tx, run_id).await?;
+                step_run(&mut tx, &run, RunAction::Pay, &change.actor, &change.at_text()).await?;
+                let contract = contract_of(&mut tx, run.contract_id).await?;
+                let sums = run_sums(&mut tx, &run).await?;
+                let codes = point_codes(&mut tx).await?;
+                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
+                let transfers = r.distribution(&sums, change.date(), &code);
+                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                let n = note("payroll.open", format!("run:{run_id}"), &serde_json::json!({ "points": transfers.len() }))?;
+                commit(tx, head, change, vec![n]).await?;
+                self.run(run_id).await
+            }
+
+            async fn record_payments(&self, change: &Change, batch: &[NewPayment]) -> Result<Vec<PaymentResult>> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let codes = point_codes(&mut tx).await?;
+                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                // What is already recorded: by payment id, and by line.
+                let ids: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
+                let lines: Vec<i64> = batch.iter().map(|p| p.line_id).collect();
+                let by_id: HashMap<String, i64> = lookup_texts(&mut tx, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
+                    .await?
+                    .into_iter()
+                    .collect();
+                let by_line: HashMap<i64, String> = lookup_ids(&mut tx, "SELECT line_id, id FROM payments WHERE line_id", &lines, |r| Ok((r.int(0), r.text(1))))
+                    .await?
+                    .into_iter()
+                    .collect();
+                // The lines paid, with their runs: only what paying needs.
+                let mut facts: HashMap<i64, (cyc::Owed, LineStatus)> = HashMap::new();
+                let mut line_run: HashMap<i64, i64> = HashMap::new();
+                for (owed, run, status) in lookup_ids(&mut tx, "SELECT id, run_id, channel, point_id, facility_id, total, status FROM payroll_lines WHERE id", &lines, |r| {
+                    Ok((cyc::Owed { line_id: r.int(0), channel: channel_of(&r.text(2), r.opt_int(3), r.opt_int(4))?, total: Dong(r.int(5)) }, r.int(1), status_of(&r.text(6))?))
+                })
+                .await?
+                {
+                    line_run.insert(owed.line_id, run);
+                    facts.insert(owed.line_id, (owed, status));
+                }
+                let mut runs: HashMap<i64, (Run, String)> = HashMap::new();
+                let mut wanted: Vec<i64> = line_run.values().copied().collect();
+                wanted.sort();
+                wanted.dedup();
+                for run_id in wanted {
+                    let row = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE id = $1")
+                        .bind(run_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let run = run_from_row(&row)?;
+                    let contract = contract_of(&mut tx, run.contract_id).await?;
+                    runs.insert(run_id, (run, contract.terms.code));
+                }
+                let mut results = Vec::with_capacity(batch.len());
+                let mut accepted: Vec<&NewPayment> = Vec::new();
+                let mut transfers = Vec::new();
+                let mut seen_ids: HashSet<&str> = HashSet::new();
+                let mut seen_lines: HashMap<i64, &str> = HashMap::new();
+                for p in batch {
+                    let refuse = |field: &str, reason: String| PaymentResult::Refused { id: p.id.clone(), field: field.to_owned(), reason };
+                    if p.id.trim().is_empty() || p.id.len() > 100 {
+                        results.push(refuse("id", "a payment needs an id of 1 to 100 characters".into()));
+                        continue;
+                    }
+                    if let Some(line) = by_id.get(&p.id) {
+                        results.push(PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id: *line });
+                        continue;
+                    }
+                    if !seen_ids.insert(p.id.as_str()) {
+                        results.push(PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id: p.line_id });
+                        continue;
+                    }
+                    if let Some(first) = by_line.get(&p.line_id).map(String::as_str).or(seen_lines.get(&p.line_id).copied()) {
+                        results.push(PaymentResult::Conflict { id: p.id.clone(), line_id: p.line_id, paid_by: first.to_owned() });
+                        continue;
+                    }
+                    let Some((line, status)) = facts.get(&p.line_id) else {
+                        results.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                        continue;
+                    };
+                    let Some((run, contract)) = line_run.get(&p.line_id).and_then(|r| runs.get(r)) else {
+                        results.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                        continue;
+                    };
+                    if line.total.is_zero() {
+                        results.push(refuse("line_id", "the line is for 0 đ: there is nothing to pay".into()));
+                        continue;
+                    }
+                    if let Err(e) = pay::check_payment(run.state, *status, line.total, p.amount) {
+                        results.push(refuse(&e.field, e.reason));
+                        continue;
+                    }
+                    if let Err(e) = text::required("agent", &p.agent, 100) {
+                        results.push(refuse(&e.field, e.reason));
+                        continue;
+                    }
+                    let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
+                    let on = chrono::DateTime::parse_from_rfc3339(&p.paid_at)
+                        .map(|d| d.date_naive())
+                        .unwrap_or_else(|_| change.date());
+                    transfers.push(r.payment(*line, on, &code));
+                    seen_lines.insert(p.line_id, p.id.as_str());
+                    accepted.push(p);
+                    results.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id });
+                }
+                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                let by_run: Vec<(i64, NewPayment)> = accepted
+                    .iter()
+                    .map(|p| (line_run.get(&p.line_id).copied().unwrap_or(0), (*p).clone()))
+                    .collect();
+                for (run_id, group) in group_by_run(&by_run) {
+                    insert_payments(&mut tx, &group, run_id, &change.at_text()).await?;
+                }
+                if !accepted.is_empty() {
+                    let n = note(
+                        "payments.record",
+                        format!("payments:{}", accepted.len()),
+                        &serde_json::json!({ "accepted": accepted.iter().map(|p| (&p.id, p.line_id, p.amount)).collect::<Vec<_>>() }),
+                    )?;
+                    commit(tx, head, change, vec![n]).await?;
+                }
+                Ok(results)
+            }
+
+            async fn close_payroll(&self, change: &Change, run_id: i64) -> Result<Closed> {
+                change.check()?;
+                let (mut tx, head) = self.begin_write().await?;
+                let run = run_head(&mut tx, run_id).await?;
+                step_run(&mut tx, &run, RunAction::Close, &change.actor, &change.at_text()).await?;
+                let contract = contract_of(&mut tx, run.contract_id).await?;
+                let rules = load_rules(&mut tx).await?;
+                let engine = Engine::new(&rules);
+                // Only the lines not paid are looked at one by one; the paid are counted.
+                let unpaid = owed_lines(&mut tx, &run, "status = 'due'").await?;
+                let reissued_paid: Vec<(i64, Dong)> = owed_lines(&mut tx, &run, "status = 'paid' AND reissued > 0")
+                    .await?
+                    .into_iter()
+                    .map(|(_, b, reissued, _)| (b, reissued))
+                    .collect();
+                let paid_row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 AND status = 'paid' AND total > 0")
+                    .bind(run_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
+                let register = self.compiled_register(&mut tx, &engine, run.program).await?;
+                let codes = point_codes(&mut tx).await?;
+                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
+                let on = change.date();
+                let known = chitra_core::calc::day_ix(on.succ_opt().unwrap_or(on));
+                let next = chitra_core::calc::month_ix(run.period.next());
+                let mut transfers = Vec::new();
+                let mut outcomes: Vec<(i64, LineStatus)> = Vec::new();
+                let mut returned: Vec<(i64, Dong)> = Vec::new();
+                let mut returned_lines: Vec<(i64, i64, Dong)> = Vec::new();
+                let mut suspend: Vec<i64> = Vec::new();
+                let (mut carried_count, mut returned_count) = (0i64, 0i64);
+                for (owed, beneficiary, reissued, streak) in &unpaid {
+                    let person = register.persons.binary_search_by_key(beneficiary, |p| p.id).ok().map(|i| &register.persons[i]);
+                    let paid_next = person.is_some_and(|p| {
+                        engine.month(register.subject(p), next, known, &mut ()).status == chitra_core::entitlement::MonthStatus::Due
+                    });
+                    let closing = pay::close_line(owed.channel, owed.total, *streak, false, paid_next);
+                    outcomes.push((owed.line_id, closing.status));
+                    transfers.extend(r.unpaid(*owed, closing.status, on, &code));
+                    match closing.status {
+                        LineStatus::Carried => carried_count += 1,
+                        LineStatus::Returned => {
+                            returned_count += 1;
+                            returned_lines.push((owed.line_id, *beneficiary, owed.total));
+                            if closing.suspend || paid_next {
+                                returned.push((*beneficiary, Dong(owed.total.get() - reissued.get())));
+                            }
+                        }
+                        _ => {}
+                    }
+                    if closing.suspend {
+                        suspend.push(*beneficiary);
+                    }
+                }
+                let fee = contract.terms.fee.fee(paid_amount, paid_count).map_err(|_| StoreError::invalid("fee", "out of range"))?;
+                transfers.extend(r.fee(fee, on));
+                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                for status in [LineStatus::Carried, LineStatus::Returned, LineStatus::Paid] {
+                    let ids: Vec<i64> = outcomes.iter().filter(|(_, s)| *s == status).map(|(id, _)| *id).collect();
+                    set_status(&mut tx, &ids, status.code()).await?;
+                }
+                for chunk in returned_lines.chunks(MAX_PARAMS / 5) {
+                    let mut q = QueryBuilder::<Db>::new("INSERT INTO payee_returns (program, beneficiary_id, period, line_id, amount) ");
+                    q.push_values(chunk, |mut b, (line, beneficiary, total)| {
+                        b.push_bind(run.program.code()).push_bind(*beneficiary).push_bind(run.period.yyyymm()).push_bind(*line).push_bind(total.get());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                // Returned money stays owed to whoever will be paid again; reissued money paid is settled.
+                for (b, delta) in returned.iter().map(|(b, d)| (*b, d.get())).chain(reissued_paid.iter().map(|(b, d)| (*b, -d.get()))) {
+                    sqlx::query("INSERT INTO payee_balances (program, beneficiary_id, returned_owed) VALUES ($1, $2, $3) ON CONFLICT (program, beneficiary_id) DO UPDATE SET returned_owed = payee_balances.returned_owed + excluded.returned_owed")
+                        .bind(run.program.code())
+                        .bind(b)
+                        .bind(delta.max(-i64::MAX))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE payroll_runs SET fee = $1 WHERE id = $2")
+                    .bind(fee.get())
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+                // Suspensions for three months not collected, each a decision, listed for review.
+                let mut codes_suspended = Vec::new();
+                if !suspend.is_empty() {
+                    let first = next_id(&mut tx, "decisions").await?;
+                    let review0 = next_id(&mut tx, "reviews").await?;
+                    let mut made = Vec::new();
+                    for b in &suspend {
+                        let code: Option<String> = sqlx::query_scalar("SELECT code FROM beneficiaries WHERE id = $1")
+                            .bind(*b)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let Some(file) = files(&mut tx, Select::Code(code.unwrap_or_default())).await?.into_iter().next() else {
+                            continue;
+                        };
+                        let d = Decision {
+                            id: first + made.len() as i64,
+                            beneficiary_id: *b,
+                            recorded_on: on,
+                            terms: NewDecision {
+                                kind: DecisionKind::Suspend,
+                                number: None,
+                                category: None,
+                                replaces: None,
+                                dependants: 1,
+                                effective: run.period.next(),
+                                signed_on: on,
+                                signer: change.actor.clone(),
+                                reason: format!("Không nhận trợ cấp {} tháng liên tục (đến {})", pay::UNCOLLECTED_MONTHS_BEFORE_SUSPENSION, run.period),
+                                death_date: None,
+                            },
+                        };
+                        // Only what the decision rules allow (not after a death recorded since, not twice).
+                        if check_decision(&file.beneficiary, &file.decisions, &d.terms, &rules, on).is_ok() {
+                            made.push(d);
+                        }
+                    }
+                    insert_decisions(&mut tx, &made, &change.at_text()).await?;
+                    for (i, d) in made.iter().enumerate() {
+                        sqlx::query("INSERT INTO reviews (id, beneficiary_id, run_id, reason, decision_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(review0 + i as i64)
+                            .bind(d.beneficiary_id)
+                            .bind(run_id)
+                            .bind("suspended: not collected three months running".to_owned())
+                            .bind(d.id)
+                            .bind(change.at_text())
+                            .execute(&mut *tx)
+                            .await?;
+                        let code: Option<String> = sqlx::query_scalar("SELECT code FROM beneficiaries WHERE id = $1")
+                            .bind(d.beneficiary_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        codes_suspended.push(code.unwrap_or_default());
+                    }
+                }
+                let n = note(
+                    "payroll.close",
+                    format!("run:{run_id}"),
+                    &serde_json::json!({ "paid": paid_count, "paid_vnd": paid_amount, "carried": carried_count, "returned": returned_count, "fee_vnd": fee, "suspended": codes_suspended }),
+                )?;
+                commit(tx, head, change, vec![n]).await?;
+                Ok(Closed { run: self.run(run_id).await?, carried: carried_count, returned: returned_count, fee, suspended: codes_suspended })
+            }
+
+            async fn runs(&self, period: Option<Period>) -> Result<Vec<Run>> {
+                let mut q = QueryBuilder::<Db>::new("SELECT id FROM payroll_runs");
+                if let Some(p) = period {
+                    q.push(" WHERE period = ").push_bind(p.yyyymm());
+                }
+                q.push(" ORDER BY period, office_id, program");
+                let ids: Vec<i64> = q.build_query_scalar().fetch_all(&self.pool).await?;
+                let mut conn = self.pool.acquire().await?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    out.push(run_row(&mut conn, id).await?);
+                }
+                Ok(out)
+            }
+
+            async fn run(&self, run_id: i64) -> Result<Run> {
+                let mut conn = self.pool.acquire().await?;
+                run_row(&mut conn, run_id).await
+            }
+
+            async fn run_lines(&self, run_id: i64, filter: &LineFilter) -> Result<Page<LineRow>> {
+                let mut conn = self.pool.acquire().await?;
+                let run = run_row(&mut conn, run_id).await?;
+                let (lo, hi) = period_range(run.period, run.program);
+                let conditions = |q: &mut QueryBuilder<Db>| {
+                    q.push(" WHERE l.id >= ").push_bind(lo).push(" AND l.id < ").push_bind(hi).push(" AND l.run_id = ").push_bind(run_id);
+                    if let Some(s) = filter.status {
+                        q.push(" AND l.status = ").push_bind(s.code());
+                    }
+                    if let Some(p) = filter.point_id {
+                        q.push(" AND l.point_id = ").push_bind(p);
+                    }
+                };
+                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM payroll_lines l");
+                conditions(&mut count);
+                let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+                let mut q = QueryBuilder::<Db>::new("SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id");
+                conditions(&mut q);
+                let limit = if filter.limit <= 0 { 100 } else { filter.limit.min(10_000) };
+                q.push(" ORDER BY l.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
+                let rows = q.build().fetch_all(&mut *conn).await?;
+                let items = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(LineRow {
+                            id: r.try_get("id")?,
+                            run_id: r.try_get("run_id")?,
+                            beneficiary_id: r.try_get("beneficiary_id")?,
+                            beneficiary_code: r.try_get("code")?,
+                            full_name: r.try_get("full_name")?,
+                            channel: channel_of(&r.try_get::<String, _>("channel")?, r.try_get("point_id")?, r.try_get("facility_id")?)?,
+                            home_delivery: r.try_get::<i64, _>("home_delivery")? != 0,
+                            category: r.try_get("category")?,
+                            commune_code: r.try_get("commune_code")?,
+                            monthly: Dong(r.try_get("monthly")?),
+                            arrears: Dong(r.try_get("arrears")?),
+                            funeral: Dong(r.try_get("funeral")?),
+                            carried: Dong(r.try_get("carried")?),
+                            reissued: Dong(r.try_get("reissued")?),
+                            total: Dong(r.try_get("total")?),
+                            unpaid_streak: r.try_get("unpaid_streak")?,
+                            status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page { total, offset: filter.offset.max(0), items })
+            }
+
+            async fn run_differences(&self, run_id: i64) -> Result<Vec<DiffRow>> {
+                let mut conn = self.pool.acquire().await?;
+                let run = run_row(&mut conn, run_id).await?;
+                let previous: Option<i64> = sqlx::query_scalar("SELECT id FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(run.office_id)
+                    .bind(run.program.code())
+                    .bind(run.period.prev().yyyymm())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let amounts = |rows: Vec<<Db as sqlx::Database>::Row>| -> Result<Vec<(i64, Dong)>> {
+                    rows.iter().map(|r| Ok((r.try_get("beneficiary_id")?, Dong(r.try_get("monthly")?)))).collect()
+                };
+                let now = amounts(
+                    sqlx::query("SELECT beneficiary_id, monthly FROM payroll_lines WHERE run_id = $1 ORDER BY id")
+                        .bind(run_id)
+                        .fetch_all(&mut *conn)
+                        .await?,
+                )?;
+                let before = match previous {
+                    Some(prev) => {
+                        amounts(
+                            sqlx::query("SELECT beneficiary_id, monthly FROM payroll_lines WHERE run_id = $1 ORDER BY id")
+                                .bind(prev)
+                                .fetch_all(&mut *conn)
+                                .await?,
+                        )?
+                    }
+                    None => Vec::new(),
+                };
+                let diffs = pay::differences(&before, &now);
+                let rules = load_rules(&mut conn).await?;
+                let mut out = Vec::with_capacity(diffs.len());
+                for d in diffs.into_iter().take(10_000) {
+                    let file = sqlx::query_scalar::<_, String>("SELECT code FROM beneficiaries WHERE id = $1")
+                        .bind(d.beneficiary_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    let Some(code) = file else { continue };
+                    let Some(f) = files(&mut conn, Select::Code(code.clone())).await?.into_iter().next() else { continue };
+                    let learned = chitra_core::entitlement::Learned { since: run.known_since, until: run.known_until };
+                    let why = chitra_core::entitlement::entitlement_learned(&f.beneficiary, &f.decisions, &rules, run.period, learned)
+                        .map(|e| e.month.rule)
+                        .unwrap_or_default();
+                    out.push(DiffRow {
+                        beneficiary_id: d.beneficiary_id,
+                        beneficiary_code: code,
+                        full_name: f.beneficiary.full_name.clone(),
+                        kind: d.kind,
+                        before: d.before,
+                        now: d.now,
+                        why,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn due_lines(&self, run_id: i64) -> Result<Vec<DueLine>> {
+                let mut conn = self.pool.acquire().await?;
+                run_head(&mut conn, run_id).await?;
+                let mut due = lookup_ids(
+                    &mut conn,
+                    "SELECT id, beneficiary_id, channel, point_id, facility_id, home_delivery, total FROM payroll_lines WHERE status = 'due' AND total > 0 AND run_id",
+                    &[run_id],
+                    |r| {
+                        Ok(DueLine {
+                            id: r.int(0),
+                            beneficiary_id: r.int(1),
+                            channel: channel_of(&r.text(2), r.opt_int(3), r.opt_int(4))?,
+                            home_delivery: r.int(5) != 0,
+                            total: Dong(r.int(6)),
+                        })
+                    },
+                )
+                .await?;
+                due.sort_by_key(|l| l.id);
+                Ok(due)
+            }
+
+            async fn reviews(&self) -> Result<Vec<Review>> {
+                let rows = sqlx::query("SELECT r.id, b.code, b.full_name, p.period, r.reason, r.decision_id FROM reviews r JOIN beneficiaries b ON b.id = r.beneficiary_id JOIN payroll_runs p ON p.id = r.run_id WHERE r.resolved_at IS NULL ORDER BY r.id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Review {
+                            id: r.try_get("id")?,
+                            beneficiary_code: r.try_get("code")?,
+                            full_name: r.try_get("full_name")?,
+                            period: period_of(r.try_get("period")?)?,
+                            reason: r.try_get("reason")?,
+                            decision_id: r.try_get("decision_id")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn settlement(&self, period: Period) -> Result<SettlementReport> {
+                let mut conn = self.pool.acquire().await?;
+                let mut flows = Vec::new();
+                for r in sqlx::query("SELECT kind, debit, credit, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS n FROM transfers WHERE period = $1 GROUP BY kind, debit, credit ORDER BY kind, debit, credit")
+                    .bind(period.yyyymm())
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    flows.push(Flow {
+                        kind: TransferKind::parse(&r.try_get::<String, _>("kind")?).ok_or_else(|| StoreError::corrupt("transfer kind"))?,
+                        debit: Account::parse(&r.try_get::<String, _>("debit")?)?,
+                        credit: Account::parse(&r.try_get::<String, _>("credit")?)?,
+                        amount: Dong(r.try_get("amount")?),
+                        count: r.try_get("n")?,
+                    });
+                }
+                let mut held = BTreeMap::new();
+                for r in sqlx::query("SELECT debit, CAST(SUM(amount) AS BIGINT) AS amount FROM transfers WHERE period = $1 AND kind = 'carry' GROUP BY debit")
+                    .bind(period.prev().yyyymm())
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    held.insert(r.try_get::<String, _>("debit")?, Dong(r.try_get("amount")?));
+                }
+                let settlement = cyc::settle(&flows, &held).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                Ok(SettlementReport { period, balances: settlement.balances(), settlement })
+            }
+
+            async fn reconcile(&self, period: Period) -> Result<Reconciliation> {
+                let mut conn = self.pool.acquire().await?;
+                let mut lines = Vec::new();
+                let mut payments = Vec::new();
+                for program in Program::ALL {
+                    let (lo, hi) = period_range(period, program);
+                    for r in sqlx::query("SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id")
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?
+                    {
+                        lines.push(LineFact {
+                            id: r.try_get("id")?,
+                            total: Dong(r.try_get("total")?),
+                            status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
+                        });
+                    }
+                    for r in sqlx::query("SELECT id, line_id, amount FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id")
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?
+                    {
+                        payments.push(PaymentFact { id: r.try_get("id")?, line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
+                    }
+                }
+                let mut transfers = Vec::new();
+                for r in sqlx::query("SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL")
+                    .bind(period.yyyymm())
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    transfers.push(TransferFact { line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
+                }
+                transfers.sort_by_key(|t| t.line_id);
+                let mismatches = cyc::three_way(&lines, &payments, &transfers);
+                Ok(Reconciliation {
+                    period,
+                    lines: lines.len() as i64,
+                    payments: payments.len() as i64,
+                    pay_transfers: transfers.len() as i64,
+                    mismatches,
+                })
+            }
+
+            async fn ledger_balances(&self) -> Result<Vec<crate::cycle::AccountBalance>> {
+                let rows = sqlx::query("SELECT name, kind, debits, credits FROM accounts ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let name: String = r.try_get("name")?;
+                        let kind: String = r.try_get("kind")?;
+                        Ok(crate::cycle::AccountBalance::from((name.as_str(), kind.as_str(), Balance { debits: r.try_get("debits")?, credits: r.try_get("credits")? })))
+                    })
+                    .collect()
+            }
+
+            async fn ledger_transfers(&self, after: Option<(Period, String)>, limit: i64) -> Result<Vec<Transfer>> {
+                let (period, id) = after.map(|(p, id)| (p.yyyymm(), id)).unwrap_or((0, String::new()));
+                let rows = sqlx::query("SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE period > $1 OR (period = $1 AND id > $2) ORDER BY period, id LIMIT $3")
+                    .bind(period)
+                    .bind(id)
+                    .bind(limit.clamp(1, 100_000))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(transfer_from_row).collect()
+            }
+        }
+
+        fn group_by_run(items: &[(i64, NewPayment)]) -> Vec<(i64, Vec<NewPayment>)> {
+            let mut m: BTreeMap<i64, Vec<NewPayment>> = BTreeMap::new();
+            for (run, p) in items {
+                m.entry(*run).or_default().push(p.clone());
+            }
+            m.into_iter().collect()
+        }
+
+        async fn insert_payments(tx: &mut Tx, payments: &[NewPayment], run_id: i64, at: &str) -> Result<()> {
+            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
+            insert_rows(tx, "payments", COLUMNS, payments, |p, b| {
+                b.text(&p.id)
+                    .int(p.line_id)
+                    .int(run_id)
+                    .int(p.amount.get())
+                    .text(&p.paid_at)
+                    .text(&p.agent)
+                    .text(p.method.code())
+                    .opt_int(p.proof.get("point_id").and_then(|v| v.as_i64()))
+                    .text(&p.proof.to_string())
+                    .text(at);
+            })
+            .await?;
+            let ids: Vec<i64> = payments.iter().map(|p| p.line_id).collect();
+            set_status(tx, &ids, LineStatus::Paid.code()).await
+        }
+
+        /// Beneficiaries of a program with ids above `after`, with their addresses.
+        async fn files_after(conn: &mut Conn, program: Program, after: i64) -> Result<Vec<BeneficiaryFile>> {
+            let mut out: Vec<BeneficiaryFile> = Vec::new();
+            for r in sqlx::query("SELECT id, code, program, full_name, birth_date, sex, citizen_id, payment_point_id, home_delivery, bank_name, bank_account FROM beneficiaries WHERE program = $1 AND id > $2 ORDER BY id")
+                .bind(program.code())
+                .bind(after)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                out.push(BeneficiaryFile { beneficiary: beneficiary_from_row(&r)?, decisions: Vec::new() });
+            }
+            for r in sqlx::query("SELECT a.beneficiary_id, a.from_period, a.commune_code, a.hamlet, a.street, a.facility_id FROM addresses a JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE b.program = $1 AND a.beneficiary_id > $2 ORDER BY a.beneficiary_id, a.from_period")
+                .bind(program.code())
+                .bind(after)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                let (id, a) = address_from_row(&r)?;
+                if let Ok(i) = out.binary_search_by_key(&id, |f| f.beneficiary.id) {
+                    out[i].beneficiary.addresses.push(a);
+                }
+            }
+            Ok(out)
+        }
+    };
+}

@@ -1,0 +1,151 @@
+//! The embedded default: one SQLite file in WAL mode, every commit durable (`synchronous=FULL`).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::OpenMode;
+
+type Db = sqlx::Sqlite;
+const BACKEND: &str = "sqlite";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store in one SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: sqlx::Pool<Db>,
+    units: crate::UnitCache,
+    registers: crate::RegisterCaches,
+}
+
+impl SqliteStore {
+    /// Opens (or, with [`OpenMode::Create`], creates) the file and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>, mode: OpenMode) -> Result<SqliteStore> {
+        let path = path.as_ref();
+        if mode == OpenMode::Existing && !path.exists() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(mode == OpenMode::Create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            units: Default::default(),
+            registers: Default::default(),
+        })
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so the journal
+    /// head read here stays the head until commit.
+    async fn begin_write(&self) -> Result<(sqlx::Transaction<'static, Db>, Head)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row: (i64, String) = sqlx::query_as("SELECT seq, hash FROM journal_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok((
+            tx,
+            Head {
+                seq: row.0,
+                hash: row.1,
+            },
+        ))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+shared_store!(SqliteStore);
+shared_cycle!(SqliteStore);
+
+use crate::sqlite_bulk::{Binder, run_many};
+
+/// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`.
+async fn insert_rows<T>(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> crate::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["?"; columns.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({marks})",
+        columns.join(", ")
+    );
+    run_many(tx, &sql, rows.iter(), |r, b| bind(r, b)).await?;
+    Ok(())
+}
+
+/// Sets the status of payroll lines.
+async fn set_status(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    ids: &[i64],
+    status: &str,
+) -> crate::Result<()> {
+    let sql = format!("UPDATE payroll_lines SET status = '{status}' WHERE id = ?");
+    run_many(tx, &sql, ids.iter(), |id, b| {
+        b.int(**id);
+    })
+    .await?;
+    Ok(())
+}
+
+/// The rows of `query` (which ends with the key's column: `… WHERE run_id`) for each key, in key
+/// order: a point lookup per key through SQLite's C API.
+async fn lookup_ids<T>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    query: &str,
+    keys: &[i64],
+    read: impl FnMut(&crate::sqlite_bulk::Reader) -> crate::Result<T>,
+) -> crate::Result<Vec<T>> {
+    let sql = format!("{query} = ?");
+    crate::sqlite_bulk::lookup_many(
+        conn,
+        &sql,
+        keys.iter(),
+        |k, b| {
+            b.int(**k);
+        },
+        read,
+    )
+    .await
+}
+
+/// [`lookup_ids`] for text keys.
+async fn lookup_texts<T>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    query: &str,
+    keys: &[String],
+    read: impl FnMut(&crate::sqlite_bulk::Reader) -> crate::Result<T>,
+) -> crate::Result<Vec<T>> {
+    let sql = format!("{query} = ?");
+    crate::sqlite_bulk::lookup_many(
+        conn,
+        &sql,
+        keys.iter(),
+        |k, b| {
+            b.text(k);
+        },
+        read,
+    )
+    .await
+}

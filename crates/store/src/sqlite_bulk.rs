@@ -1,0 +1,251 @@
+//! Bulk statements on SQLite through its C API: one prepared statement, bound and stepped once per
+//! row, inside the transaction sqlx already opened on the connection. A month of payroll lines,
+//! payments and transfers is hundreds of thousands of rows; through sqlx each value is copied and
+//! boxed several times, here it is bound once.
+//!
+//! This is the only unsafe code of the project. Every pointer comes from SQLite on the connection
+//! whose handle we hold locked for the whole call (sqlx's worker cannot touch it meanwhile), the
+//! statement is finalised on every path by `Finalize`, and text is bound with
+//! `SQLITE_TRANSIENT`, so SQLite copies it before the borrowed `&str` goes away.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::ptr;
+
+use chrono::NaiveDate;
+use libsqlite3_sys as ffi;
+use sqlx::SqliteConnection;
+
+use crate::StoreError;
+
+/// Binds one row's values, in the order of the statement's parameters.
+pub(crate) struct Binder {
+    stmt: *mut ffi::sqlite3_stmt,
+    index: c_int,
+    error: c_int,
+}
+
+impl Binder {
+    fn check(&mut self, rc: c_int) -> &mut Self {
+        if rc != ffi::SQLITE_OK && self.error == ffi::SQLITE_OK {
+            self.error = rc;
+        }
+        self
+    }
+
+    fn next(&mut self) -> c_int {
+        self.index += 1;
+        self.index
+    }
+
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        let i = self.next();
+        // SAFETY: `stmt` is a live statement of the locked connection; `i` is within its parameters
+        // (SQLite answers SQLITE_RANGE otherwise, which we report).
+        let rc = unsafe { ffi::sqlite3_bind_int64(self.stmt, i, v) };
+        self.check(rc)
+    }
+
+    pub fn text(&mut self, v: &str) -> &mut Self {
+        let i = self.next();
+        let Ok(len) = c_int::try_from(v.len()) else {
+            return self.check(ffi::SQLITE_TOOBIG);
+        };
+        // SAFETY: as above; SQLITE_TRANSIENT makes SQLite copy the bytes before this call returns.
+        let rc = unsafe {
+            ffi::sqlite3_bind_text(
+                self.stmt,
+                i,
+                v.as_ptr() as *const c_char,
+                len,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        };
+        self.check(rc)
+    }
+
+    pub fn null(&mut self) -> &mut Self {
+        let i = self.next();
+        // SAFETY: as above.
+        let rc = unsafe { ffi::sqlite3_bind_null(self.stmt, i) };
+        self.check(rc)
+    }
+
+    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.int(v),
+            None => self.null(),
+        }
+    }
+
+    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.text(v),
+            None => self.null(),
+        }
+    }
+
+    /// A date, as sqlx stores it in SQLite: `YYYY-MM-DD`.
+    pub fn date(&mut self, d: NaiveDate) -> &mut Self {
+        self.text(&d.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// Finalises the statement however the call ends.
+struct Finalize(*mut ffi::sqlite3_stmt);
+
+impl Drop for Finalize {
+    fn drop(&mut self) {
+        // SAFETY: the statement was prepared on a connection still locked by the caller, and is
+        // finalised once.
+        unsafe {
+            ffi::sqlite3_finalize(self.0);
+        }
+    }
+}
+
+fn message(db: *mut ffi::sqlite3, rc: c_int) -> String {
+    // SAFETY: `db` is the locked connection; sqlite3_errmsg returns a NUL-terminated string owned
+    // by SQLite, copied here at once.
+    let text = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db)) };
+    format!("SQLite error {rc}: {}", text.to_string_lossy())
+}
+
+/// Runs `sql` once per row (binding each row with `bind`) on the connection, inside whatever
+/// transaction it has open. Returns the rows changed.
+pub(crate) async fn run_many<T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    rows: impl IntoIterator<Item = T>,
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> Result<u64, StoreError> {
+    let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
+    // SAFETY: `db` is the open connection, locked; `sql` is NUL-terminated; `stmt` receives the
+    // statement or stays null on error.
+    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(StoreError::corrupt(message(db, rc)));
+    }
+    let _finalize = Finalize(stmt);
+    let mut changed = 0u64;
+    for row in rows {
+        let mut b = Binder {
+            stmt,
+            index: 0,
+            error: ffi::SQLITE_OK,
+        };
+        bind(&row, &mut b);
+        if b.error != ffi::SQLITE_OK {
+            return Err(StoreError::corrupt(message(db, b.error)));
+        }
+        // SAFETY: a prepared, fully bound statement of the locked connection.
+        let rc = unsafe { ffi::sqlite3_step(stmt) };
+        if rc != ffi::SQLITE_DONE {
+            let m = message(db, rc);
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_reset(stmt) };
+            return Err(StoreError::corrupt(m));
+        }
+        // SAFETY: as above; the connection is ours for the whole loop.
+        changed += unsafe { ffi::sqlite3_changes(db) } as u64;
+        // SAFETY: as above.
+        unsafe {
+            ffi::sqlite3_reset(stmt);
+            ffi::sqlite3_clear_bindings(stmt);
+        }
+    }
+    Ok(changed)
+}
+
+/// The current row of a statement, read column by column.
+pub(crate) struct Reader {
+    stmt: *mut ffi::sqlite3_stmt,
+}
+
+impl Reader {
+    pub fn int(&self, col: c_int) -> i64 {
+        // SAFETY: a statement of the locked connection positioned on a row (SQLITE_ROW); a column
+        // out of range reads as NULL, i.e. 0.
+        unsafe { ffi::sqlite3_column_int64(self.stmt, col) }
+    }
+
+    pub fn opt_int(&self, col: c_int) -> Option<i64> {
+        // SAFETY: as above.
+        let kind = unsafe { ffi::sqlite3_column_type(self.stmt, col) };
+        (kind != ffi::SQLITE_NULL).then(|| self.int(col))
+    }
+
+    pub fn text(&self, col: c_int) -> String {
+        self.opt_text(col).unwrap_or_default()
+    }
+
+    pub fn opt_text(&self, col: c_int) -> Option<String> {
+        // SAFETY: as above; the pointer and length are valid until the next step, and are copied
+        // into an owned String here.
+        unsafe {
+            let p = ffi::sqlite3_column_text(self.stmt, col);
+            if p.is_null() {
+                return None;
+            }
+            let n = ffi::sqlite3_column_bytes(self.stmt, col);
+            let bytes = std::slice::from_raw_parts(p, usize::try_from(n).unwrap_or(0));
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+    }
+}
+
+/// Runs the query `sql` once per key (bound as its only parameter) and reads every row it
+/// returns. A point lookup per key, without the per-row cost of sqlx's worker channel.
+pub(crate) async fn lookup_many<K, T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    keys: impl IntoIterator<Item = K>,
+    mut bind: impl FnMut(&K, &mut Binder),
+    mut read: impl FnMut(&Reader) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
+    // SAFETY: as in `run_many`.
+    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(StoreError::corrupt(message(db, rc)));
+    }
+    let _finalize = Finalize(stmt);
+    let mut out = Vec::new();
+    for key in keys {
+        let mut b = Binder {
+            stmt,
+            index: 0,
+            error: ffi::SQLITE_OK,
+        };
+        bind(&key, &mut b);
+        if b.error != ffi::SQLITE_OK {
+            return Err(StoreError::corrupt(message(db, b.error)));
+        }
+        loop {
+            // SAFETY: as in `run_many`.
+            let rc = unsafe { ffi::sqlite3_step(stmt) };
+            if rc == ffi::SQLITE_ROW {
+                out.push(read(&Reader { stmt })?);
+            } else if rc == ffi::SQLITE_DONE {
+                break;
+            } else {
+                let m = message(db, rc);
+                // SAFETY: as above.
+                unsafe { ffi::sqlite3_reset(stmt) };
+                return Err(StoreError::corrupt(m));
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            ffi::sqlite3_reset(stmt);
+            ffi::sqlite3_clear_bindings(stmt);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1210 @@
+//! One conformance suite, run against SQLite and PostgreSQL. Every case is written once against
+//! `&dyn Store`; `conformance!` instantiates it for both backends (`sqlite::…` and `postgres::…` in
+//! the test output). PostgreSQL is at `CHITRA_TEST_PG` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each test gets a schema of its own. There is no skip:
+//! if PostgreSQL is unreachable, the PostgreSQL cases fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chitra_core::contract::{FeeRule, NewContract};
+use chitra_core::decision::{DecisionKind, NewDecision};
+use chitra_core::ids::{CitizenId, CommuneCode};
+use chitra_core::office::{NewPaymentPoint, OfficeKind, PointKind};
+use chitra_core::payroll::{LineStatus, RunState};
+use chitra_core::register::{AddressSpell, NewBeneficiary, Sex};
+use chitra_core::rules::RuleBook;
+use chitra_core::units::{AdminUnit, OfficialFiles, UnitLevel, load_official};
+use chitra_core::{Dong, Period, Program};
+use chitra_store::cycle::{LineFilter, NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::postgres::PgStore;
+use chitra_store::sqlite::SqliteStore;
+use chitra_store::{
+    BeneficiaryFilter, Change, DecisionFor, NewFacility, NewOffice, OpenMode, Store, StoreError,
+};
+use chrono::NaiveDate;
+use sqlx::postgres::PgConnectOptions;
+
+/// A store under test, and a second, raw connection to the same data (to tamper with it, as an
+/// attacker with database access would).
+struct Harness {
+    store: Arc<dyn Store>,
+    raw: Raw,
+    _dir: Option<tempfile::TempDir>,
+}
+
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool, String),
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(p) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            Raw::Postgres(p, _) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self {
+            Raw::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(p)
+                .await
+                .unwrap(),
+            Raw::Postgres(p, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(p)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+impl Harness {
+    async fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chitra.db");
+        let store = SqliteStore::open(&path, OpenMode::Create).await.unwrap();
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        Harness {
+            store: Arc::new(store),
+            raw: Raw::Sqlite(raw),
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres() -> Harness {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let url = std::env::var("CHITRA_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!(
+            "conformance_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = sqlx::PgPool::connect(&url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {url} is required by the conformance suite: {e}")
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let options = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let store = PgStore::connect_with(options.clone()).await.unwrap();
+        let raw = sqlx::PgPool::connect_with(options).await.unwrap();
+        Harness {
+            store: Arc::new(store),
+            raw: Raw::Postgres(raw, schema),
+            _dir: None,
+        }
+    }
+
+    async fn finish(self) {
+        if let Raw::Postgres(pool, schema) = &self.raw {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let h = super::Harness::sqlite().await;
+                    super::$case(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let h = super::Harness::postgres().await;
+                    super::$case(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_new_store_is_migrated_and_empty,
+    reference_data_loads_once_and_reads_back,
+    a_beneficiary_is_registered_with_a_grant_and_read_back,
+    bad_input_names_the_field_and_changes_nothing,
+    decisions_are_checked_against_the_file,
+    the_register_is_searched_without_diacritics,
+    three_beneficiaries_through_the_monthly_cycle,
+    the_journal_verifies_and_names_a_tampered_entry,
+    concurrent_writers_keep_one_chain,
+    who_and_why_are_required_and_ids_are_masked_in_the_journal,
+    verification_while_others_write_raises_no_false_alarm,
+);
+
+fn change() -> Change {
+    Change::on("officer.test", "conformance", d(TODAY))
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn p(s: &str) -> Period {
+    Period::parse(s).unwrap()
+}
+
+const TODAY: &str = "2026-11-26";
+
+async fn init(s: &dyn Store) {
+    let official = load_official(&OfficialFiles::EMBEDDED).unwrap();
+    let done = s
+        .initialise(&change(), &official, &RuleBook::statutory().unwrap())
+        .await
+        .unwrap();
+    assert!(!done.already);
+}
+
+fn grant(category: &str, effective: &str, signed: &str) -> NewDecision {
+    NewDecision {
+        kind: DecisionKind::Grant,
+        number: Some("15/QĐ-UBND".into()),
+        category: Some(category.into()),
+        replaces: None,
+        dependants: 1,
+        effective: p(effective),
+        signed_on: d(signed),
+        signer: "Chủ tịch UBND huyện Ba Tri".into(),
+        reason: "đủ điều kiện hưởng".into(),
+        death_date: None,
+    }
+}
+
+fn person(
+    name: &str,
+    birth: &str,
+    citizen_id: &str,
+    commune: &str,
+    category: &str,
+) -> NewBeneficiary {
+    NewBeneficiary {
+        program: Program::SocialAssistance,
+        full_name: name.into(),
+        birth_date: d(birth),
+        sex: Sex::Female,
+        citizen_id: CitizenId::parse(citizen_id).unwrap(),
+        address: AddressSpell {
+            from: p("2018-01"),
+            commune: CommuneCode::parse(commune).unwrap(),
+            hamlet: Some("Ấp Phú Hòa".into()),
+            street: None,
+            facility_id: None,
+        },
+        payment_point_id: None,
+        home_delivery: None,
+        bank_account: None,
+        grant: grant(category, "2018-01", "2017-12-15"),
+    }
+}
+
+async fn journal_len(s: &dyn Store) -> i64 {
+    s.health().await.unwrap().journal_entries
+}
+
+async fn a_new_store_is_migrated_and_empty(h: &Harness) {
+    let s = &*h.store;
+    let health = s.health().await.unwrap();
+    assert!(health.schema_version >= 1);
+    assert!(!health.initialised);
+    assert_eq!(health.journal_entries, 0);
+    assert_eq!(health.beneficiaries, 0);
+    let v = s.verify_journal().await.unwrap();
+    assert!(v.intact);
+    assert_eq!(v.entries_checked, 0);
+}
+
+async fn reference_data_loads_once_and_reads_back(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    assert_eq!(
+        s.rule_book().await.unwrap(),
+        RuleBook::statutory().unwrap(),
+        "rules read back exactly"
+    );
+    let tree = s.unit_tree().await.unwrap();
+    let bt = tree.at(UnitLevel::Province, "83", d("2019-01-01")).unwrap();
+    assert_eq!(bt.name, "Tỉnh Bến Tre");
+    assert_eq!(tree.children(bt, d("2019-01-01")).len(), 9);
+    assert_eq!(tree.successors(UnitLevel::Province, "83"), ["86"]);
+
+    let before = journal_len(s).await;
+    let units = h.raw.count("admin_units").await;
+    let official = load_official(&OfficialFiles::EMBEDDED).unwrap();
+    let again = s
+        .initialise(&change(), &official, &RuleBook::statutory().unwrap())
+        .await
+        .unwrap();
+    assert!(again.already);
+    assert_eq!(
+        journal_len(s).await,
+        before,
+        "initialising again writes nothing"
+    );
+    assert_eq!(h.raw.count("admin_units").await, units);
+    let health = s.health().await.unwrap();
+    assert!(health.initialised);
+
+    let office = s
+        .add_office(
+            &change(),
+            &NewOffice {
+                kind: OfficeKind::DistrictOffice,
+                name: "Phòng LĐ-TB&XH huyện Ba Tri".into(),
+                unit_code: "836".into(),
+                valid_from: None,
+                valid_to: Some(d("2025-06-30")),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.offices().await.unwrap(), vec![office]);
+    let bad = s
+        .add_office(
+            &change(),
+            &NewOffice {
+                kind: OfficeKind::DistrictOffice,
+                name: "x".into(),
+                unit_code: "999".into(),
+                valid_from: None,
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, StoreError::Invalid(ref e) if e.field == "unit_code"),
+        "{bad}"
+    );
+
+    let facility = s
+        .add_facility(
+            &change(),
+            &NewFacility {
+                code: "TTBTXH-BT".into(),
+                name: "Trung tâm Bảo trợ xã hội tỉnh Bến Tre".into(),
+                commune: CommuneCode::parse("28756").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.facilities().await.unwrap(), vec![facility]);
+
+    let point = NewPaymentPoint {
+        code: "BT-836-001".into(),
+        name: "Bưu điện huyện Ba Tri".into(),
+        kind: PointKind::DistrictPostOffice,
+        commune: CommuneCode::parse(&ba_tri_commune(s).await).unwrap(),
+        address: "Thị trấn Ba Tri".into(),
+        latitude: Some(10.04),
+        longitude: Some(106.59),
+        pay_days: (11, 25),
+    };
+    let created = s
+        .add_payment_points(&change(), std::slice::from_ref(&point))
+        .await
+        .unwrap();
+    assert_eq!(s.payment_points().await.unwrap(), created);
+    let again = s.add_payment_points(&change(), &[point]).await.unwrap_err();
+    assert!(
+        matches!(again, StoreError::Invalid(ref e) if e.field == "code"),
+        "{again}"
+    );
+
+    let hamlet = AdminUnit {
+        code: "28756-01".into(),
+        level: UnitLevel::Hamlet,
+        name: "Khu phố 1".into(),
+        parent_code: Some("28756".into()),
+        valid_from: None,
+        valid_to: None,
+    };
+    s.add_units(&change(), std::slice::from_ref(&hamlet))
+        .await
+        .unwrap();
+    let tree = s.unit_tree().await.unwrap();
+    let k1 = tree
+        .at(UnitLevel::Hamlet, "28756-01", d("2019-01-01"))
+        .unwrap();
+    assert_eq!(tree.parent(k1, d("2019-01-01")).unwrap().code, "28756");
+    assert!(s.add_units(&change(), &[hamlet]).await.is_err(), "twice");
+    assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// A commune of Ba Tri district (836), from the official units.
+async fn ba_tri_commune(s: &dyn Store) -> String {
+    let tree = s.unit_tree().await.unwrap();
+    let district = tree
+        .at(UnitLevel::District, "836", d("2019-01-01"))
+        .unwrap();
+    tree.children(district, d("2019-01-01"))[0].code.clone()
+}
+
+async fn a_beneficiary_is_registered_with_a_grant_and_read_back(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let before = journal_len(s).await;
+    let nb = person(
+        "Nguyễn Thị Ánh",
+        "1936-04-02",
+        "083136000001",
+        "28756",
+        "K5c",
+    );
+    let created = s
+        .add_beneficiaries(&change(), std::slice::from_ref(&nb))
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    let b = &created[0].beneficiary;
+    assert_eq!(created[0].decisions[0].terms, nb.grant);
+    assert!(b.code.starts_with("83-"), "{}", b.code);
+    assert_eq!(
+        journal_len(s).await,
+        before + 1,
+        "one journal entry for the registration"
+    );
+
+    let file = s.beneficiary(&b.code).await.unwrap().unwrap();
+    assert_eq!(&file.beneficiary, b);
+    assert_eq!(file.decisions.len(), 1);
+    assert_eq!(file.decisions[0].terms, nb.grant);
+    assert!(s.beneficiary("83-9999999").await.unwrap().is_none());
+
+    let all = s.register(Program::SocialAssistance).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(
+        s.register(Program::MeritAllowance)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let tail = s.journal_tail(1).await.unwrap();
+    assert_eq!(tail[0].draft.action, "beneficiary.add");
+    assert_eq!(tail[0].draft.actor, "officer.test");
+    assert_eq!(tail[0].draft.subject, format!("beneficiary:{}", b.code));
+}
+
+async fn bad_input_names_the_field_and_changes_nothing(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let ok = person("Trần Văn Bảy", "1935-01-01", "083135000002", "28756", "K5c");
+    s.add_beneficiaries(&change(), std::slice::from_ref(&ok))
+        .await
+        .unwrap();
+    let (entries, people) = (journal_len(s).await, h.raw.count("beneficiaries").await);
+
+    let expect =
+        |r: Result<Vec<chitra_store::BeneficiaryFile>, StoreError>, field: &str, words: &str| {
+            match r {
+                Err(StoreError::Invalid(e)) => {
+                    assert_eq!(e.field, field, "{e}");
+                    assert!(e.reason.contains(words), "{e}");
+                }
+                other => panic!("expected an error on {field}, got {other:?}"),
+            }
+        };
+    let mut unknown = person("Lê Thị Cúc", "1935-01-01", "083135000003", "28756", "K5c");
+    unknown.address.commune = CommuneCode::parse("99999").unwrap();
+    expect(
+        s.add_beneficiaries(&change(), &[unknown]).await,
+        "commune",
+        "not an official commune code",
+    );
+
+    let dup = person("Lê Thị Cúc", "1935-01-01", "083135000002", "28756", "K5c");
+    expect(
+        s.add_beneficiaries(&change(), &[dup]).await,
+        "citizen_id",
+        "already registered",
+    );
+
+    let future = person("Lê Thị Cúc", "2027-01-01", "083135000003", "28756", "K1");
+    expect(
+        s.add_beneficiaries(&change(), &[future]).await,
+        "birth_date",
+        "future",
+    );
+
+    let young = person("Lê Thị Cúc", "1990-01-01", "083190000003", "28756", "K5c");
+    expect(
+        s.add_beneficiaries(&change(), &[young]).await,
+        "category",
+        "80 and over",
+    );
+
+    // One bad item refuses the whole batch, and says which.
+    let a = person(
+        "Phạm Văn Dũng",
+        "1934-01-01",
+        "083134000004",
+        "28756",
+        "K5c",
+    );
+    let b = person("Phạm Thị Em", "1934-01-01", "083134000004", "28756", "K5c");
+    expect(
+        s.add_beneficiaries(&change(), &[a, b]).await,
+        "[2].citizen_id",
+        "twice",
+    );
+
+    let e = s
+        .add_decisions(
+            &change(),
+            &[DecisionFor {
+                beneficiary_code: "83-0009999".into(),
+                decision: grant("K6b", "2019-01", "2019-01-10"),
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "beneficiary" && f.reason.contains("83-0009999")),
+        "{e}"
+    );
+
+    assert_eq!(
+        journal_len(s).await,
+        entries,
+        "refusals write no journal entry"
+    );
+    assert_eq!(h.raw.count("beneficiaries").await, people);
+    assert_eq!(h.raw.count("decisions").await, 1);
+    assert_eq!(h.raw.count("addresses").await, 1);
+}
+
+async fn decisions_are_checked_against_the_file(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let b = s
+        .add_beneficiaries(
+            &change(),
+            &[person(
+                "Võ Văn Giàu",
+                "1970-06-01",
+                "083170000005",
+                "28756",
+                "K6b",
+            )],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .beneficiary;
+    let decide = |kind: DecisionKind, effective: &str, signed: &str| DecisionFor {
+        beneficiary_code: b.code.clone(),
+        decision: NewDecision {
+            kind,
+            category: None,
+            ..grant("K6b", effective, signed)
+        },
+    };
+    let resume = decide(DecisionKind::Resume, "2019-03", "2019-03-02");
+    let e = s
+        .add_decisions(&change(), std::slice::from_ref(&resume))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not suspended"), "{e}");
+
+    // A suspension and its resumption in one batch: checked in order.
+    let suspend = decide(DecisionKind::Suspend, "2019-01", "2018-12-28");
+    let made = s
+        .add_decisions(&change(), &[suspend, resume])
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 2);
+    let file = s.beneficiary(&b.code).await.unwrap().unwrap();
+    assert_eq!(file.decisions.len(), 3);
+    assert_eq!(file.decisions[2].terms.kind, DecisionKind::Resume);
+
+    let mut adjust = decide(DecisionKind::Adjust, "2020-01", "2020-01-05");
+    adjust.decision.category = Some("K6a".into());
+    adjust.decision.replaces = Some("K6b".into());
+    s.add_decisions(&change(), &[adjust]).await.unwrap();
+    let death = DecisionFor {
+        beneficiary_code: b.code.clone(),
+        decision: NewDecision::death(
+            d("2020-07-04"),
+            d("2020-07-10"),
+            "Chủ tịch UBND huyện",
+            "chết",
+        ),
+    };
+    s.add_decisions(&change(), &[death]).await.unwrap();
+    let after = decide(DecisionKind::Suspend, "2020-09", "2020-09-01");
+    let e = s.add_decisions(&change(), &[after]).await.unwrap_err();
+    assert!(e.to_string().contains("died"), "{e}");
+    assert_eq!(
+        s.beneficiary(&b.code)
+            .await
+            .unwrap()
+            .unwrap()
+            .decisions
+            .len(),
+        5
+    );
+}
+
+async fn the_register_is_searched_without_diacritics(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let people = [
+        person(
+            "Nguyễn Văn Ân",
+            "1930-01-01",
+            "083130000011",
+            "28756",
+            "K5c",
+        ),
+        person("Đặng Thị Đào", "1931-01-01", "083131000012", "28756", "K5c"),
+        person(
+            "Nguyễn Thị Hoa",
+            "1932-01-01",
+            "083132000013",
+            "28759",
+            "K5c",
+        ),
+    ];
+    let created = s.add_beneficiaries(&change(), &people).await.unwrap();
+    let find = |q: &str| BeneficiaryFilter {
+        search: Some(q.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let names = |page: chitra_store::Page<chitra_store::BeneficiaryRow>| {
+        page.items
+            .into_iter()
+            .map(|r| r.full_name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(s.beneficiaries(&find("nguyen van an")).await.unwrap()),
+        ["Nguyễn Văn Ân"]
+    );
+    assert_eq!(
+        names(s.beneficiaries(&find("dang")).await.unwrap()),
+        ["Đặng Thị Đào"]
+    );
+    assert_eq!(
+        names(s.beneficiaries(&find("NGUYỄN")).await.unwrap()).len(),
+        2
+    );
+    assert_eq!(
+        names(
+            s.beneficiaries(&find(&created[2].beneficiary.code))
+                .await
+                .unwrap()
+        ),
+        ["Nguyễn Thị Hoa"]
+    );
+    assert_eq!(
+        names(s.beneficiaries(&find("083131000012")).await.unwrap()),
+        ["Đặng Thị Đào"]
+    );
+    assert!(
+        s.beneficiaries(&find("%")).await.unwrap().items.is_empty(),
+        "wildcards are literal"
+    );
+    let page = s
+        .beneficiaries(&BeneficiaryFilter {
+            commune: Some("28756".into()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1));
+    assert_eq!(page.items[0].citizen_id_masked, "********0011");
+    let k5c = s
+        .beneficiaries(&BeneficiaryFilter {
+            category: Some("K5c".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(k5c.total, 3);
+}
+
+/// Three beneficiaries through five months of the real cycle (issue: the monthly cycle):
+/// - Ánh is granted in August, retroactively from May, across the July 2021 base change;
+/// - Bình dies in mid-August: paid for August, not September, and funeral support appears;
+/// - Cúc does not collect June, July and August: carried twice, returned and suspended at the
+///   third close, and paid again — with arrears and the returned money — after a resume decision.
+async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
+    let office = s
+        .add_office(
+            &on("admin", "2021-01-04"),
+            &NewOffice {
+                kind: OfficeKind::DistrictOffice,
+                name: "Phòng LĐ-TB&XH thành phố Bến Tre".into(),
+                unit_code: "829".into(),
+                valid_from: None,
+                valid_to: Some(d("2025-06-30")),
+            },
+        )
+        .await
+        .unwrap();
+    let point = s
+        .add_payment_points(
+            &on("admin", "2021-01-04"),
+            &[NewPaymentPoint {
+                code: "BĐ-829-001".into(),
+                name: "Bưu điện thành phố Bến Tre".into(),
+                kind: PointKind::DistrictPostOffice,
+                commune: CommuneCode::parse("28756").unwrap(),
+                address: "Phường Phú Khương".into(),
+                latitude: None,
+                longitude: None,
+                pay_days: (2, 20),
+            }],
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let contract = NewContract {
+        code: "BT-BĐ-2021".into(),
+        name: "Hợp đồng chi trả trợ giúp xã hội qua bưu điện năm 2021".into(),
+        office_id: office.id,
+        post_office: "Bưu điện tỉnh Bến Tre".into(),
+        area_code: "83".into(),
+        program: Program::SocialAssistance,
+        fee: FeeRule::PerBeneficiary {
+            amount: Dong(6_600),
+        },
+        advance_by_day: 25,
+        pay_from_day: 2,
+        pay_to_day: 20,
+        report_by_day: 20,
+        valid_from: p("2021-01"),
+        valid_to: None,
+    };
+    s.add_contract(&on("admin", "2021-01-04"), &contract)
+        .await
+        .unwrap();
+    let mut bad = contract.clone();
+    bad.code = "BT 2".into();
+    assert!(
+        matches!(s.add_contract(&on("admin", "2021-01-04"), &bad).await, Err(StoreError::Invalid(ref e)) if e.field == "code")
+    );
+
+    let register =
+        |name: &str, birth: &str, id: &str, category: &str, effective: &str, signed: &str| {
+            let mut b = person(name, birth, id, "28756", category);
+            b.payment_point_id = Some(point.id);
+            b.address.from = p(effective);
+            b.grant = grant(category, effective, signed);
+            b
+        };
+    let binh = register(
+        "Trần Văn Bình",
+        "1936-02-02",
+        "083036000002",
+        "K5c",
+        "2021-01",
+        "2021-01-10",
+    );
+    let cuc = register(
+        "Lê Thị Cúc",
+        "1935-03-03",
+        "083035000003",
+        "K5c",
+        "2021-01",
+        "2021-01-10",
+    );
+    let made = s
+        .add_beneficiaries(&on("officer.an", "2021-01-10"), &[binh, cuc])
+        .await
+        .unwrap();
+    let (binh, cuc) = (made[0].beneficiary.clone(), made[1].beneficiary.clone());
+    let mut anh: Option<chitra_core::register::Beneficiary> = None;
+
+    let mut lines_of = std::collections::HashMap::new();
+    for month in ["2021-06", "2021-07", "2021-08", "2021-09", "2021-10"] {
+        let m = p(month);
+        let prev = m.prev();
+        let day = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(prev.year(), prev.month(), d)
+                .unwrap()
+                .to_string()
+        };
+        let own = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(m.year(), m.month(), d)
+                .unwrap()
+                .to_string()
+        };
+        // What happened before this month's list was made.
+        if month == "2021-09" {
+            let mut a = register(
+                "Nguyễn Thị Ánh",
+                "1985-04-04",
+                "083185000001",
+                "K6b",
+                "2021-05",
+                "2021-08-10",
+            );
+            a.sex = Sex::Female;
+            anh = Some(
+                s.add_beneficiaries(&on("officer.an", "2021-08-10"), &[a])
+                    .await
+                    .unwrap()
+                    .remove(0)
+                    .beneficiary,
+            );
+            s.add_decisions(
+                &on("officer.an", "2021-08-18"),
+                &[DecisionFor {
+                    beneficiary_code: binh.code.clone(),
+                    decision: NewDecision::death(
+                        d("2021-08-15"),
+                        d("2021-08-18"),
+                        "Chủ tịch UBND thành phố Bến Tre",
+                        "Chết ngày 15/08/2021",
+                    ),
+                }],
+            )
+            .await
+            .unwrap();
+        }
+        if month == "2021-10" {
+            let resume = DecisionFor {
+                beneficiary_code: cuc.code.clone(),
+                decision: NewDecision {
+                    kind: DecisionKind::Resume,
+                    category: None,
+                    reason: "Đã liên hệ nhận lại trợ cấp".into(),
+                    ..grant("K5c", "2021-09", "2021-09-10")
+                },
+            };
+            s.add_decisions(&on("officer.an", "2021-09-10"), &[resume])
+                .await
+                .unwrap();
+        }
+        let run = s
+            .generate_payroll(
+                &on("officer.an", &day(21)),
+                office.id,
+                Program::SocialAssistance,
+                m,
+            )
+            .await
+            .unwrap();
+        // Generating a draft again gives the same payroll.
+        let again = s
+            .generate_payroll(
+                &on("officer.an", &day(21)),
+                office.id,
+                Program::SocialAssistance,
+                m,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.id, again.lines, again.total),
+            (run.id, run.lines, run.total)
+        );
+        // Maker-checker.
+        let e = s
+            .approve_payroll(&on("officer.an", &day(22)), run.id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref f) if f.field == "as"),
+            "{e}"
+        );
+        s.approve_payroll(&on("officer.binh", &day(22)), run.id)
+            .await
+            .unwrap();
+        let e = s
+            .generate_payroll(
+                &on("officer.an", &day(23)),
+                office.id,
+                Program::SocialAssistance,
+                m,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref f) if f.field == "state"),
+            "an approved payroll is not regenerated: {e}"
+        );
+        s.fund_payroll(&on("officer.an", &day(24)), run.id)
+            .await
+            .unwrap();
+        assert!(
+            s.fund_payroll(&on("officer.an", &day(24)), run.id)
+                .await
+                .is_err(),
+            "funded once"
+        );
+        s.open_payroll(&on("post.manager", &own(2)), run.id)
+            .await
+            .unwrap();
+
+        let lines = s
+            .run_lines(
+                run.id,
+                &LineFilter {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items;
+        let by_code: std::collections::HashMap<String, chitra_store::cycle::LineRow> = lines
+            .iter()
+            .map(|l| (l.beneficiary_code.clone(), l.clone()))
+            .collect();
+        let cuc_skips = ["2021-06", "2021-07", "2021-08"].contains(&month);
+        let payments: Vec<NewPayment> = lines
+            .iter()
+            .filter(|l| !(cuc_skips && l.beneficiary_code == cuc.code))
+            .map(|l| NewPayment {
+                id: format!("tablet-1:{}", l.id),
+                line_id: l.id,
+                amount: l.total,
+                paid_at: format!("{}T09:00:00+07:00", own(5)),
+                agent: "agent.tam".into(),
+                method: PaymentMethod::Point,
+                proof: serde_json::json!({ "citizen_id_seen": true }),
+            })
+            .collect();
+        let results = s
+            .record_payments(&on("agent.tam", &own(5)), &payments)
+            .await
+            .unwrap();
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, PaymentResult::Accepted { .. })),
+            "{results:?}"
+        );
+        // The tablet resends: the same ids give the first result, nothing is paid twice.
+        let resent = s
+            .record_payments(&on("agent.tam", &own(6)), &payments)
+            .await
+            .unwrap();
+        assert!(
+            resent
+                .iter()
+                .all(|r| matches!(r, PaymentResult::AlreadyRecorded { .. })),
+            "{resent:?}"
+        );
+        if let Some(first) = payments.first() {
+            let other = NewPayment {
+                id: "tablet-2:dup".into(),
+                ..first.clone()
+            };
+            let r = s
+                .record_payments(&on("agent.nam", &own(6)), &[other])
+                .await
+                .unwrap();
+            assert!(
+                matches!(&r[0], PaymentResult::Conflict { paid_by, .. } if *paid_by == first.id),
+                "{r:?}"
+            );
+        }
+        let closed = s
+            .close_payroll(&on("post.manager", &own(21)), run.id)
+            .await
+            .unwrap();
+        assert_eq!(closed.run.state, RunState::Closed);
+        let settlement = s.settlement(m).await.unwrap();
+        assert!(settlement.balances, "{month}: {:?}", settlement.settlement);
+        let rec = s.reconcile(m).await.unwrap();
+        assert!(rec.mismatches.is_empty(), "{month}: {:?}", rec.mismatches);
+        if month == "2021-08" {
+            assert_eq!(
+                closed.suspended,
+                vec![cuc.code.clone()],
+                "suspended at the third close"
+            );
+            let reviews = s.reviews().await.unwrap();
+            assert_eq!(reviews.len(), 1);
+            assert_eq!(reviews[0].beneficiary_code, cuc.code);
+        }
+        let _ = by_code;
+        // As they ended.
+        let ended = s
+            .run_lines(
+                run.id,
+                &LineFilter {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items;
+        lines_of.insert(
+            month,
+            ended
+                .into_iter()
+                .map(|l| (l.beneficiary_code.clone(), l))
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+    }
+    let line = |month: &str, code: &str| lines_of[month].get(code).cloned();
+    // Cúc: 270,000 in June carried; July 360,000 + 270,000 carried; August 360,000 + 630,000, returned.
+    let c = |m| line(m, &cuc.code).unwrap();
+    assert_eq!(
+        (c("2021-06").total, c("2021-06").status),
+        (Dong(270_000), LineStatus::Carried)
+    );
+    assert_eq!(
+        (c("2021-07").carried, c("2021-07").total),
+        (Dong(270_000), Dong(630_000))
+    );
+    assert_eq!(
+        (c("2021-08").total, c("2021-08").status),
+        (Dong(990_000), LineStatus::Returned)
+    );
+    assert!(
+        line("2021-09", &cuc.code).is_none(),
+        "suspended in September"
+    );
+    let oct = c("2021-10");
+    assert_eq!(
+        (oct.monthly, oct.arrears, oct.reissued),
+        (Dong(360_000), Dong(360_000), Dong(990_000))
+    );
+    assert_eq!((oct.total, oct.status), (Dong(1_710_000), LineStatus::Paid));
+    // Bình: August paid, then funeral support of 20 × 360,000 and nothing more.
+    let b = |m| line(m, &binh.code);
+    assert_eq!(b("2021-08").unwrap().total, Dong(360_000));
+    let sept = b("2021-09").unwrap();
+    assert_eq!(
+        (sept.monthly, sept.funeral, sept.total),
+        (Dong::ZERO, Dong(7_200_000), Dong(7_200_000))
+    );
+    assert!(b("2021-10").is_none());
+    // Ánh: September, with May and June at 270,000 × 1.5 and July and August at 360,000 × 1.5.
+    let anh = anh.unwrap();
+    let a = line("2021-09", &anh.code).unwrap();
+    assert_eq!(
+        (a.monthly, a.arrears),
+        (Dong(540_000), Dong(2 * 405_000 + 2 * 540_000))
+    );
+    assert_eq!(a.total, Dong(2_430_000));
+    assert_eq!(line("2021-10", &anh.code).unwrap().total, Dong(540_000));
+
+    // The ledger: balances sum to zero, cash is back to nothing, the post holds nothing carried.
+    let balances = s.ledger_balances().await.unwrap();
+    assert_eq!(balances.iter().map(|b| b.balance).sum::<i64>(), 0);
+    for b in &balances {
+        if b.kind == "cash" || b.kind == "bank" || b.kind == "post" {
+            assert_eq!(b.balance, 0, "{}", b.account);
+        }
+    }
+    let paid: i64 = balances
+        .iter()
+        .filter(|b| b.kind == "paid")
+        .map(|b| b.balance)
+        .sum();
+    let returned: i64 = balances
+        .iter()
+        .filter(|b| b.kind == "returned")
+        .map(|b| b.balance)
+        .sum();
+    assert_eq!(returned, 990_000);
+    assert!(paid > 0);
+    let sum = s.summary(p("2021-06"), p("2021-10")).await.unwrap();
+    assert_eq!(sum.total_paid_vnd, paid);
+    assert!(s.verify_journal().await.unwrap().intact);
+}
+
+async fn the_journal_verifies_and_names_a_tampered_entry(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    s.add_beneficiaries(
+        &change(),
+        &[person(
+            "Huỳnh Văn Tám",
+            "1930-01-01",
+            "083130000031",
+            "28756",
+            "K5c",
+        )],
+    )
+    .await
+    .unwrap();
+    s.set_setting(&change(), "province", "83").await.unwrap();
+    let v = s.verify_journal().await.unwrap();
+    assert!(v.intact, "{:?}", v.first_mismatch);
+    let n = v.entries_checked as i64;
+    assert_eq!(n, journal_len(s).await);
+
+    // Change the reason of entry 3 behind the store's back.
+    h.raw
+        .exec("UPDATE journal SET reason = 'sửa lén' WHERE seq = 3")
+        .await;
+    let v = s.verify_journal().await.unwrap();
+    assert!(!v.intact);
+    assert_eq!(v.first_mismatch.as_ref().unwrap().seq, 3);
+    assert_eq!(v.entries_checked, 2);
+
+    // Removing the last entry is caught by the head.
+    h.raw
+        .exec("UPDATE journal SET reason = 'conformance' WHERE seq = 3")
+        .await;
+    assert!(s.verify_journal().await.unwrap().intact, "restored");
+    h.raw
+        .exec(&format!("DELETE FROM journal WHERE seq = {n}"))
+        .await;
+    let v = s.verify_journal().await.unwrap();
+    assert_eq!(v.first_mismatch.unwrap().seq, n);
+}
+
+async fn concurrent_writers_keep_one_chain(h: &Harness) {
+    let s = h.store.clone();
+    let before = journal_len(&*s).await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                s.set_setting(
+                    &Change::now(format!("writer{w}"), "concurrency"),
+                    &format!("k{w}"),
+                    &i.to_string(),
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(journal_len(&*s).await, before + 80);
+    let v = s.verify_journal().await.unwrap();
+    assert!(v.intact, "{:?}", v.first_mismatch);
+    assert_eq!(s.setting("k3").await.unwrap().as_deref(), Some("9"));
+}
+
+async fn who_and_why_are_required_and_ids_are_masked_in_the_journal(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let before = journal_len(s).await;
+    let nobody = Change::on("  ", "conformance", d(TODAY));
+    let e = s
+        .add_beneficiaries(
+            &nobody,
+            &[person(
+                "Mai Thị Lan",
+                "1930-01-01",
+                "083130000041",
+                "28756",
+                "K5c",
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "as"),
+        "{e}"
+    );
+    let e = s
+        .set_setting(&Change::on("admin", "", d(TODAY)), "k", "v")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "reason"),
+        "{e}"
+    );
+    assert_eq!(journal_len(s).await, before);
+    assert_eq!(h.raw.count("beneficiaries").await, 0);
+
+    let made = s
+        .add_beneficiaries(
+            &change(),
+            &[person(
+                "Mai Thị Lan",
+                "1930-01-01",
+                "083130000041",
+                "28756",
+                "K5c",
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        made[0].decisions[0].recorded_on,
+        d(TODAY),
+        "recorded on the change's day"
+    );
+    let entry = s.journal_tail(1).await.unwrap().remove(0);
+    assert!(
+        !entry.draft.payload.contains("083130000041"),
+        "{}",
+        entry.draft.payload
+    );
+    assert!(entry.draft.payload.contains("********0041"));
+}
+
+async fn verification_while_others_write_raises_no_false_alarm(h: &Harness) {
+    let s = h.store.clone();
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                s.set_setting(&change(), "busy", &i.to_string())
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut checks = 0;
+    while !writer.is_finished() {
+        let v = s.verify_journal().await.unwrap();
+        assert!(v.intact, "{:?}", v.first_mismatch);
+        checks += 1;
+    }
+    writer.await.unwrap();
+    assert!(checks > 0);
+    assert!(s.verify_journal().await.unwrap().intact);
+}
