@@ -15,14 +15,26 @@ use chitra_store::{BeneficiaryFilter, Change, DecisionFor, OpenMode, Store};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::month::{self, Step};
 use crate::output::{Failure, Outcome, Table, emit, fields, vnd};
 use crate::{
-    AddBeneficiary, AddDecision, AuditCommand, BeneficiaryCommand, Cli, Command, DecisionCommand,
-    Global, ListBeneficiaries, ReportCommand, RulesCommand,
+    AddBeneficiary, AddDecision, AuditCommand, BeneficiaryCommand, Cli, Command, ContractCommand,
+    DecisionCommand, ExportCommand, Format, Global, LedgerCommand, ListBeneficiaries,
+    PayrollCommand, ReportCommand, RulesCommand,
 };
 
 pub async fn run(cli: Cli) -> Outcome {
     let g = cli.global;
+    // Checked before anything is done: a bad flag changes nothing.
+    if g.format == Format::Hledger
+        && !matches!(cli.command, Command::Export(ExportCommand::Ledger { .. }))
+    {
+        return Err(FieldError::new(
+            "format",
+            "hledger is the format of `chitra export ledger` only: use table or json",
+        )
+        .into());
+    }
     match cli.command {
         Command::Init => init(&g).await,
         Command::Demo(args) => crate::demo::run(&g, args).await,
@@ -36,9 +48,45 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Report(ReportCommand::Summary { from, to }) => {
             report_summary(&g, &from, &to).await
         }
+        Command::Report(ReportCommand::Settlement { period }) => {
+            month::settlement(&g, &period).await
+        }
+        Command::Report(ReportCommand::Reconcile { period }) => month::reconcile(&g, &period).await,
+        Command::Contract(ContractCommand::Add(a)) => month::contract_add(&g, *a).await,
+        Command::Contract(ContractCommand::List) => month::contract_list(&g).await,
+        Command::Payroll(p) => match p {
+            PayrollCommand::Generate {
+                office,
+                period,
+                program,
+            } => month::generate(&g, office, &period, &program).await,
+            PayrollCommand::Approve { run } => month::step(&g, run, Step::Approve).await,
+            PayrollCommand::Fund { run } => month::step(&g, run, Step::Fund).await,
+            PayrollCommand::Open { run } => month::step(&g, run, Step::Open).await,
+            PayrollCommand::Pay(p) => month::pay(&g, *p).await,
+            PayrollCommand::Close { run } => month::close(&g, run).await,
+            PayrollCommand::List { period } => month::list(&g, period.as_deref()).await,
+            PayrollCommand::Show { run } => month::show(&g, run).await,
+            PayrollCommand::Lines {
+                run,
+                status,
+                point,
+                limit,
+                offset,
+            } => month::lines(&g, run, status.as_deref(), point, limit, offset).await,
+            PayrollCommand::Line { line } => month::line(&g, line).await,
+            PayrollCommand::Diff { run } => month::diff(&g, run).await,
+            PayrollCommand::Reviews => month::reviews(&g).await,
+        },
+        Command::Ledger(LedgerCommand::Balances) => month::balances(&g).await,
+        Command::Export(ExportCommand::Ledger { detail, output }) => {
+            month::export_ledger(&g, detail, output.as_deref()).await
+        }
         Command::Audit(AuditCommand::Verify) => audit_verify(&g).await,
         Command::Audit(AuditCommand::Log { limit }) => audit_log(&g, limit).await,
         Command::Healthcheck => healthcheck(&g).await,
+        Command::Bench(crate::BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
+        Command::Bench(crate::BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
     }
 }
 
@@ -51,7 +99,7 @@ pub fn today() -> Result<NaiveDate, Failure> {
 }
 
 /// A change by the acting user, now (or on `CHITRA_TODAY`).
-fn change(g: &Global, reason: &str) -> Result<Change, Failure> {
+pub(crate) fn change(g: &Global, reason: &str) -> Result<Change, Failure> {
     let c = match std::env::var("CHITRA_TODAY") {
         Ok(_) => Change::on(g.actor.clone(), reason, today()?),
         Err(_) => Change::now(g.actor.clone(), reason),
@@ -61,7 +109,7 @@ fn change(g: &Global, reason: &str) -> Result<Change, Failure> {
 }
 
 /// Opens an initialised store (`init` or `demo` made it).
-async fn open_initialised(g: &Global) -> Result<Box<dyn Store>, Failure> {
+pub(crate) async fn open_initialised(g: &Global) -> Result<Box<dyn Store>, Failure> {
     let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
     if store.setting("initialised").await?.as_deref() != Some("true") {
         return Err(chitra_store::StoreError::NotInitialised.into());

@@ -47,10 +47,10 @@ const CHECKER: &str = "truong.phong.ldtbxh";
 const POST: &str = "buu.dien.tinh";
 
 /// A small, fast, reproducible generator (SplitMix64): the same seed builds the same province.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -59,12 +59,12 @@ impl Rng {
     }
 
     /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
 
     /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo + 1).max(1) as u64) as i64
     }
 
@@ -72,7 +72,7 @@ impl Rng {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
@@ -1229,7 +1229,9 @@ impl World {
                 let p = &self.persons[i];
                 let away = p.absent_until.is_some_and(|until| month <= until);
                 let dead = p.died.is_some_and(|d| d < paid_on);
-                if away || dead || self.rng.chance(0.004) {
+                // After a death, the family that arranged the funeral collects what is owed (the
+                // funeral support with it), with the commune's authorisation; most do.
+                if away || (dead && !self.rng.chance(0.85)) || self.rng.chance(0.004) {
                     continue;
                 }
                 let method = match l.channel {
@@ -1237,7 +1239,7 @@ impl World {
                     _ if l.home_delivery => PaymentMethod::Home,
                     _ => PaymentMethod::Point,
                 };
-                let proof = if self.rng.chance(0.06) {
+                let proof = if dead || self.rng.chance(0.06) {
                     serde_json::json!({ "identity": "proxy", "authorisation": format!("UQ-{}", self.rng.range(1000, 9999)), "issuer": "UBND xã", "expires": month.plus(3).last_day() })
                 } else {
                     serde_json::json!({ "identity": "citizen_id", "last4": p.file.beneficiary.citizen_id.last_four() })

@@ -1,8 +1,10 @@
 //! `chitra`: the command line. It parses what the user typed into core types, asks the store, and
 //! prints the answer as a table or as JSON. Rules live in `chitra-core`, SQL in `chitra-store`.
 
+mod bench;
 mod commands;
 mod demo;
+mod month;
 mod output;
 
 use std::process::ExitCode;
@@ -27,7 +29,7 @@ pub struct Global {
     /// The database: a SQLite file path (created by `init` or `demo`) or a postgres:// URL.
     #[arg(long, global = true, env = "CHITRA_DB", default_value = "chitra.db")]
     pub db: String,
-    /// How to print data.
+    /// How to print data (hledger: for `export ledger` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Who is acting: recorded in the journal with every change.
@@ -44,6 +46,8 @@ pub struct Global {
 pub enum Format {
     Table,
     Json,
+    /// An hledger journal: `chitra export ledger --format hledger`.
+    Hledger,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,6 +65,18 @@ pub enum Command {
     /// Decisions: grant, adjust, suspend, resume, stop.
     #[command(subcommand)]
     Decision(DecisionCommand),
+    /// Payment contracts between the department and the post office.
+    #[command(subcommand)]
+    Contract(ContractCommand),
+    /// The monthly payroll: generate, approve, fund, open, pay, close; lines and differences.
+    #[command(subcommand)]
+    Payroll(PayrollCommand),
+    /// The fund ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Files for other tools.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -69,7 +85,32 @@ pub enum Command {
     Audit(AuditCommand),
     /// Check that the database answers and is initialised (exit code 0 if healthy).
     Healthcheck,
+    /// Timed scenarios on a synthetic national register (for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// A month's payroll for the whole country: computed in memory, then generated and written
+    /// into a new database (`--db`, which must be empty).
+    Payroll(BenchPayroll),
+    /// On the database `bench payroll` made: pay and close the month, then time the settlement's
+    /// per-point sums and the three-way match.
+    Reconcile(BenchReconcile),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchPayroll {
+    #[arg(long, default_value_t = 5_000_000)]
+    pub beneficiaries: usize,
+    /// Only the computation in memory; no database.
+    #[arg(long)]
+    pub computed_only: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchReconcile {}
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -235,6 +276,175 @@ pub enum ReportCommand {
         #[arg(long)]
         to: String,
     },
+    /// The month's settlement: per contract advanced = paid + returned + still held; per point.
+    Settlement {
+        /// YYYY-MM.
+        #[arg(long)]
+        period: String,
+    },
+    /// The three-way match of payroll lines, recorded payments and ledger transfers of a month.
+    Reconcile {
+        /// YYYY-MM.
+        #[arg(long)]
+        period: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContractCommand {
+    /// Record a payment contract.
+    Add(Box<AddContract>),
+    /// The contracts on record.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct AddContract {
+    /// Short code, used in account names, e.g. BT-BĐ-2018.
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub name: String,
+    /// The paying office's id (the department).
+    #[arg(long)]
+    pub office: i64,
+    /// The post office that pays out.
+    #[arg(long)]
+    pub post_office: String,
+    /// The province or commune code the contract covers.
+    #[arg(long)]
+    pub area: String,
+    /// social_assistance or merit_allowance.
+    #[arg(long, default_value = "social_assistance")]
+    pub program: String,
+    /// A percentage of the amount paid (1.2%) or an amount per beneficiary paid (6600/beneficiary).
+    #[arg(long)]
+    pub fee: String,
+    /// Funds for month M are advanced by this day of month M − 1.
+    #[arg(long, default_value_t = 25)]
+    pub advance_by_day: u8,
+    /// First day of the payment window.
+    #[arg(long, default_value_t = 2)]
+    pub pay_from_day: u8,
+    /// Last day of the payment window.
+    #[arg(long, default_value_t = 20)]
+    pub pay_to_day: u8,
+    /// The post reports month M by this day of month M + 1.
+    #[arg(long, default_value_t = 20)]
+    pub report_by_day: u8,
+    /// First month covered, YYYY-MM.
+    #[arg(long)]
+    pub valid_from: String,
+    /// Last month covered, YYYY-MM (open-ended if absent).
+    #[arg(long)]
+    pub valid_to: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PayrollCommand {
+    /// Make (or make again, while a draft) an office's payroll for a month.
+    Generate {
+        /// The office (district office or commune) whose beneficiaries are paid.
+        #[arg(long)]
+        office: i64,
+        /// YYYY-MM.
+        #[arg(long)]
+        period: String,
+        #[arg(long, default_value = "social_assistance")]
+        program: String,
+    },
+    /// Approve a draft: by someone other than whoever generated it (`--as`).
+    Approve { run: i64 },
+    /// Record the fund advance to the post office.
+    Fund { run: i64 },
+    /// The post office starts paying: its points receive their cash.
+    Open { run: i64 },
+    /// Record one payment of a line, in full.
+    Pay(Box<PayLine>),
+    /// Close: every unpaid line is carried over or returned; suspensions; the fee.
+    Close { run: i64 },
+    /// The payroll runs, of one month or all.
+    List {
+        #[arg(long)]
+        period: Option<String>,
+    },
+    /// A run: its state, totals and lines by status.
+    Show { run: i64 },
+    /// A run's lines, paged.
+    Lines {
+        run: i64,
+        /// due, paid, carried or returned.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        point: Option<i64>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+    },
+    /// One line: how its amount was reckoned, its payment and proof, its transfers.
+    Line { line: i64 },
+    /// What changed since the office's month before: new, stopped, amount changed, and why.
+    Diff { run: i64 },
+    /// Beneficiaries suspended by a close for not collecting, waiting for an officer.
+    Reviews,
+}
+
+#[derive(Args, Debug)]
+pub struct PayLine {
+    /// The payroll line.
+    #[arg(long)]
+    pub line: i64,
+    /// The amount handed over: the line's whole amount.
+    #[arg(long)]
+    pub amount: i64,
+    /// The payment's own id: sending it again records nothing new (default: cli:<line>).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// point, home, bank or facility.
+    #[arg(long, default_value = "point")]
+    pub method: String,
+    /// The citizen ID seen (12 digits); only its last 4 digits are kept.
+    #[arg(long)]
+    pub citizen_id: Option<String>,
+    /// A proxy's authorisation number, instead of the beneficiary's citizen ID.
+    #[arg(long)]
+    pub proxy_authorisation: Option<String>,
+    /// Who issued the authorisation.
+    #[arg(long)]
+    pub proxy_issuer: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub proxy_expires: Option<String>,
+    /// When it was paid (RFC 3339; default: now).
+    #[arg(long)]
+    pub paid_at: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Every account with its debits, credits and balance.
+    Balances,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// The fund ledger as an hledger journal (`--format hledger`).
+    Ledger {
+        /// One transaction per day, month, kind and accounts (day), or per transfer (transfer).
+        #[arg(long, value_enum, default_value_t = Detail::Day)]
+        detail: Detail,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    Day,
+    Transfer,
 }
 
 #[derive(Subcommand, Debug)]
@@ -278,7 +488,7 @@ impl Failure {
     fn report(self, format: Format) -> ExitCode {
         match format {
             Format::Json => eprintln!("{}", self.json()),
-            Format::Table => eprintln!("{}", self.text()),
+            Format::Table | Format::Hledger => eprintln!("{}", self.text()),
         }
         ExitCode::from(self.exit_code())
     }

@@ -7,12 +7,14 @@ use serde::Serialize;
 use crate::Format;
 
 /// Why a command failed, and the exit code that says so: 2 for bad input (nothing changed),
-/// 3 for something not found, 4 for a journal that does not verify, 1 for anything else.
+/// 3 for something not found, 4 for a journal or ledger that does not verify, 5 for something
+/// already done by someone else (a line already paid), 1 for anything else.
 #[derive(Debug)]
 pub enum Failure {
     Invalid(FieldError),
     NotFound(String),
     Tampered(String),
+    Conflict(String),
     Other(String),
 }
 
@@ -22,6 +24,7 @@ impl Failure {
             Failure::Invalid(_) => 2,
             Failure::NotFound(_) => 3,
             Failure::Tampered(_) => 4,
+            Failure::Conflict(_) => 5,
             Failure::Other(_) => 1,
         }
     }
@@ -31,7 +34,10 @@ impl Failure {
             Failure::Invalid(e) => {
                 format!("error: {}: {}\n(nothing was changed)", e.field, e.reason)
             }
-            Failure::NotFound(m) | Failure::Tampered(m) | Failure::Other(m) => {
+            Failure::NotFound(m)
+            | Failure::Tampered(m)
+            | Failure::Conflict(m)
+            | Failure::Other(m) => {
                 format!("error: {m}")
             }
         }
@@ -41,7 +47,8 @@ impl Failure {
         let (code, field, message) = match self {
             Failure::Invalid(e) => ("invalid", Some(e.field.as_str()), e.reason.clone()),
             Failure::NotFound(m) => ("not_found", None, m.clone()),
-            Failure::Tampered(m) => ("journal_mismatch", None, m.clone()),
+            Failure::Tampered(m) => ("mismatch", None, m.clone()),
+            Failure::Conflict(m) => ("conflict", None, m.clone()),
             Failure::Other(m) => ("error", None, m.clone()),
         };
         serde_json::json!({ "error": { "code": code, "field": field, "message": message } })
@@ -77,7 +84,7 @@ pub type Outcome = Result<(), Failure>;
 pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce() -> String) -> Outcome {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Table => print!("{}", table()),
+        Format::Table | Format::Hledger => print!("{}", table()),
     }
     Ok(())
 }

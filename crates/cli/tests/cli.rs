@@ -392,6 +392,10 @@ fn the_demo_province_has_the_seeds_scale_and_a_verifiable_journal() {
         .sum();
     assert_eq!(area_paid, paid);
 
+    the_demo_ran_the_real_cycle(&r, db_arg);
+    a_new_month_through_the_cli(&r, db_arg);
+    hledger_agrees_with_the_ledger(&r, db_arg);
+
     let health = r.json(&["healthcheck", "--db", db_arg]);
     assert_eq!(health["demo"], true);
     let v = r.json(&["audit", "verify", "--db", db_arg]);
@@ -412,4 +416,328 @@ fn the_demo_province_has_the_seeds_scale_and_a_verifiable_journal() {
         stderr.contains(&format!("entry {seq} does not match")),
         "{stderr}"
     );
+}
+
+/// Every month of 2018–2020 went through draft → approved → funded → paying → closed, with
+/// carry-overs, returns and home deliveries, and settles and reconciles.
+fn the_demo_ran_the_real_cycle(r: &Run, db: &str) {
+    let runs = r.json(&["payroll", "list", "--db", db]);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 36 * 9, "one run per district office and month");
+    assert!(runs.iter().all(|x| x["state"] == "closed"));
+    assert!(
+        runs.iter()
+            .all(|x| x["generated_by"] != x["approved_by"] && !x["approved_by"].is_null()),
+        "maker-checker"
+    );
+    let (mut carried, mut returned) = (0, 0);
+    for run in runs.iter().filter(|x| x["period"] == "2019-06") {
+        for s in run["by_status"].as_array().unwrap() {
+            let n = s["lines"].as_i64().unwrap();
+            match s["status"].as_str().unwrap() {
+                "carried" => carried += n,
+                "returned" => returned += n,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        carried > 0 && returned > 0,
+        "carried {carried}, returned {returned}"
+    );
+
+    for period in ["2018-01", "2019-06", "2020-12"] {
+        let s = r.json(&["report", "settlement", "--db", db, "--period", period]);
+        assert_eq!(s["balances"], true, "{period}: {s}");
+        let c = &s["settlement"]["contracts"]["post:BT-BĐ-2018"];
+        let v = |k: &str| c[k].as_i64().unwrap();
+        assert_eq!(
+            v("held_before") + v("advanced"),
+            v("paid") + v("returned") + v("held_after"),
+            "{period}: {c}"
+        );
+        assert!(v("paid") > 10_000_000_000, "{period}: {c}");
+        // The fee: 6,600 đồng per beneficiary paid.
+        assert_eq!(v("fee"), 6_600 * v("paid_lines"), "{period}");
+        let points = s["settlement"]["points"].as_object().unwrap();
+        assert!(points.len() > 150, "{period}: {} points", points.len());
+        let m = r.json(&["report", "reconcile", "--db", db, "--period", period]);
+        assert_eq!(m["mismatches"].as_array().unwrap().len(), 0, "{m}");
+        assert_eq!(m["payments"], m["pay_transfers"]);
+    }
+    // The frail are paid at home, with the proof of who received the money.
+    let run_id = runs[0]["id"].as_i64().unwrap().to_string();
+    let paid = r.json(&[
+        "payroll", "lines", &run_id, "--db", db, "--status", "paid", "--limit", "2000",
+    ]);
+    let home = paid["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["home_delivery"] == true)
+        .expect("a home delivery");
+    let trail = r.json(&[
+        "payroll",
+        "line",
+        &home["id"].as_i64().unwrap().to_string(),
+        "--db",
+        db,
+    ]);
+    assert_eq!(trail["payment"]["method"], "home");
+    assert_eq!(trail["payment"]["amount"], home["total"]);
+    assert!(trail["payment"]["proof"]["identity"].is_string());
+    assert!(
+        !trail["explanation"]["month"]["components"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        trail["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "pay"),
+        "{trail}"
+    );
+}
+
+/// January 2021 for one district, with the commands an officer, the head of office, the post
+/// office and an agent would type.
+fn a_new_month_through_the_cli(r: &Run, db: &str) {
+    let generate = [
+        "payroll", "generate", "--db", db, "--office", "2", "--period", "2021-01", "--as", "can.bo",
+    ];
+    let run = r.json(&generate);
+    assert_eq!(run["state"], "draft");
+    let id = run["id"].as_i64().unwrap().to_string();
+    // Regenerating a draft makes the same lines.
+    let again = r.json(&generate);
+    assert_eq!(again["id"], run["id"]);
+    assert_eq!(again["total"], run["total"]);
+    assert_eq!(again["lines"], run["lines"]);
+    let diff = r.json(&["payroll", "diff", &id, "--db", db]);
+    assert!(
+        !diff.as_array().unwrap().is_empty(),
+        "some change since December"
+    );
+
+    // Whoever made it cannot approve it.
+    r.refused(
+        &["payroll", "approve", &id, "--db", db, "--as", "can.bo"],
+        "as",
+    );
+    r.ok(&[
+        "payroll",
+        "approve",
+        &id,
+        "--db",
+        db,
+        "--as",
+        "truong.phong",
+    ]);
+    // Paying before the money is at the points is refused.
+    let due = r.json(&[
+        "payroll", "lines", &id, "--db", db, "--status", "due", "--limit", "1",
+    ]);
+    let line = &due["items"][0];
+    let (line_id, total) = (
+        line["id"].as_i64().unwrap().to_string(),
+        line["total"].as_i64().unwrap().to_string(),
+    );
+    let pay = |extra: &[&str]| -> Vec<String> {
+        [
+            "payroll",
+            "pay",
+            "--db",
+            db,
+            "--line",
+            &line_id,
+            "--as",
+            "nv.chitra",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    r.refused(
+        &as_refs(&pay(&["--amount", &total, "--citizen-id", "083038000123"])),
+        "line_id",
+    );
+    r.ok(&["payroll", "fund", &id, "--db", db]);
+    r.ok(&["payroll", "open", &id, "--db", db, "--as", "buu.dien"]);
+    // Bad input names the field and pays nothing.
+    r.refused(
+        &as_refs(&pay(&["--amount", "1", "--citizen-id", "083038000123"])),
+        "amount",
+    );
+    r.refused(&as_refs(&pay(&["--amount", &total])), "citizen_id");
+    r.refused(
+        &as_refs(&pay(&["--amount", &total, "--citizen-id", "12345"])),
+        "citizen_id",
+    );
+    r.refused(
+        &as_refs(&pay(&[
+            "--amount",
+            &total,
+            "--method",
+            "cash",
+            "--citizen-id",
+            "083038000123",
+        ])),
+        "method",
+    );
+    let paid = r.json(&as_refs(&pay(&[
+        "--amount",
+        &total,
+        "--citizen-id",
+        "083038000123",
+        "--id",
+        "tablet-7:0001",
+    ])));
+    assert_eq!(paid["result"], "accepted");
+    // The same payment sent again records nothing new; another payment of the line is refused.
+    let again = r.json(&as_refs(&pay(&[
+        "--amount",
+        &total,
+        "--citizen-id",
+        "083038000123",
+        "--id",
+        "tablet-7:0001",
+    ])));
+    assert_eq!(again["result"], "already_recorded");
+    let mut second = pay(&[
+        "--amount",
+        &total,
+        "--citizen-id",
+        "083038000123",
+        "--id",
+        "tablet-9:0001",
+    ]);
+    second.extend(["--format".to_owned(), "json".to_owned()]);
+    let out = r.chitra(&as_refs(&second));
+    assert_eq!(out.status.code(), Some(5), "a line is paid once");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tablet-7:0001"));
+
+    let closed = r.json(&["payroll", "close", &id, "--db", db]);
+    assert_eq!(closed["run"]["state"], "closed");
+    // Every line ends paid (the one paid here, and the facility's, paid with the advance),
+    // carried or returned; none is left due.
+    let mut by_status = std::collections::BTreeMap::new();
+    for s in closed["run"]["by_status"].as_array().unwrap() {
+        by_status.insert(
+            s["status"].as_str().unwrap().to_owned(),
+            s["lines"].as_i64().unwrap(),
+        );
+    }
+    assert!(!by_status.contains_key("due"), "{by_status:?}");
+    assert_eq!(
+        by_status.values().sum::<i64>(),
+        run["lines"].as_i64().unwrap()
+    );
+    assert_eq!(
+        by_status.get("carried").copied().unwrap_or(0),
+        closed["carried"].as_i64().unwrap()
+    );
+    assert_eq!(
+        by_status.get("returned").copied().unwrap_or(0),
+        closed["returned"].as_i64().unwrap()
+    );
+    assert!(
+        closed["carried"].as_i64().unwrap() > 0,
+        "unpaid lines are carried over"
+    );
+    let s = r.json(&["report", "settlement", "--db", db, "--period", "2021-01"]);
+    let points = s["settlement"]["points"].as_object().unwrap();
+    assert!(points.values().all(|p| p["balances"] == true), "{s}");
+    // Only one of the nine districts has paid January: the money the post office still holds
+    // for the other eight (carried from December, not yet on a January payroll) is the
+    // contract's whole difference, to the đồng.
+    let december = r.json(&["payroll", "list", "--db", db, "--period", "2020-12"]);
+    let held_for_others: i64 = december
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["office_id"] != 2)
+        .flat_map(|x| x["by_status"].as_array().unwrap().clone())
+        .filter(|s| s["status"] == "carried")
+        .map(|s| s["amount"].as_i64().unwrap())
+        .sum();
+    assert!(held_for_others > 0);
+    let c = &s["settlement"]["contracts"]["post:BT-BĐ-2018"];
+    let v = |k: &str| c[k].as_i64().unwrap();
+    assert_eq!(
+        v("held_before") + v("advanced") - (v("paid") + v("returned") + v("held_after")),
+        held_for_others,
+        "{c}"
+    );
+    let table = r.ok(&["report", "settlement", "--db", db, "--period", "2021-01"]);
+    assert!(table.contains("post:BT-BĐ-2018"), "{table}");
+    let m = r.json(&["report", "reconcile", "--db", db, "--period", "2021-01"]);
+    // The agent's payment, and the facility's lines paid with the advance.
+    assert!(m["payments"].as_i64().unwrap() >= 1);
+    assert_eq!(m["payments"], m["pay_transfers"]);
+    assert_eq!(m["mismatches"].as_array().unwrap().len(), 0);
+}
+
+/// hledger, an independent tool, reads the export and finds every balance `ledger balances` gives.
+fn hledger_agrees_with_the_ledger(r: &Run, db: &str) {
+    let balances = r.json(&["ledger", "balances", "--db", db]);
+    let ours: std::collections::BTreeMap<String, i64> = balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap().to_owned(),
+                a["balance"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(ours.len() > 200, "{} accounts", ours.len());
+    assert_eq!(ours.values().sum::<i64>(), 0, "double entry sums to zero");
+    assert!(ours.iter().any(|(a, b)| a.starts_with("paid:") && *b > 0));
+
+    let journal = r.dir.path().join("ledger.journal");
+    r.ok(&[
+        "export",
+        "ledger",
+        "--db",
+        db,
+        "--format",
+        "hledger",
+        "-o",
+        journal.to_str().unwrap(),
+    ]);
+    let out = Command::new("hledger")
+        .args([
+            "-f",
+            journal.to_str().unwrap(),
+            "balance",
+            "--flat",
+            "--empty",
+            "-O",
+            "csv",
+        ])
+        .output()
+        .expect("hledger (Debian package hledger; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut theirs = std::collections::BTreeMap::new();
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split("\",\"").map(|c| c.trim_matches('"')).collect();
+        let (account, amount) = (cells[0], cells[1]);
+        if account == "total" {
+            assert_eq!(amount, "0", "hledger's total");
+            continue;
+        }
+        let amount: i64 = amount.trim_end_matches(" VND").parse().unwrap();
+        theirs.insert(account.to_owned(), amount);
+    }
+    assert_eq!(theirs, ours);
 }

@@ -8,6 +8,7 @@ pub mod cycle;
 pub mod decision;
 pub mod entitlement;
 pub mod error;
+pub mod hledger;
 pub mod ids;
 pub mod journal;
 pub mod ledger;

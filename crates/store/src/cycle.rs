@@ -4,7 +4,8 @@
 //! with its journal entry in one transaction.
 
 use chitra_core::contract::{Contract, NewContract};
-use chitra_core::cycle::{Mismatch, Settlement};
+use chitra_core::cycle::{Flow, Mismatch, Settlement};
+use chitra_core::entitlement::Entitlement;
 use chitra_core::ledger::{Balance, Transfer};
 use chitra_core::payroll::{Channel, Difference, LineStatus, RunState};
 use chitra_core::{Dong, Period, Program};
@@ -204,6 +205,39 @@ impl From<(&str, &str, Balance)> for AccountBalance {
     }
 }
 
+/// A payment as recorded, with its proof.
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub amount: Dong,
+    pub paid_at: String,
+    pub agent: String,
+    pub method: String,
+    pub proof: serde_json::Value,
+    pub recorded_at: String,
+}
+
+/// Everything behind one payroll line: how its amount was reckoned (rule, coefficient, base,
+/// arrears and why), the payment with its proof, and the ledger transfers that moved its money.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineTrail {
+    pub period: Period,
+    pub run_state: RunState,
+    pub line: LineRow,
+    pub explanation: Option<Entitlement>,
+    pub payment: Option<PaymentRecord>,
+    pub transfers: Vec<Transfer>,
+}
+
+/// The transfers of one day, month, kind and pair of accounts, added up (the ledger export's unit).
+#[derive(Clone, Debug, Serialize)]
+pub struct DayFlow {
+    pub on: NaiveDate,
+    pub period: Period,
+    #[serde(flatten)]
+    pub flow: Flow,
+}
+
 /// A beneficiary an officer must look at.
 #[derive(Clone, Debug, Serialize)]
 pub struct Review {
@@ -249,6 +283,8 @@ pub trait Cycle: Send + Sync {
     async fn runs(&self, period: Option<Period>) -> Result<Vec<Run>>;
     async fn run(&self, run_id: i64) -> Result<Run>;
     async fn run_lines(&self, run_id: i64, filter: &LineFilter) -> Result<Page<LineRow>>;
+    /// One line with the reasons for its amount, its payment and its transfers.
+    async fn line_trail(&self, line_id: i64) -> Result<LineTrail>;
     /// Lines new, stopped or changed since the office's month before, and why.
     async fn run_differences(&self, run_id: i64) -> Result<Vec<DiffRow>>;
     /// The lines of a run still to pay, with what paying them needs: the agents' worklist.
@@ -258,6 +294,8 @@ pub trait Cycle: Send + Sync {
     async fn settlement(&self, period: Period) -> Result<SettlementReport>;
     async fn reconcile(&self, period: Period) -> Result<Reconciliation>;
     async fn ledger_balances(&self) -> Result<Vec<AccountBalance>>;
+    /// Every transfer added up by day, month, kind and accounts, in date order.
+    async fn ledger_days(&self) -> Result<Vec<DayFlow>>;
     /// Transfers in order of month and id, `limit` at a time after `after` (for exports).
     async fn ledger_transfers(
         &self,

@@ -11,8 +11,8 @@ macro_rules! shared_cycle {
             self as pay, Channel, Generation, Line, LineStatus, Previous, Register, RunAction, RunState,
         };
         use crate::cycle::{
-            Closed, Cycle, DiffRow, DueLine, LineFilter, LineRow, NewPayment, PaymentResult, Reconciliation,
-            Review, Run, SettlementReport, StatusCount,
+            Closed, Cycle, DayFlow, DiffRow, DueLine, LineFilter, LineRow, LineTrail, NewPayment, PaymentRecord,
+            PaymentResult, Reconciliation, Review, Run, SettlementReport, StatusCount,
         };
 
         const RUN_COLUMNS: &str = "id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by";
@@ -240,6 +240,30 @@ macro_rules! shared_cycle {
             })
             .await?;
             Ok(new.len())
+        }
+
+        const LINE_SELECT: &str = "SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id";
+
+        fn line_row(r: &<Db as sqlx::Database>::Row) -> Result<LineRow> {
+            Ok(LineRow {
+                id: r.try_get("id")?,
+                run_id: r.try_get("run_id")?,
+                beneficiary_id: r.try_get("beneficiary_id")?,
+                beneficiary_code: r.try_get("code")?,
+                full_name: r.try_get("full_name")?,
+                channel: channel_of(&r.try_get::<String, _>("channel")?, r.try_get("point_id")?, r.try_get("facility_id")?)?,
+                home_delivery: r.try_get::<i64, _>("home_delivery")? != 0,
+                category: r.try_get("category")?,
+                commune_code: r.try_get("commune_code")?,
+                monthly: Dong(r.try_get("monthly")?),
+                arrears: Dong(r.try_get("arrears")?),
+                funeral: Dong(r.try_get("funeral")?),
+                carried: Dong(r.try_get("carried")?),
+                reissued: Dong(r.try_get("reissued")?),
+                total: Dong(r.try_get("total")?),
+                unpaid_streak: r.try_get("unpaid_streak")?,
+                status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
+            })
         }
 
         fn transfer_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Transfer> {
@@ -824,7 +848,8 @@ macro_rules! shared_cycle {
                     .into_iter()
                     .map(|(_, b, reissued, _)| (b, reissued))
                     .collect();
-                let paid_row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 AND status = 'paid' AND total > 0")
+                // The post office's fee is for what the post office paid: facilities are paid by the office.
+                let paid_row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 AND status = 'paid' AND total > 0 AND channel <> 'facility'")
                     .bind(run_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -992,36 +1017,59 @@ macro_rules! shared_cycle {
                 let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM payroll_lines l");
                 conditions(&mut count);
                 let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-                let mut q = QueryBuilder::<Db>::new("SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id");
+                let mut q = QueryBuilder::<Db>::new(LINE_SELECT);
                 conditions(&mut q);
                 let limit = if filter.limit <= 0 { 100 } else { filter.limit.min(10_000) };
                 q.push(" ORDER BY l.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
                 let rows = q.build().fetch_all(&mut *conn).await?;
-                let items = rows
-                    .iter()
-                    .map(|r| {
-                        Ok(LineRow {
-                            id: r.try_get("id")?,
-                            run_id: r.try_get("run_id")?,
-                            beneficiary_id: r.try_get("beneficiary_id")?,
-                            beneficiary_code: r.try_get("code")?,
-                            full_name: r.try_get("full_name")?,
-                            channel: channel_of(&r.try_get::<String, _>("channel")?, r.try_get("point_id")?, r.try_get("facility_id")?)?,
-                            home_delivery: r.try_get::<i64, _>("home_delivery")? != 0,
-                            category: r.try_get("category")?,
-                            commune_code: r.try_get("commune_code")?,
-                            monthly: Dong(r.try_get("monthly")?),
-                            arrears: Dong(r.try_get("arrears")?),
-                            funeral: Dong(r.try_get("funeral")?),
-                            carried: Dong(r.try_get("carried")?),
-                            reissued: Dong(r.try_get("reissued")?),
-                            total: Dong(r.try_get("total")?),
-                            unpaid_streak: r.try_get("unpaid_streak")?,
-                            status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let items = rows.iter().map(line_row).collect::<Result<Vec<_>>>()?;
                 Ok(Page { total, offset: filter.offset.max(0), items })
+            }
+
+            async fn line_trail(&self, line_id: i64) -> Result<LineTrail> {
+                let mut conn = self.pool.acquire().await?;
+                // Both parts are constants of this file.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LINE_SELECT} WHERE l.id = $1")))
+                    .bind(line_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: "payroll line", key: line_id.to_string() })?;
+                let line = line_row(&row)?;
+                let run = run_head(&mut conn, line.run_id).await?;
+                let rules = load_rules(&mut conn).await?;
+                let code = line.beneficiary_code.clone();
+                let explanation = match files(&mut conn, Select::Code(code)).await?.into_iter().next() {
+                    Some(f) => {
+                        let learned = chitra_core::entitlement::Learned { since: run.known_since, until: run.known_until };
+                        chitra_core::entitlement::entitlement_learned(&f.beneficiary, &f.decisions, &rules, run.period, learned).ok()
+                    }
+                    None => None,
+                };
+                let payment = match sqlx::query("SELECT id, amount, paid_at, agent, method, proof, recorded_at FROM payments WHERE line_id = $1")
+                    .bind(line_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                {
+                    Some(r) => Some(PaymentRecord {
+                        id: r.try_get("id")?,
+                        amount: Dong(r.try_get("amount")?),
+                        paid_at: r.try_get("paid_at")?,
+                        agent: r.try_get("agent")?,
+                        method: r.try_get("method")?,
+                        proof: serde_json::from_str(&r.try_get::<String, _>("proof")?).map_err(StoreError::corrupt)?,
+                        recorded_at: r.try_get("recorded_at")?,
+                    }),
+                    None => None,
+                };
+                let transfers = sqlx::query("SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE period = $1 AND line_id = $2 ORDER BY id")
+                    .bind(run.period.yyyymm())
+                    .bind(line_id)
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .iter()
+                    .map(transfer_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(LineTrail { period: run.period, run_state: run.state, line, explanation, payment, transfers })
             }
 
             async fn run_differences(&self, run_id: i64) -> Result<Vec<DiffRow>> {
@@ -1203,6 +1251,27 @@ macro_rules! shared_cycle {
                         let name: String = r.try_get("name")?;
                         let kind: String = r.try_get("kind")?;
                         Ok(crate::cycle::AccountBalance::from((name.as_str(), kind.as_str(), Balance { debits: r.try_get("debits")?, credits: r.try_get("credits")? })))
+                    })
+                    .collect()
+            }
+
+            async fn ledger_days(&self) -> Result<Vec<DayFlow>> {
+                let rows = sqlx::query("SELECT on_date, period, kind, debit, credit, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS n FROM transfers GROUP BY on_date, period, kind, debit, credit ORDER BY on_date, period, kind, debit, credit")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DayFlow {
+                            on: r.try_get("on_date")?,
+                            period: period_of(r.try_get("period")?)?,
+                            flow: Flow {
+                                kind: TransferKind::parse(&r.try_get::<String, _>("kind")?).ok_or_else(|| StoreError::corrupt("transfer kind"))?,
+                                debit: Account::parse(&r.try_get::<String, _>("debit")?)?,
+                                credit: Account::parse(&r.try_get::<String, _>("credit")?)?,
+                                amount: Dong(r.try_get("amount")?),
+                                count: r.try_get("n")?,
+                            },
+                        })
                     })
                     .collect()
             }
