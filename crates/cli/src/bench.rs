@@ -581,26 +581,25 @@ pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
     let mut close_time = Duration::ZERO;
     let mut rng = Rng(0x0050_4159);
     let lines: i64 = runs.iter().map(|r| r.lines).sum();
-    for run in &runs {
+    for run in runs {
         use chitra_core::payroll::RunState;
+        // Each step answers with the run as it now stands.
+        let mut run = run;
         if run.state == RunState::Draft {
-            store
+            run = store
                 .approve_payroll(&Change::on("truong.phong", "duyệt", day(1)), run.id)
                 .await?;
         }
-        let run = store.run(run.id).await?;
         if run.state == RunState::Approved {
-            store
+            run = store
                 .fund_payroll(&Change::on("ke.toan", "chuyển kinh phí", day(1)), run.id)
                 .await?;
         }
-        let run = store.run(run.id).await?;
         if run.state == RunState::Funded {
-            store
+            run = store
                 .open_payroll(&Change::on("buu.dien", "bắt đầu chi trả", day(2)), run.id)
                 .await?;
         }
-        let run = store.run(run.id).await?;
         if run.state != RunState::Paying {
             continue;
         }

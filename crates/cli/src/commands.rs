@@ -18,9 +18,9 @@ use serde::Serialize;
 use crate::month::{self, Step};
 use crate::output::{Failure, Outcome, Table, emit, fields, vnd};
 use crate::{
-    AddBeneficiary, AddDecision, AuditCommand, BeneficiaryCommand, Cli, Command, ContractCommand,
-    DecisionCommand, ExportCommand, Format, Global, LedgerCommand, ListBeneficiaries,
-    PayrollCommand, ReportCommand, RulesCommand,
+    AddBeneficiary, AddDecision, AuditCommand, BenchCommand, BeneficiaryCommand, Cli, Command,
+    ContractCommand, DecisionCommand, ExportCommand, Format, Global, LedgerCommand,
+    ListBeneficiaries, PayrollCommand, ReportCommand, RulesCommand,
 };
 
 pub async fn run(cli: Cli) -> Outcome {
@@ -85,8 +85,8 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Audit(AuditCommand::Verify) => audit_verify(&g).await,
         Command::Audit(AuditCommand::Log { limit }) => audit_log(&g, limit).await,
         Command::Healthcheck => healthcheck(&g).await,
-        Command::Bench(crate::BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
-        Command::Bench(crate::BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
+        Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
+        Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
     }
 }
 

@@ -203,16 +203,15 @@ pub async fn close(g: &Global, run_id: i64) -> Outcome {
 }
 
 fn method(s: &str) -> Result<PaymentMethod, FieldError> {
-    match s.trim() {
-        "point" => Ok(PaymentMethod::Point),
-        "home" => Ok(PaymentMethod::Home),
-        "bank" => Ok(PaymentMethod::Bank),
-        "facility" => Ok(PaymentMethod::Facility),
-        other => Err(FieldError::new(
+    PaymentMethod::parse(s).ok_or_else(|| {
+        FieldError::new(
             "method",
-            format!("'{other}' is not a payment method: point, home, bank or facility"),
-        )),
-    }
+            format!(
+                "'{}' is not a payment method: point, home, bank or facility",
+                s.trim()
+            ),
+        )
+    })
 }
 
 /// How identity was checked, as the payment's proof keeps it (never the whole citizen ID).

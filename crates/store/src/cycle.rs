@@ -108,6 +108,20 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 4] = [
+        PaymentMethod::Point,
+        PaymentMethod::Home,
+        PaymentMethod::Bank,
+        PaymentMethod::Facility,
+    ];
+
+    /// Reads a method's code back, as typed or stored.
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        PaymentMethod::ALL
+            .into_iter()
+            .find(|m| m.code() == s.trim())
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             PaymentMethod::Point => "point",
