@@ -35,6 +35,22 @@ pub async fn run(cli: Cli) -> Outcome {
         )
         .into());
     }
+    if matches!(g.format, Format::Xlsx | Format::Pdf)
+        && !matches!(
+            cli.command,
+            Command::Export(
+                ExportCommand::Payroll(_)
+                    | ExportCommand::Settlement(_)
+                    | ExportCommand::Notices(_)
+            )
+        )
+    {
+        return Err(FieldError::new(
+            "format",
+            "xlsx and pdf are formats of `chitra export payroll|settlement|notices` only",
+        )
+        .into());
+    }
     match cli.command {
         Command::Init => init(&g).await,
         Command::Demo(args) => crate::demo::run(&g, args).await,
@@ -82,11 +98,26 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Export(ExportCommand::Ledger { detail, output }) => {
             month::export_ledger(&g, detail, output.as_deref()).await
         }
+        Command::Export(ExportCommand::Payroll(a)) => crate::documents::export_payroll(&g, a).await,
+        Command::Export(ExportCommand::Settlement(a)) => {
+            crate::documents::export_settlement(&g, a).await
+        }
+        Command::Export(ExportCommand::Payout(a)) => crate::documents::export_payout(&g, a).await,
+        Command::Export(ExportCommand::Notices(a)) => crate::documents::export_notices(&g, a).await,
+        Command::Import(crate::documents::ImportCommand::Beneficiaries(a)) => {
+            crate::documents::import_beneficiaries(&g, a).await
+        }
+        Command::Import(crate::documents::ImportCommand::BankResult { file }) => {
+            crate::documents::import_bank_result(&g, &file).await
+        }
         Command::Audit(AuditCommand::Verify) => audit_verify(&g).await,
         Command::Audit(AuditCommand::Log { limit }) => audit_log(&g, limit).await,
         Command::Healthcheck => healthcheck(&g).await,
         Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
         Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
+        Command::Bench(BenchCommand::Documents(a)) => {
+            crate::documents::bench_documents(&g, a).await
+        }
     }
 }
 

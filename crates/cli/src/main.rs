@@ -4,6 +4,7 @@
 mod bench;
 mod commands;
 mod demo;
+mod documents;
 mod month;
 mod output;
 
@@ -48,6 +49,10 @@ pub enum Format {
     Json,
     /// An hledger journal: `chitra export ledger --format hledger`.
     Hledger,
+    /// A spreadsheet: `chitra export payroll|settlement --format xlsx`.
+    Xlsx,
+    /// A PDF: `chitra export payroll|settlement|notices --format pdf`.
+    Pdf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,6 +82,9 @@ pub enum Command {
     /// Files for other tools.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Files from offices and banks: beneficiary spreadsheets, bank result files.
+    #[command(subcommand)]
+    Import(documents::ImportCommand),
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -98,6 +106,8 @@ pub enum BenchCommand {
     /// On the database `bench payroll` made: pay and close the month, then time the settlement's
     /// per-point sums and the three-way match.
     Reconcile(BenchReconcile),
+    /// Prepare the documents benchmark: a new database and a synthetic spreadsheet to import.
+    Documents(documents::BenchDocuments),
 }
 
 #[derive(Args, Debug)]
@@ -439,6 +449,14 @@ pub enum ExportCommand {
         #[arg(short, long)]
         output: Option<std::path::PathBuf>,
     },
+    /// A payment point's payroll list for a month, as .xlsx or PDF.
+    Payroll(documents::ExportPayroll),
+    /// The month's settlement per contract and per point, as .xlsx or PDF.
+    Settlement(documents::ExportSettlement),
+    /// The bank and e-wallet payout file (CSV) of a month.
+    Payout(documents::ExportPayout),
+    /// A payment point's schedule notice for a month, as PDF.
+    Notices(documents::ExportNotices),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,7 +506,9 @@ impl Failure {
     fn report(self, format: Format) -> ExitCode {
         match format {
             Format::Json => eprintln!("{}", self.json()),
-            Format::Table | Format::Hledger => eprintln!("{}", self.text()),
+            Format::Table | Format::Hledger | Format::Xlsx | Format::Pdf => {
+                eprintln!("{}", self.text())
+            }
         }
         ExitCode::from(self.exit_code())
     }

@@ -84,7 +84,7 @@ pub type Outcome = Result<(), Failure>;
 pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce() -> String) -> Outcome {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Table | Format::Hledger => print!("{}", table()),
+        Format::Table | Format::Hledger | Format::Xlsx | Format::Pdf => print!("{}", table()),
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod register;
 pub mod rules;
 pub mod text;
 pub mod units;
+pub mod words;
 
 pub use error::FieldError;
 pub use money::Dong;

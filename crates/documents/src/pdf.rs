@@ -1,0 +1,129 @@
+//! PDF through typst, as a library: a template embedded in the binary reads its data from a JSON
+//! file that exists only in memory; the fonts (DejaVu Sans Condensed, which has every Vietnamese
+//! letter) are embedded too, so a PDF looks the same on every machine and nothing is read from
+//! the system or the network.
+
+use std::sync::OnceLock;
+
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime, Duration};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+
+use crate::error::{Error, Result};
+
+static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed.ttf");
+static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed-Bold.ttf");
+
+struct Fonts {
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+}
+
+fn fonts() -> &'static Fonts {
+    static FONTS: OnceLock<Fonts> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let fonts: Vec<Font> = [REGULAR, BOLD]
+            .into_iter()
+            .flat_map(|data| Font::iter(Bytes::new(data)))
+            .collect();
+        Fonts {
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+        }
+    })
+}
+
+fn library() -> &'static LazyHash<Library> {
+    static LIBRARY: OnceLock<LazyHash<Library>> = OnceLock::new();
+    LIBRARY.get_or_init(|| LazyHash::new(Library::default()))
+}
+
+/// One document to typeset: a template and its data.
+struct Job {
+    main: Source,
+    data_id: FileId,
+    data: Bytes,
+    today: Datetime,
+}
+
+impl World for Job {
+    fn library(&self) -> &LazyHash<Library> {
+        library()
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &fonts().book
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else {
+            Err(FileError::AccessDenied)
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.data_id {
+            Ok(self.data.clone())
+        } else {
+            Err(FileError::AccessDenied)
+        }
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        fonts().fonts.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+fn file_id(path: &str) -> Result<FileId> {
+    let vpath = VirtualPath::new(path).map_err(|e| Error::Typeset(format!("{path}: {e:?}")))?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+/// Typesets `template` (typst markup, which reads `data.json`) with `data`; `today` is the date
+/// the document is made, printed on it.
+pub fn render(
+    name: &str,
+    template: &str,
+    data: &impl serde::Serialize,
+    today: chrono::NaiveDate,
+) -> Result<Vec<u8>> {
+    use chrono::Datelike;
+    let data = serde_json::to_vec(data).map_err(|e| Error::Typeset(e.to_string()))?;
+    let job = Job {
+        main: Source::new(file_id(&format!("/{name}.typ"))?, template.to_owned()),
+        data_id: file_id("/data.json")?,
+        data: Bytes::new(data),
+        today: Datetime::from_ymd(today.year(), today.month() as u8, today.day() as u8)
+            .ok_or_else(|| Error::Typeset(format!("{today} is not a date typst knows")))?,
+    };
+    let document: PagedDocument = typst::compile(&job)
+        .output
+        .map_err(|errors| Error::Typeset(describe(&errors)))?;
+    let options = typst_pdf::PdfOptions {
+        ident: typst::foundations::Smart::Custom(name.to_owned()),
+        ..Default::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|errors| Error::Typeset(describe(&errors)))
+}
+
+fn describe(errors: &[typst::diag::SourceDiagnostic]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
