@@ -39,6 +39,10 @@ pub struct ImportBeneficiaries {
     /// social_assistance or merit_allowance.
     #[arg(long, default_value = "social_assistance")]
     pub program: String,
+    /// Communes given by name are looked up in this province (2-digit code; default: the
+    /// database's province setting, if any).
+    #[arg(long)]
+    pub province: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -182,7 +186,14 @@ pub async fn import_beneficiaries(g: &Global, a: ImportBeneficiaries) -> Outcome
     let program = program(&a.program)?;
     let store = open_initialised(g).await?;
     let c = change(g, "nhập danh sách đối tượng — import beneficiaries")?;
-    let ctx = Context::load(store.as_ref(), program, c.date(), &g.actor).await?;
+    let mut ctx = Context::load(store.as_ref(), program, c.date(), &g.actor).await?;
+    if let Some(p) = &a.province {
+        ctx.province = Some(
+            chitra_core::ids::ProvinceCode::parse(p)?
+                .as_str()
+                .to_owned(),
+        );
+    }
     let report =
         chitra_documents::import::import_file(store.as_ref(), &c, &a.file, &map, &ctx, a.dry_run)
             .await?;

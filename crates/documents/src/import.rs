@@ -346,6 +346,9 @@ pub async fn import_file(
     Ok(report)
 }
 
+/// A recognised column: its position, its header as the file writes it, the field.
+type Column = (usize, String, Field);
+
 /// How many rows are held back to decide the file's encoding before they are checked.
 const DETECT_ROWS: usize = 500;
 
@@ -353,7 +356,7 @@ struct RowReader<'a> {
     path: &'a Path,
     map: &'a ColumnMap,
     ctx: &'a Context,
-    header: Option<(u32, Vec<(usize, String, Field)>)>,
+    header: Option<(u32, Vec<Column>)>,
     rows_before_header: u32,
     held: Vec<(u32, Vec<Cell>)>,
     detector: legacy::Detector,
@@ -433,10 +436,10 @@ impl<'a> RowReader<'a> {
         }
     }
 
-    fn columns(&self, cells: &[Cell]) -> Vec<(usize, String, Field)> {
+    fn columns(&self, cells: &[Cell]) -> Vec<Column> {
         let mut best = Vec::new();
         for encoding in [Encoding::Unicode, Encoding::Tcvn3, Encoding::Vni] {
-            let mut found: Vec<(usize, String, Field)> = Vec::new();
+            let mut found: Vec<Column> = Vec::new();
             for (i, c) in cells.iter().enumerate() {
                 if let Cell::Text(s) = c {
                     let header = text::clean(&legacy::decode(s, encoding));
@@ -869,7 +872,7 @@ impl<'a> RowReader<'a> {
                 on.format("%d/%m/%Y")
             )),
             many => Err(format!(
-                "tên xã trùng — {} communes are named '{t}' ({}): add a \"Huyện\" column or write the 5-digit code",
+                "tên xã trùng — {} communes are named '{t}' ({}): add a \"Huyện\" column, give the province (--province) or write the 5-digit code",
                 many.len(),
                 many.iter()
                     .map(|u| u.code.as_str())

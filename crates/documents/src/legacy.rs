@@ -344,7 +344,7 @@ fn is_vietnamese_unicode(c: char) -> bool {
 /// Text that has bytes above ASCII, all of them Windows-1252 characters, and no letter that only
 /// Unicode Vietnamese has.
 pub fn could_be_legacy(s: &str) -> bool {
-    s.chars().any(|c| !c.is_ascii())
+    !s.is_ascii()
         && !s.chars().any(is_vietnamese_unicode)
         && s.chars().all(|c| to_byte(c).is_some())
 }
