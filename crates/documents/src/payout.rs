@@ -12,7 +12,7 @@ use std::path::Path;
 
 use chitra_core::payroll::Channel;
 use chitra_core::{Dong, FieldError, Period, Program};
-use chitra_store::cycle::{LineFilter, NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::cycle::{NewPayment, PaymentMethod, PaymentResult};
 use chitra_store::{Change, Store};
 use serde::Serialize;
 
@@ -361,26 +361,10 @@ pub async fn import_bank_result(
     periods.dedup();
     for period in periods {
         for run in store.runs(Some(period)).await? {
-            let mut offset = 0;
-            loop {
-                let page = store
-                    .run_lines(
-                        run.id,
-                        &LineFilter {
-                            limit: 20_000,
-                            offset,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                let n = page.items.len() as i64;
-                for l in page.items {
-                    lines.insert(l.id, (l.channel, l.total));
-                }
-                if n < 20_000 {
-                    break;
-                }
-                offset += n;
+            for l in
+                crate::payroll::all_lines(store, run.id, None, crate::payroll::LINES_PAGE).await?
+            {
+                lines.insert(l.id, (l.channel, l.total));
             }
         }
     }

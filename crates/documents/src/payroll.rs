@@ -164,33 +164,46 @@ pub(crate) async fn point_heading(store: &dyn Store, p: &PaymentPoint) -> Result
     })
 }
 
-/// Every line of a run for a point, page by page.
+/// Every line of a run for a point, page by page (the store caps the size of a page).
 pub(crate) async fn point_lines(store: &dyn Store, run: i64, point: i64) -> Result<Vec<LineRow>> {
-    const PAGE: i64 = 20_000;
+    all_lines(store, run, Some(point), LINES_PAGE)
+        .await
+        .map(|lines| {
+            lines
+                .into_iter()
+                .filter(|l| matches!(l.channel, Channel::Point(p) if p == point))
+                .collect()
+        })
+}
+
+/// The store's largest page of lines.
+pub const LINES_PAGE: i64 = 10_000;
+
+/// Every line of a run (of one point, if given), read `page` lines at a time.
+pub async fn all_lines(
+    store: &dyn Store,
+    run: i64,
+    point: Option<i64>,
+    page: i64,
+) -> Result<Vec<LineRow>> {
     let mut out = Vec::new();
-    let mut offset = 0;
     loop {
         let page = store
             .run_lines(
                 run,
                 &LineFilter {
-                    point_id: Some(point),
-                    limit: PAGE,
-                    offset,
+                    point_id: point,
+                    limit: page,
+                    offset: out.len() as i64,
                     ..Default::default()
                 },
             )
             .await?;
-        let n = page.items.len() as i64;
-        out.extend(
-            page.items
-                .into_iter()
-                .filter(|l| matches!(l.channel, Channel::Point(p) if p == point)),
-        );
-        if n < PAGE {
+        let n = page.items.len();
+        out.extend(page.items);
+        if n == 0 || out.len() as i64 >= page.total {
             break;
         }
-        offset += n;
     }
     Ok(out)
 }

@@ -164,6 +164,26 @@ async fn the_payroll_list_as_xlsx_adds_up_and_reads_back() {
 }
 
 #[tokio::test]
+async fn lines_are_read_past_the_stores_page() {
+    let m = march_2021().await;
+    let s = m.ts.store.as_ref();
+    let whole = lines(s, m.run.id).await;
+    assert_eq!(whole.len(), 6);
+    for page in [1, 2, 4] {
+        let paged = payroll::all_lines(s, m.run.id, None, page).await.unwrap();
+        assert_eq!(
+            paged.iter().map(|l| l.id).collect::<Vec<_>>(),
+            whole.iter().map(|l| l.id).collect::<Vec<_>>(),
+            "pages of {page}"
+        );
+    }
+    let at_point = payroll::all_lines(s, m.run.id, Some(m.point.id), 3)
+        .await
+        .unwrap();
+    assert_eq!(at_point.len(), 4);
+}
+
+#[tokio::test]
 async fn the_payroll_list_as_pdf_reads_in_vietnamese() {
     let m = march_2021().await;
     let s = m.ts.store.as_ref();
