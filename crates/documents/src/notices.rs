@@ -92,5 +92,6 @@ pub fn pdf(notice: &Notice, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
         include_str!("../templates/notice.typ"),
         notice,
         made_on,
+        true,
     )
 }

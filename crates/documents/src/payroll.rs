@@ -591,6 +591,10 @@ struct PdfData<'a> {
     in_words: String,
 }
 
+/// Lists longer than this are written as untagged PDF: the structure tree of a list of
+/// 100,000 lines multiplies the memory typst needs (see BENCHMARKS.md).
+pub const TAGGED_ROWS: usize = 5_000;
+
 /// The list as a PDF (A4 landscape, the table header repeated on every page, page numbers).
 pub fn pdf(list: &PayrollList, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
     let money = |d: Dong| d.grouped('.');
@@ -632,5 +636,6 @@ pub fn pdf(list: &PayrollList, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
         include_str!("../templates/payroll.typ"),
         &data,
         made_on,
+        list.rows.len() <= TAGGED_ROWS,
     )
 }

@@ -94,12 +94,14 @@ fn file_id(path: &str) -> Result<FileId> {
 }
 
 /// Typesets `template` (typst markup, which reads `data.json`) with `data`; `today` is the date
-/// the document is made, printed on it.
+/// the document is made, printed on it. `tagged` adds the accessibility structure (tagged PDF),
+/// which costs much memory on documents of thousands of pages.
 pub fn render(
     name: &str,
     template: &str,
     data: &impl serde::Serialize,
     today: chrono::NaiveDate,
+    tagged: bool,
 ) -> Result<Vec<u8>> {
     use chrono::Datelike;
     let data = serde_json::to_vec(data).map_err(|e| Error::Typeset(e.to_string()))?;
@@ -115,6 +117,7 @@ pub fn render(
         .map_err(|errors| Error::Typeset(describe(&errors)))?;
     let options = typst_pdf::PdfOptions {
         ident: typst::foundations::Smart::Custom(name.to_owned()),
+        tagged,
         ..Default::default()
     };
     typst_pdf::pdf(&document, &options).map_err(|errors| Error::Typeset(describe(&errors)))

@@ -464,5 +464,6 @@ pub fn pdf(doc: &SettlementDocument, made_on: chrono::NaiveDate) -> Result<Vec<u
         include_str!("../templates/settlement.typ"),
         &data,
         made_on,
+        true,
     )
 }
