@@ -315,13 +315,16 @@ impl ImportReport {
 /// How many problems a report keeps in full; past this, they are counted.
 pub const MAX_PROBLEMS: usize = 10_000;
 
-/// Reads and checks a file; nothing is written.
+/// Reads and checks a file; nothing is written. With `keep` the beneficiaries to register are
+/// returned; without, they are only counted, so a dry run's memory does not grow with the file.
 pub fn check_file(
     path: &Path,
     map: &ColumnMap,
     ctx: &Context,
+    keep: bool,
 ) -> Result<(ImportReport, Vec<NewBeneficiary>)> {
     let mut reader = RowReader::new(path, map, ctx);
+    reader.keep = keep;
     sheet::read_rows(path, &mut |n, cells| reader.row(n, cells))?;
     reader.finish()
 }
@@ -336,7 +339,7 @@ pub async fn import_file(
     ctx: &Context,
     dry_run: bool,
 ) -> Result<ImportReport> {
-    let (mut report, batch) = check_file(path, map, ctx)?;
+    let (mut report, batch) = check_file(path, map, ctx, !dry_run)?;
     report.dry_run = dry_run;
     if dry_run || !report.is_clean() || batch.is_empty() {
         return Ok(report);
@@ -364,6 +367,8 @@ struct RowReader<'a> {
     seen_ids: HashMap<String, u32>,
     report: ImportReport,
     problems_dropped: u64,
+    keep: bool,
+    to_add: u64,
     batch: Vec<NewBeneficiary>,
 }
 
@@ -392,6 +397,8 @@ impl<'a> RowReader<'a> {
                 added: 0,
             },
             problems_dropped: 0,
+            keep: true,
+            to_add: 0,
             batch: Vec::new(),
         }
     }
@@ -520,7 +527,7 @@ impl<'a> RowReader<'a> {
                 ),
             });
         }
-        self.report.to_add = self.batch.len() as u64;
+        self.report.to_add = self.to_add;
         Ok((self.report, self.batch))
     }
 
@@ -559,7 +566,10 @@ impl<'a> RowReader<'a> {
         if let Some(nb) = checked
             && !had_problems
         {
-            self.batch.push(nb);
+            self.to_add += 1;
+            if self.keep {
+                self.batch.push(nb);
+            }
         }
     }
 
