@@ -3,7 +3,8 @@
 
 macro_rules! shared_cycle {
     ($Store:ident) => {
-        use chitra_core::calc::Engine;
+        use chitra_core::calc::{CDecision, CSpell, DecisionFacts, Engine};
+        use crate::{Arg, Grouped};
         use chitra_core::contract::{Contract, FeeRule, NewContract};
         use chitra_core::cycle::{self as cyc, Flow, LineFact, PaymentFact, RunRef, TransferFact};
         use chitra_core::ledger::{Account, Balance, Ledger, LedgerError, Transfer, TransferKind};
@@ -124,9 +125,11 @@ macro_rules! shared_cycle {
             }
         }
 
-        async fn insert_lines(tx: &mut Tx, run_id: i64, lines: &[Line], engine: &Engine<'_>) -> Result<()> {
+        /// Inserts a run's lines, except those whose id is already taken (by another run): their
+        /// positions are returned, in order.
+        async fn insert_lines(tx: &mut Tx, run_id: i64, lines: &[Line], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows(tx, "payroll_lines", COLUMNS, lines, |l, b| {
+            insert_rows_ignoring(tx, "payroll_lines", COLUMNS, lines, |l, b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),
@@ -349,60 +352,178 @@ macro_rules! shared_cycle {
             Ok(next)
         }
 
+        /// A decision as the engine reads it, from `SELECT id, beneficiary_id, kind, category,
+        /// replaces, dependants, effective, signed_on, recorded_on, death_date`.
+        const DECISION_FACTS: &str = "SELECT id, beneficiary_id, kind, category, replaces, dependants, effective, signed_on, recorded_on, death_date FROM decisions";
+
+        fn decision_facts(r: &Reader<'_>, engine: &Engine<'_>) -> Result<(i64, CDecision)> {
+            let date = |col, what| r.date(col).ok_or_else(|| StoreError::corrupt(format!("decision {} {what}", r.int(0))));
+            let facts = DecisionFacts {
+                id: r.int(0),
+                kind: parsed("decision kind", DecisionKind::parse(r.str(2).unwrap_or("")))?,
+                category: r.str(3),
+                replaces: r.str(4),
+                dependants: u32::try_from(r.int(5)).map_err(|_| StoreError::corrupt("stored dependants"))?,
+                effective: period_of(r.int(6))?,
+                signed_on: date(7, "signed_on")?,
+                recorded_on: date(8, "recorded_on")?,
+                death_date: r.date(9),
+            };
+            Ok((r.int(1), CDecision::compile(engine, &facts)))
+        }
+
+        /// Reads the beneficiaries of `program` with ids above `after` into `register`, table by
+        /// table, each in id order: nothing is held but the compiled register.
+        async fn read_register(conn: &mut Conn, engine: &Engine<'_>, program: Program, after: i64, register: &mut Register) -> Result<()> {
+            let first = register.persons.len();
+            scan(
+                conn,
+                "SELECT id, birth_date, payment_point_id, CAST(CASE WHEN home_delivery IS NULL THEN 0 ELSE 1 END AS BIGINT), CAST(CASE WHEN bank_account IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM beneficiaries WHERE program = $1 AND id > $2 ORDER BY id",
+                &[Arg::Text(program.code()), Arg::Int(after)],
+                |r| {
+                    let birth = r.date(1).ok_or_else(|| StoreError::corrupt(format!("beneficiary {} birth_date", r.int(0))))?;
+                    register.push_person(pay::Person {
+                        id: r.int(0),
+                        program,
+                        birth_month: chitra_core::calc::month_ix(Period::of(birth)),
+                        decisions: (0, 0),
+                        spells: (0, 0),
+                        point: r.opt_int(2),
+                        bank: r.int(4) != 0,
+                        home_delivery: r.int(3) != 0,
+                    });
+                    Ok(())
+                },
+            )
+            .await?;
+            // Both tables are read in beneficiary order: the persons are walked alongside.
+            let mut cursor = first;
+            let mut spells = Grouped::new();
+            let mut give_spells = |id: i64, rows: &[CSpell]| {
+                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
+                    cursor += 1;
+                }
+                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
+                    register.set_spells(cursor, rows);
+                }
+            };
+            scan(
+                conn,
+                "SELECT beneficiary_id, from_period, commune_code, facility_id FROM addresses WHERE beneficiary_id > $1 ORDER BY beneficiary_id, from_period",
+                &[Arg::Int(after)],
+                |r| {
+                    let spell = CSpell::new(period_of(r.int(1))?, r.str(2).unwrap_or(""), r.opt_int(3));
+                    spells.add(r.int(0), spell, &mut give_spells);
+                    Ok(())
+                },
+            )
+            .await?;
+            spells.finish(&mut give_spells);
+            let mut cursor = first;
+            let mut decisions = Grouped::new();
+            let mut give_decisions = |id: i64, rows: &[CDecision]| {
+                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
+                    cursor += 1;
+                }
+                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
+                    register.set_decisions(cursor, rows);
+                }
+            };
+            let sql = format!("{DECISION_FACTS} WHERE beneficiary_id > $1 ORDER BY beneficiary_id, id");
+            scan(conn, &sql, &[Arg::Int(after)], |r| {
+                let (beneficiary, d) = decision_facts(r, engine)?;
+                decisions.add(beneficiary, d, &mut give_decisions);
+                Ok(())
+            })
+            .await?;
+            decisions.finish(&mut give_decisions);
+            Ok(())
+        }
+
         impl $Store {
-            /// The register of a program compiled for the engine, kept between calls and brought up
-            /// to date with what was added since (the register only grows, except where
-            /// `register_version` says a row was changed: then it is read again whole).
-            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program) -> Result<Arc<Register>> {
+            /// The register of a program compiled for the engine, and who lives in each commune in
+            /// `month`: kept between calls and brought up to date with what was added since (new
+            /// beneficiaries are read; a beneficiary with a new decision has their decisions read
+            /// again). Where `register_version` says a row was changed, or the rule tables changed,
+            /// it is read again whole.
+            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
                 let version: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'register_version'")
                     .fetch_optional(&mut *conn)
                     .await?
                     .and_then(|v: String| v.parse().ok())
                     .unwrap_or(0);
-                let cached = self.registers.lock().ok().and_then(|mut c| c.remove(&program));
-                let mut cache = match cached {
-                    Some(c) if c.version == version => c,
-                    _ => crate::RegisterCache { version, ..Default::default() },
-                };
-                // New beneficiaries, with their addresses.
-                let fresh = files_after(conn, program, cache.last_beneficiary).await?;
-                let mut changed = !fresh.is_empty();
-                cache.files.extend(fresh);
-                // New decisions, of anyone.
-                let rows = sqlx::query(
-                    "SELECT d.id, d.beneficiary_id, d.kind, d.number, d.category, d.replaces, d.dependants, d.effective, d.signed_on, d.signer, d.reason, d.death_date, d.recorded_on FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.program = $1 AND d.id > $2 ORDER BY d.id",
+                let (last_beneficiary, last_decision): (i64, i64) = sqlx::query_as(
+                    "SELECT COALESCE((SELECT MAX(id) FROM beneficiaries WHERE program = $1), 0), COALESCE((SELECT MAX(id) FROM decisions), 0)",
                 )
                 .bind(program.code())
-                .bind(cache.last_decision)
-                .fetch_all(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
-                changed |= !rows.is_empty();
-                for r in &rows {
-                    let d = decision_from_row(r)?;
-                    cache.last_decision = cache.last_decision.max(d.id);
-                    if let Ok(i) = cache.files.binary_search_by_key(&d.beneficiary_id, |f| f.beneficiary.id) {
-                        cache.files[i].decisions.push(d);
+                let rules_key = engine.rules().categories.len();
+                let cached = self.registers.lock().ok().and_then(|mut c| c.remove(&program));
+                let mut cache = match cached {
+                    Some(c) if c.version == version && c.rules_key == rules_key => c,
+                    _ => crate::RegisterCache {
+                        version,
+                        rules_key,
+                        last_beneficiary: 0,
+                        last_decision: 0,
+                        register: Arc::default(),
+                        by_commune: None,
+                    },
+                };
+                let mut changed = false;
+                // New decisions of beneficiaries already read: their decisions, read again whole.
+                if cache.last_beneficiary > 0 && last_decision > cache.last_decision {
+                    let mut touched = Vec::new();
+                    scan(
+                        conn,
+                        "SELECT DISTINCT beneficiary_id FROM decisions WHERE id > $1 AND beneficiary_id <= $2 ORDER BY beneficiary_id",
+                        &[Arg::Int(cache.last_decision), Arg::Int(cache.last_beneficiary)],
+                        |r| {
+                            touched.push(r.int(0));
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                    if !touched.is_empty() {
+                        let mut read = lookup_ids(conn, &format!("{DECISION_FACTS} WHERE beneficiary_id"), &touched, |r| decision_facts(r, engine)).await?;
+                        read.sort_by_key(|(b, d)| (*b, d.id));
+                        let register = Arc::make_mut(&mut cache.register);
+                        let mut group = Grouped::new();
+                        let mut give = |id: i64, rows: &[CDecision]| {
+                            if let Some(i) = register.index_of(id) {
+                                register.set_decisions(i, rows);
+                            }
+                        };
+                        for (b, d) in read {
+                            group.add(b, d, &mut give);
+                        }
+                        group.finish(&mut give);
+                        changed = true;
                     }
                 }
-                cache.last_beneficiary = cache.files.last().map(|f| f.beneficiary.id).unwrap_or(0);
-                // Compiled against these rule tables: category indexes follow them.
-                let rules_key = engine.rules().categories.len();
-                let register = match &cache.compiled {
-                    Some((key, r)) if !changed && *key == rules_key => r.clone(),
+                if last_beneficiary > cache.last_beneficiary {
+                    read_register(conn, engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
+                    changed = true;
+                }
+                cache.last_beneficiary = cache.last_beneficiary.max(last_beneficiary);
+                cache.last_decision = cache.last_decision.max(last_decision);
+                if changed {
+                    cache.by_commune = None;
+                }
+                let by_commune = match &cache.by_commune {
+                    Some((m, b)) if *m == month => b.clone(),
                     _ => {
-                        let mut register = Register::default();
-                        for f in &cache.files {
-                            register.push(engine, &f.beneficiary, &f.decisions, f.beneficiary.bank_account.is_some());
-                        }
-                        let register = Arc::new(register);
-                        cache.compiled = Some((rules_key, register.clone()));
-                        register
+                        let b = Arc::new(cache.register.by_commune(month));
+                        cache.by_commune = Some((month, b.clone()));
+                        b
                     }
                 };
+                let register = cache.register.clone();
                 if let Ok(mut c) = self.registers.lock() {
                     c.insert(program, cache);
                 }
-                Ok(register)
+                Ok((register, by_commune))
             }
         }
 
@@ -500,18 +621,12 @@ macro_rules! shared_cycle {
                         StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
                     })?;
                 // The communes the office pays in that month.
-                let communes: HashSet<[u8; 5]> = tree
+                let communes: Vec<[u8; 5]> = tree
                     .units()
                     .iter()
                     .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
                     .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
-                    .map(|u| {
-                        let mut k = [b'0'; 5];
-                        for (i, b) in u.code.bytes().take(5).enumerate() {
-                            k[i] = b;
-                        }
-                        k
-                    })
+                    .map(|u| CSpell::new(period, &u.code, None).commune)
                     .collect();
                 let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
                     .bind(office_id)
@@ -545,21 +660,48 @@ macro_rules! shared_cycle {
                 let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
-                let register = self.compiled_register(&mut tx, &engine, program).await?;
-                // The office's beneficiaries, and their lines of last month.
+                // The office's beneficiaries: who lives in its communes this month.
                 let month = chitra_core::calc::month_ix(period);
-                let mine: Vec<&pay::Person> = register.persons.iter().filter(|p| communes.contains(&register.commune_at(p, month))).collect();
-                let previous_ids: Vec<i64> = mine.iter().filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
-                let mut previous = lookup_ids(&mut tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &previous_ids, |r| {
+                let (register, by_commune) = self.compiled_register(&mut tx, &engine, program, month).await?;
+                let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
+                indexes.sort_unstable();
+                let mine: Vec<&pay::Person> = indexes.iter().filter_map(|&i| register.persons.get(i as usize)).collect();
+                // Their lines of last month: the office's own payroll of last month, read whole; a
+                // line elsewhere (someone who moved here) looked up one by one, if last month had
+                // any other payroll.
+                let previous_row = |r: &Reader<'_>| -> Result<Previous> {
                     Ok(Previous {
                         beneficiary_id: r.int(0),
-                        status: status_of(&r.text(1))?,
+                        status: status_of(r.str(1).unwrap_or(""))?,
                         total: Dong(r.int(2)),
                         recovery_left: Dong(r.int(3)),
                         unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
                     })
-                })
-                .await?;
+                };
+                let mut previous = Vec::new();
+                if let Some(prev) = &previous_run {
+                    scan(
+                        &mut tx,
+                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE run_id = $1 ORDER BY id",
+                        &[Arg::Int(prev.id)],
+                        |r| {
+                            previous.push(previous_row(r)?);
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                }
+                let other_runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payroll_runs WHERE program = $1 AND period = $2 AND id <> $3")
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .bind(previous_run.as_ref().map(|r| r.id).unwrap_or(0))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if other_runs > 0 {
+                    let found: HashSet<i64> = previous.iter().map(|p| p.beneficiary_id).collect();
+                    let ids: Vec<i64> = mine.iter().filter(|p| !found.contains(&p.id)).filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
+                    previous.extend(lookup_ids(&mut tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &ids, previous_row).await?);
+                }
                 previous.sort_by_key(|p| p.beneficiary_id);
                 // Months whose lines went back unpaid in the last year: never recovered.
                 let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
@@ -596,7 +738,6 @@ macro_rules! shared_cycle {
                     &mut lines,
                 )
                 .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
-                // A line already on another office's payroll of the month (the beneficiary moved) stays there.
                 let run_id = match &existing {
                     Some(run) => run.id,
                     None => next_id(&mut tx, "payroll_runs").await?,
@@ -605,14 +746,18 @@ macro_rules! shared_cycle {
                     .bind(run_id)
                     .execute(&mut *tx)
                     .await?;
-                let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-                let elsewhere: HashSet<i64> = lookup_ids(&mut tx, "SELECT id, run_id FROM payroll_lines WHERE id", &ids, |r| Ok((r.int(0), r.int(1))))
-                    .await?
-                    .into_iter()
-                    .filter(|(_, run)| *run != run_id)
-                    .map(|(id, _)| id)
-                    .collect();
-                lines.retain(|l| !elsewhere.contains(&l.id));
+                // A line already on another office's payroll of the month (the beneficiary moved)
+                // stays there: the key refuses it here, and it is left out.
+                let elsewhere = insert_lines(&mut tx, run_id, &lines, &engine).await?;
+                if !elsewhere.is_empty() {
+                    let mut skip = elsewhere.into_iter().peekable();
+                    let mut i = 0;
+                    lines.retain(|_| {
+                        let keep = skip.next_if_eq(&i).is_none();
+                        i += 1;
+                        keep
+                    });
+                }
                 let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
                 let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
                 let at = change.at_text();
@@ -646,7 +791,6 @@ macro_rules! shared_cycle {
                         .execute(&mut *tx)
                         .await?;
                 }
-                insert_lines(&mut tx, run_id, &lines, &engine).await?;
                 let n = note(
                     "payroll.generate",
                     format!("run:{run_id}"),
@@ -854,7 +998,7 @@ macro_rules! shared_cycle {
                     .fetch_one(&mut *tx)
                     .await?;
                 let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
-                let register = self.compiled_register(&mut tx, &engine, run.program).await?;
+                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period)).await?;
                 let codes = point_codes(&mut tx).await?;
                 let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
@@ -1313,31 +1457,6 @@ macro_rules! shared_cycle {
             .await?;
             let ids: Vec<i64> = payments.iter().map(|p| p.line_id).collect();
             set_status(tx, &ids, LineStatus::Paid.code()).await
-        }
-
-        /// Beneficiaries of a program with ids above `after`, with their addresses.
-        async fn files_after(conn: &mut Conn, program: Program, after: i64) -> Result<Vec<BeneficiaryFile>> {
-            let mut out: Vec<BeneficiaryFile> = Vec::new();
-            for r in sqlx::query("SELECT id, code, program, full_name, birth_date, sex, citizen_id, payment_point_id, home_delivery, bank_name, bank_account FROM beneficiaries WHERE program = $1 AND id > $2 ORDER BY id")
-                .bind(program.code())
-                .bind(after)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                out.push(BeneficiaryFile { beneficiary: beneficiary_from_row(&r)?, decisions: Vec::new() });
-            }
-            for r in sqlx::query("SELECT a.beneficiary_id, a.from_period, a.commune_code, a.hamlet, a.street, a.facility_id FROM addresses a JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE b.program = $1 AND a.beneficiary_id > $2 ORDER BY a.beneficiary_id, a.from_period")
-                .bind(program.code())
-                .bind(after)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                let (id, a) = address_from_row(&r)?;
-                if let Ok(i) = out.binary_search_by_key(&id, |f| f.beneficiary.id) {
-                    out[i].beneficiary.addresses.push(a);
-                }
-            }
-            Ok(out)
         }
     };
 }
