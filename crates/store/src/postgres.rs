@@ -84,6 +84,9 @@ impl Binder {
         self.values.push(Value::Text(Some(v.to_owned())));
         self
     }
+    pub fn code(&mut self, v: &'static str) -> &mut Self {
+        self.text(v)
+    }
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
         self.values.push(Value::Int(v));
         self
@@ -254,10 +257,12 @@ async fn insert_rows_ignoring<T>(
             .await?
             .into_iter()
             .collect();
+        // A key given twice in the chunk is inserted once, by its first row.
+        let mut inserted = inserted;
         skipped.extend(
             keys.iter()
                 .enumerate()
-                .filter(|(_, k)| !inserted.contains(k))
+                .filter(|(_, k)| !inserted.remove(k))
                 .map(|(i, _)| c * per + i),
         );
     }

@@ -125,11 +125,11 @@ macro_rules! shared_cycle {
             }
         }
 
-        /// Inserts a run's lines, except those whose id is already taken (by another run): their
-        /// positions are returned, in order.
-        async fn insert_lines(tx: &mut Tx, run_id: i64, lines: &[Line], engine: &Engine<'_>) -> Result<Vec<usize>> {
+        /// Inserts lines (each with its run), except those whose id is already taken (by another
+        /// run): their positions are returned, in order.
+        async fn insert_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows_ignoring(tx, "payroll_lines", COLUMNS, lines, |l, b| {
+            insert_rows_ignoring(tx, "payroll_lines", COLUMNS, lines, |&(run_id, l), b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),
@@ -139,7 +139,7 @@ macro_rules! shared_cycle {
                 b.int(l.id)
                     .int(run_id)
                     .int(l.beneficiary_id)
-                    .text(l.channel.code())
+                    .code(l.channel.code())
                     .opt_int(point)
                     .opt_int(facility)
                     .int(i64::from(l.home_delivery))
@@ -154,7 +154,7 @@ macro_rules! shared_cycle {
                     .int(l.recovery_left.get())
                     .int(l.total.get())
                     .int(i64::from(l.unpaid_streak))
-                    .text(LineStatus::Due.code());
+                    .code(LineStatus::Due.code());
             })
             .await
         }
@@ -242,6 +242,22 @@ macro_rules! shared_cycle {
                     .text(at);
             })
             .await?;
+            // The month's flows, kept summed.
+            let mut sums: BTreeMap<(i64, &str, &str, &str), (i64, i64)> = BTreeMap::new();
+            for t in &new {
+                let s = sums.entry((t.period.yyyymm(), t.kind.code(), t.debit.as_str(), t.credit.as_str())).or_default();
+                s.0 = s.0.checked_add(t.amount.get()).ok_or_else(|| StoreError::invalid("amount", "out of range"))?;
+                s.1 += 1;
+            }
+            let sums: Vec<_> = sums.into_iter().collect();
+            for chunk in sums.chunks(MAX_PARAMS / 6) {
+                let mut q = QueryBuilder::<Db>::new("INSERT INTO transfer_sums (period, kind, debit, credit, amount, n) ");
+                q.push_values(chunk, |mut b, ((period, kind, debit, credit), (amount, n))| {
+                    b.push_bind(*period).push_bind(*kind).push_bind(*debit).push_bind(*credit).push_bind(*amount).push_bind(*n);
+                });
+                q.push(" ON CONFLICT (period, kind, debit, credit) DO UPDATE SET amount = transfer_sums.amount + excluded.amount, n = transfer_sums.n + excluded.n");
+                q.build().execute(&mut **tx).await?;
+            }
             Ok(new.len())
         }
 
@@ -452,12 +468,11 @@ macro_rules! shared_cycle {
                     .await?
                     .and_then(|v: String| v.parse().ok())
                     .unwrap_or(0);
-                let (last_beneficiary, last_decision): (i64, i64) = sqlx::query_as(
-                    "SELECT COALESCE((SELECT MAX(id) FROM beneficiaries WHERE program = $1), 0), COALESCE((SELECT MAX(id) FROM decisions), 0)",
-                )
-                .bind(program.code())
-                .fetch_one(&mut *conn)
-                .await?;
+                // The last ids of both tables (of every program: read from the key's end at once).
+                let (last_beneficiary, last_decision): (i64, i64) =
+                    sqlx::query_as("SELECT COALESCE((SELECT MAX(id) FROM beneficiaries), 0), COALESCE((SELECT MAX(id) FROM decisions), 0)")
+                        .fetch_one(&mut *conn)
+                        .await?;
                 let rules_key = engine.rules().categories.len();
                 let cached = self.registers.lock().ok().and_then(|mut c| c.remove(&program));
                 let mut cache = match cached {
@@ -527,6 +542,177 @@ macro_rules! shared_cycle {
             }
         }
 
+        impl $Store {
+            /// An office's payroll of the month computed, inside `tx`, not yet written.
+            async fn prepare_run(&self, tx: &mut Tx, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Prepared> {
+                let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
+                    .bind(office_id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid("office", format!("no office #{office_id}")))?;
+                let unit_code: String = office.try_get("unit_code")?;
+                let kind = parsed("office kind", OfficeKind::parse(&office.try_get::<String, _>("kind")?))?;
+                let tree = self.tree(&mut **tx).await?;
+                let day = period.first_day();
+                let level = match kind {
+                    OfficeKind::Department => UnitLevel::Province,
+                    OfficeKind::DistrictOffice => UnitLevel::District,
+                    OfficeKind::CommuneCommittee => UnitLevel::Commune,
+                };
+                let area = tree.at(level, &unit_code, day).ok_or_else(|| {
+                    StoreError::invalid("period", format!("office #{office_id} manages {unit_code}, which is not in force in {period}"))
+                })?;
+                let province = tree
+                    .ancestor(area, UnitLevel::Province, day)
+                    .map(|u| u.code.clone())
+                    .unwrap_or_default();
+                // The contract that covers the office's province (or its own area) for the month.
+                let contracts = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE program = $1 ORDER BY id")
+                    .bind(program.code())
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let contract = contracts
+                    .iter()
+                    .map(contract_from_row)
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .find(|c| c.terms.in_force(period) && (c.terms.area_code == province || c.terms.area_code == unit_code))
+                    .ok_or_else(|| {
+                        StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
+                    })?;
+                // The communes the office pays in that month.
+                let communes: Vec<[u8; 5]> = tree
+                    .units()
+                    .iter()
+                    .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
+                    .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
+                    .map(|u| CSpell::new(period, &u.code, None).commune)
+                    .collect();
+                let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.yyyymm())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(run) = &existing {
+                    pay::transition(run.state, RunAction::Generate, &change.actor, &run.generated_by)?;
+                }
+                let previous_run = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(prev) = &previous_run
+                    && prev.state != RunState::Closed
+                {
+                    return Err(StoreError::invalid(
+                        "period",
+                        format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
+                    ));
+                }
+                let today = change.date();
+                let until = today.succ_opt().unwrap_or(today);
+                let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
+                let rules = load_rules(&mut **tx).await?;
+                let engine = Engine::new(&rules);
+                // The office's beneficiaries: who lives in its communes this month.
+                let month = chitra_core::calc::month_ix(period);
+                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month).await?;
+                let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
+                indexes.sort_unstable();
+                let mine: Vec<&pay::Person> = indexes.iter().filter_map(|&i| register.persons.get(i as usize)).collect();
+                // Their lines of last month: the office's own payroll of last month, read whole; a
+                // line elsewhere (someone who moved here) looked up one by one, if last month had
+                // any other payroll.
+                let previous_row = |r: &Reader<'_>| -> Result<Previous> {
+                    Ok(Previous {
+                        beneficiary_id: r.int(0),
+                        status: status_of(r.str(1).unwrap_or(""))?,
+                        total: Dong(r.int(2)),
+                        recovery_left: Dong(r.int(3)),
+                        unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
+                    })
+                };
+                let mut previous = Vec::new();
+                if let Some(prev) = &previous_run {
+                    scan(
+                        &mut **tx,
+                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE run_id = $1 ORDER BY id",
+                        &[Arg::Int(prev.id)],
+                        |r| {
+                            previous.push(previous_row(r)?);
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                }
+                let other_runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payroll_runs WHERE program = $1 AND period = $2 AND id <> $3")
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .bind(previous_run.as_ref().map(|r| r.id).unwrap_or(0))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if other_runs > 0 {
+                    let found: HashSet<i64> = previous.iter().map(|p| p.beneficiary_id).collect();
+                    let ids: Vec<i64> = mine.iter().filter(|p| !found.contains(&p.id)).filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
+                    previous.extend(lookup_ids(&mut **tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &ids, previous_row).await?);
+                }
+                previous.sort_by_key(|p| p.beneficiary_id);
+                // Months whose lines went back unpaid in the last year: never recovered.
+                let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, period FROM payee_returns WHERE program = $1 AND period >= $2")
+                    .bind(program.code())
+                    .bind(period.plus(-12).yyyymm())
+                    .fetch_all(&mut **tx)
+                    .await?
+                {
+                    let p = period_of(r.try_get("period")?)?;
+                    returned_months.entry(r.try_get("beneficiary_id")?).or_default().push(chitra_core::calc::month_ix(p));
+                }
+                let mut returned_owed = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, returned_owed FROM payee_balances WHERE program = $1 AND returned_owed > 0")
+                    .bind(program.code())
+                    .fetch_all(&mut **tx)
+                    .await?
+                {
+                    returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
+                }
+                let mut lines = Vec::new();
+                pay::generate(
+                    &engine,
+                    &register,
+                    mine.into_iter(),
+                    &Generation {
+                        period,
+                        since: chitra_core::calc::day_ix(since),
+                        until: chitra_core::calc::day_ix(until),
+                        previous: &previous,
+                        returned_owed: &returned_owed,
+                        returned_months: &returned_months,
+                    },
+                    &mut lines,
+                )
+                .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
+                Ok(Prepared { office_id, run_id: existing.as_ref().map(|r| r.id), contract_id: contract.id, since, until, lines })
+            }
+        }
+
+        /// An office's payroll computed, before it is written.
+        struct Prepared {
+            office_id: i64,
+            /// The run, when the draft is generated again.
+            run_id: Option<i64>,
+            contract_id: i64,
+            since: chrono::NaiveDate,
+            until: chrono::NaiveDate,
+            lines: Vec<Line>,
+        }
+
         #[async_trait::async_trait]
         impl Cycle for $Store {
             async fn add_contract(&self, change: &Change, contract: &NewContract) -> Result<Contract> {
@@ -583,222 +769,119 @@ macro_rules! shared_cycle {
             }
 
             async fn generate_payroll(&self, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Run> {
+                let mut runs = self.generate_payrolls(change, &[office_id], program, period).await?;
+                runs.pop().ok_or_else(|| StoreError::corrupt("a payroll generated without its run"))
+            }
+
+            async fn generate_payrolls(&self, change: &Change, offices: &[i64], program: Program, period: Period) -> Result<Vec<Run>> {
                 change.check()?;
+                let mut seen = HashSet::new();
+                if let Some(o) = offices.iter().find(|o| !seen.insert(**o)) {
+                    return Err(StoreError::invalid("office", format!("office #{o} is given twice")));
+                }
+                let started = std::time::Instant::now();
                 let (mut tx, head) = self.begin_write().await?;
-                let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
-                    .bind(office_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::invalid("office", format!("no office #{office_id}")))?;
-                let unit_code: String = office.try_get("unit_code")?;
-                let kind = parsed("office kind", OfficeKind::parse(&office.try_get::<String, _>("kind")?))?;
-                let tree = self.tree(&mut tx).await?;
-                let day = period.first_day();
-                let level = match kind {
-                    OfficeKind::Department => UnitLevel::Province,
-                    OfficeKind::DistrictOffice => UnitLevel::District,
-                    OfficeKind::CommuneCommittee => UnitLevel::Commune,
-                };
-                let area = tree.at(level, &unit_code, day).ok_or_else(|| {
-                    StoreError::invalid("period", format!("office #{office_id} manages {unit_code}, which is not in force in {period}"))
-                })?;
-                let province = tree
-                    .ancestor(area, UnitLevel::Province, day)
-                    .map(|u| u.code.clone())
-                    .unwrap_or_default();
-                // The contract that covers the office's province (or its own area) for the month.
-                let contracts = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE program = $1 ORDER BY id")
-                    .bind(program.code())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let contract = contracts
-                    .iter()
-                    .map(contract_from_row)
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .find(|c| c.terms.in_force(period) && (c.terms.area_code == province || c.terms.area_code == unit_code))
-                    .ok_or_else(|| {
-                        StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
-                    })?;
-                // The communes the office pays in that month.
-                let communes: Vec<[u8; 5]> = tree
-                    .units()
-                    .iter()
-                    .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
-                    .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
-                    .map(|u| CSpell::new(period, &u.code, None).commune)
-                    .collect();
-                let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
-                    .bind(office_id)
-                    .bind(program.code())
-                    .bind(period.yyyymm())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| run_from_row(&r))
-                    .transpose()?;
-                if let Some(run) = &existing {
-                    pay::transition(run.state, RunAction::Generate, &change.actor, &run.generated_by)?;
+                let mut prepared = Vec::with_capacity(offices.len());
+                for office in offices {
+                    prepared.push(self.prepare_run(&mut tx, change, *office, program, period).await?);
                 }
-                let previous_run = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
-                    .bind(office_id)
-                    .bind(program.code())
-                    .bind(period.prev().yyyymm())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| run_from_row(&r))
-                    .transpose()?;
-                if let Some(prev) = &previous_run
-                    && prev.state != RunState::Closed
-                {
-                    return Err(StoreError::invalid(
-                        "period",
-                        format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
-                    ));
+                tracing::debug!(elapsed = ?started.elapsed(), "payrolls computed");
+                let mut next_run = next_id(&mut tx, "payroll_runs").await?;
+                let mut run_ids = Vec::with_capacity(prepared.len());
+                for p in &prepared {
+                    let id = match p.run_id {
+                        Some(id) => {
+                            sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+                            id
+                        }
+                        None => {
+                            next_run += 1;
+                            next_run - 1
+                        }
+                    };
+                    run_ids.push(id);
                 }
-                let today = change.date();
-                let until = today.succ_opt().unwrap_or(today);
-                let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
+                // All the lines in id order, whichever office they are for: the month's lines are
+                // appended to the table in one pass. A line already on another office's payroll
+                // of the month (the beneficiary moved; or the same person in two offices given
+                // here: the first keeps them) stays there: the key refuses it, and it is left out.
+                let mut order: Vec<(i64, u32, u32)> = Vec::new();
+                for (r, p) in prepared.iter().enumerate() {
+                    order.extend(p.lines.iter().enumerate().map(|(i, l)| (l.id, r as u32, i as u32)));
+                }
+                order.sort_unstable();
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
-                // The office's beneficiaries: who lives in its communes this month.
-                let month = chitra_core::calc::month_ix(period);
-                let (register, by_commune) = self.compiled_register(&mut tx, &engine, program, month).await?;
-                let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
-                indexes.sort_unstable();
-                let mine: Vec<&pay::Person> = indexes.iter().filter_map(|&i| register.persons.get(i as usize)).collect();
-                // Their lines of last month: the office's own payroll of last month, read whole; a
-                // line elsewhere (someone who moved here) looked up one by one, if last month had
-                // any other payroll.
-                let previous_row = |r: &Reader<'_>| -> Result<Previous> {
-                    Ok(Previous {
-                        beneficiary_id: r.int(0),
-                        status: status_of(r.str(1).unwrap_or(""))?,
-                        total: Dong(r.int(2)),
-                        recovery_left: Dong(r.int(3)),
-                        unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
-                    })
-                };
-                let mut previous = Vec::new();
-                if let Some(prev) = &previous_run {
-                    scan(
-                        &mut tx,
-                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE run_id = $1 ORDER BY id",
-                        &[Arg::Int(prev.id)],
-                        |r| {
-                            previous.push(previous_row(r)?);
-                            Ok(())
-                        },
-                    )
-                    .await?;
+                let rows: Vec<(i64, &Line)> = order.iter().map(|&(_, r, i)| (run_ids[r as usize], &prepared[r as usize].lines[i as usize])).collect();
+                tracing::debug!(elapsed = ?started.elapsed(), "old lines deleted, new ones sorted");
+                let refused = insert_lines(&mut tx, &rows, &engine).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), lines = rows.len(), "lines written");
+                drop(rows);
+                let mut keep: Vec<Vec<bool>> = prepared.iter().map(|p| vec![true; p.lines.len()]).collect();
+                for k in refused {
+                    let (_, r, i) = order[k];
+                    keep[r as usize][i as usize] = false;
                 }
-                let other_runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payroll_runs WHERE program = $1 AND period = $2 AND id <> $3")
-                    .bind(program.code())
-                    .bind(period.prev().yyyymm())
-                    .bind(previous_run.as_ref().map(|r| r.id).unwrap_or(0))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if other_runs > 0 {
-                    let found: HashSet<i64> = previous.iter().map(|p| p.beneficiary_id).collect();
-                    let ids: Vec<i64> = mine.iter().filter(|p| !found.contains(&p.id)).filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
-                    previous.extend(lookup_ids(&mut tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &ids, previous_row).await?);
-                }
-                previous.sort_by_key(|p| p.beneficiary_id);
-                // Months whose lines went back unpaid in the last year: never recovered.
-                let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
-                for r in sqlx::query("SELECT beneficiary_id, period FROM payee_returns WHERE program = $1 AND period >= $2")
-                    .bind(program.code())
-                    .bind(period.plus(-12).yyyymm())
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    let p = period_of(r.try_get("period")?)?;
-                    returned_months.entry(r.try_get("beneficiary_id")?).or_default().push(chitra_core::calc::month_ix(p));
-                }
-                let mut returned_owed = HashMap::new();
-                for r in sqlx::query("SELECT beneficiary_id, returned_owed FROM payee_balances WHERE program = $1 AND returned_owed > 0")
-                    .bind(program.code())
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
-                }
-                let mut lines = Vec::new();
-                pay::generate(
-                    &engine,
-                    &register,
-                    mine.into_iter(),
-                    &Generation {
-                        period,
-                        since: chitra_core::calc::day_ix(since),
-                        until: chitra_core::calc::day_ix(until),
-                        previous: &previous,
-                        returned_owed: &returned_owed,
-                        returned_months: &returned_months,
-                    },
-                    &mut lines,
-                )
-                .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
-                let run_id = match &existing {
-                    Some(run) => run.id,
-                    None => next_id(&mut tx, "payroll_runs").await?,
-                };
-                sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1")
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
-                // A line already on another office's payroll of the month (the beneficiary moved)
-                // stays there: the key refuses it here, and it is left out.
-                let elsewhere = insert_lines(&mut tx, run_id, &lines, &engine).await?;
-                if !elsewhere.is_empty() {
-                    let mut skip = elsewhere.into_iter().peekable();
-                    let mut i = 0;
-                    lines.retain(|_| {
-                        let keep = skip.next_if_eq(&i).is_none();
-                        i += 1;
-                        keep
-                    });
-                }
-                let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
-                let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                drop(order);
                 let at = change.at_text();
-                if existing.is_some() {
-                    sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
-                        .bind(contract.id)
-                        .bind(since)
-                        .bind(until)
-                        .bind(lines.len() as i64)
-                        .bind(total.get())
-                        .bind(to_advance.get())
-                        .bind(change.actor.clone())
-                        .bind(at.clone())
-                        .bind(run_id)
-                        .execute(&mut *tx)
-                        .await?;
-                } else {
-                    sqlx::query("INSERT INTO payroll_runs (id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, generated_by, generated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12)")
-                        .bind(run_id)
-                        .bind(office_id)
-                        .bind(program.code())
-                        .bind(period.yyyymm())
-                        .bind(contract.id)
-                        .bind(since)
-                        .bind(until)
-                        .bind(lines.len() as i64)
-                        .bind(total.get())
-                        .bind(to_advance.get())
-                        .bind(change.actor.clone())
-                        .bind(at.clone())
-                        .execute(&mut *tx)
-                        .await?;
+                let mut notes = Vec::with_capacity(prepared.len());
+                let mut made = Vec::with_capacity(prepared.len());
+                for ((p, run_id), keep) in prepared.iter_mut().zip(&run_ids).zip(&keep) {
+                    let run_id = *run_id;
+                    let mut i = 0;
+                    p.lines.retain(|_| {
+                        i += 1;
+                        keep[i - 1]
+                    });
+                    let lines = &p.lines;
+                    let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                    let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                    if p.run_id.is_some() {
+                        sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
+                            .bind(p.contract_id)
+                            .bind(p.since)
+                            .bind(p.until)
+                            .bind(lines.len() as i64)
+                            .bind(total.get())
+                            .bind(to_advance.get())
+                            .bind(change.actor.clone())
+                            .bind(at.clone())
+                            .bind(run_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        sqlx::query("INSERT INTO payroll_runs (id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, generated_by, generated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12)")
+                            .bind(run_id)
+                            .bind(p.office_id)
+                            .bind(program.code())
+                            .bind(period.yyyymm())
+                            .bind(p.contract_id)
+                            .bind(p.since)
+                            .bind(p.until)
+                            .bind(lines.len() as i64)
+                            .bind(total.get())
+                            .bind(to_advance.get())
+                            .bind(change.actor.clone())
+                            .bind(at.clone())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    notes.push(note(
+                        "payroll.generate",
+                        format!("run:{run_id}"),
+                        &serde_json::json!({ "office_id": p.office_id, "program": program, "period": period, "lines": lines.len(), "total_vnd": total, "known_since": p.since, "known_until": p.until, "again": p.run_id.is_some() }),
+                    )?);
+                    // A new draft's lines are all due.
+                    let mut run = run_head(&mut tx, run_id).await?;
+                    if !lines.is_empty() {
+                        run.by_status.push(StatusCount { status: LineStatus::Due, lines: lines.len() as i64, amount: total });
+                    }
+                    made.push(run);
                 }
-                let n = note(
-                    "payroll.generate",
-                    format!("run:{run_id}"),
-                    &serde_json::json!({ "office_id": office_id, "program": program, "period": period, "lines": lines.len(), "total_vnd": total, "known_since": since, "known_until": until, "again": existing.is_some() }),
-                )?;
-                commit(tx, head, change, vec![n]).await?;
-                let mut conn = self.pool.acquire().await?;
-                run_row(&mut conn, run_id).await
+                tracing::debug!(elapsed = ?started.elapsed(), "runs written");
+                commit(tx, head, change, notes).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), "committed");
+                Ok(made)
             }
 
             async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
@@ -1315,7 +1398,7 @@ macro_rules! shared_cycle {
             async fn settlement(&self, period: Period) -> Result<SettlementReport> {
                 let mut conn = self.pool.acquire().await?;
                 let mut flows = Vec::new();
-                for r in sqlx::query("SELECT kind, debit, credit, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS n FROM transfers WHERE period = $1 GROUP BY kind, debit, credit ORDER BY kind, debit, credit")
+                for r in sqlx::query("SELECT kind, debit, credit, amount, n FROM transfer_sums WHERE period = $1 ORDER BY kind, debit, credit")
                     .bind(period.yyyymm())
                     .fetch_all(&mut *conn)
                     .await?
@@ -1329,7 +1412,7 @@ macro_rules! shared_cycle {
                     });
                 }
                 let mut held = BTreeMap::new();
-                for r in sqlx::query("SELECT debit, CAST(SUM(amount) AS BIGINT) AS amount FROM transfers WHERE period = $1 AND kind = 'carry' GROUP BY debit")
+                for r in sqlx::query("SELECT debit, CAST(SUM(amount) AS BIGINT) AS amount FROM transfer_sums WHERE period = $1 AND kind = 'carry' GROUP BY debit")
                     .bind(period.prev().yyyymm())
                     .fetch_all(&mut *conn)
                     .await?
@@ -1342,40 +1425,30 @@ macro_rules! shared_cycle {
 
             async fn reconcile(&self, period: Period) -> Result<Reconciliation> {
                 let mut conn = self.pool.acquire().await?;
+                // The month's lines, payments and pay transfers, each read in line order (the
+                // payments and transfers from covering indexes), as they are stored: the match
+                // trusts no sum kept on the side.
                 let mut lines = Vec::new();
                 let mut payments = Vec::new();
                 for program in Program::ALL {
                     let (lo, hi) = period_range(period, program);
-                    for r in sqlx::query("SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id")
-                        .bind(lo)
-                        .bind(hi)
-                        .fetch_all(&mut *conn)
-                        .await?
-                    {
-                        lines.push(LineFact {
-                            id: r.try_get("id")?,
-                            total: Dong(r.try_get("total")?),
-                            status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
-                        });
-                    }
-                    for r in sqlx::query("SELECT id, line_id, amount FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id")
-                        .bind(lo)
-                        .bind(hi)
-                        .fetch_all(&mut *conn)
-                        .await?
-                    {
-                        payments.push(PaymentFact { id: r.try_get("id")?, line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
-                    }
+                    scan(&mut conn, "SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
+                        lines.push(LineFact { id: r.int(0), total: Dong(r.int(1)), status: status_of(r.str(2).unwrap_or(""))? });
+                        Ok(())
+                    })
+                    .await?;
+                    scan(&mut conn, "SELECT line_id, amount, id FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
+                        payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
+                        Ok(())
+                    })
+                    .await?;
                 }
                 let mut transfers = Vec::new();
-                for r in sqlx::query("SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL")
-                    .bind(period.yyyymm())
-                    .fetch_all(&mut *conn)
-                    .await?
-                {
-                    transfers.push(TransferFact { line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
-                }
-                transfers.sort_by_key(|t| t.line_id);
+                scan(&mut conn, "SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL ORDER BY line_id", &[Arg::Int(period.yyyymm())], |r| {
+                    transfers.push(TransferFact { line_id: r.int(0), amount: Dong(r.int(1)) });
+                    Ok(())
+                })
+                .await?;
                 let mismatches = cyc::three_way(&lines, &payments, &transfers);
                 Ok(Reconciliation {
                     period,
@@ -1449,7 +1522,7 @@ macro_rules! shared_cycle {
                     .int(p.amount.get())
                     .text(&p.paid_at)
                     .text(&p.agent)
-                    .text(p.method.code())
+                    .code(p.method.code())
                     .opt_int(p.proof.get("point_id").and_then(|v| v.as_i64()))
                     .text(&p.proof.to_string())
                     .text(at);

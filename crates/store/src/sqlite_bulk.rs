@@ -64,6 +64,26 @@ impl Binder {
         self.check(rc)
     }
 
+    /// A code from the program's text (a status, a kind): bound without a copy.
+    pub fn code(&mut self, v: &'static str) -> &mut Self {
+        let i = self.next();
+        let Ok(len) = c_int::try_from(v.len()) else {
+            return self.check(ffi::SQLITE_TOOBIG);
+        };
+        // SAFETY: as in `text`; the bytes are static, so SQLite may keep the pointer (SQLITE_STATIC)
+        // as long as it likes.
+        let rc = unsafe {
+            ffi::sqlite3_bind_text(
+                self.stmt,
+                i,
+                v.as_ptr() as *const c_char,
+                len,
+                ffi::SQLITE_STATIC(),
+            )
+        };
+        self.check(rc)
+    }
+
     pub fn null(&mut self) -> &mut Self {
         let i = self.next();
         // SAFETY: as above.
@@ -318,10 +338,10 @@ pub(crate) async fn run_many_ignoring<T>(
         if unsafe { ffi::sqlite3_changes(db) } == 0 {
             skipped.push(i);
         }
+        // Every parameter is bound again for the next row: no need to clear them.
         // SAFETY: as above.
         unsafe {
             ffi::sqlite3_reset(stmt);
-            ffi::sqlite3_clear_bindings(stmt);
         }
     }
     Ok(skipped)
