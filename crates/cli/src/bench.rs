@@ -106,9 +106,11 @@ fn citizen_id(s: &Synthetic, serial: usize) -> Result<CitizenId, FieldError> {
         (true, Sex::Male) => 2,
         (true, Sex::Female) => 3,
     };
+    // The province digits and the serial together are the bench's serial: distinct for up to
+    // 96 million beneficiaries, whatever their birth year and sex.
     CitizenId::parse(&format!(
         "0{:02}{century_sex}{:02}{:06}",
-        serial % 96 + 1,
+        serial / 1_000_000 + 1,
         s.birth.year() % 100,
         serial % 1_000_000
     ))

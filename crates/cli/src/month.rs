@@ -141,14 +141,21 @@ fn run_text(r: &Run) -> String {
     s
 }
 
-pub async fn generate(g: &Global, office: i64, at: &str, program: &str) -> Outcome {
+pub async fn generate(g: &Global, offices: &[i64], at: &str, program: &str) -> Outcome {
     let at = period("period", at)?;
     let program = Program::parse(program)?;
     let store = open_initialised(g).await?;
-    let run = store
-        .generate_payroll(&change(g, "lập danh sách chi trả")?, office, program, at)
+    let change = change(g, "lập danh sách chi trả")?;
+    if let [office] = offices {
+        let run = store
+            .generate_payroll(&change, *office, program, at)
+            .await?;
+        return emit(g.format, &run, || run_text(&run));
+    }
+    let runs = store
+        .generate_payrolls(&change, offices, program, at)
         .await?;
-    emit(g.format, &run, || run_text(&run))
+    emit(g.format, &runs, || runs_table(&runs))
 }
 
 pub enum Step {
