@@ -595,11 +595,13 @@ pub async fn settlement(g: &Global, at: &str) -> Outcome {
             "Đã chi (paid)",
             "Hoàn trả (returned)",
             "Còn giữ (held)",
+            "Đang chi (open)",
+            "Chờ chi (waiting)",
             "Phí (fee)",
             "Người nhận",
             "Khớp",
         ])
-        .numeric(&[1, 2, 3, 4, 5, 6, 7]);
+        .numeric(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
         for (name, c) in &report.settlement.contracts {
             t.row(vec![
                 name.clone(),
@@ -608,6 +610,8 @@ pub async fn settlement(g: &Global, at: &str) -> Outcome {
                 vnd(c.paid.get()),
                 vnd(c.returned.get()),
                 vnd(c.held_after.get()),
+                vnd(c.held_open.get()),
+                vnd(c.held_waiting.get()),
                 vnd(c.fee.get()),
                 vnd(c.paid_lines),
                 if c.balances { "✓" } else { "✗" }.into(),

@@ -1419,7 +1419,44 @@ macro_rules! shared_cycle {
                 {
                     held.insert(r.try_get::<String, _>("debit")?, Dong(r.try_get("amount")?));
                 }
-                let settlement = cyc::settle(&flows, &held).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                // From the lines: what is still due on payrolls funded or paying, and what was
+                // carried in for offices not funded yet — on a draft, or with no payroll this month.
+                let mut holding: BTreeMap<String, cyc::Holding> = BTreeMap::new();
+                let mut hold = |code: String, open: i64, waiting: i64| -> Result<()> {
+                    let h = holding.entry(format!("post:{code}")).or_default();
+                    h.open = h.open.checked_add(Dong(open)).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                    h.waiting = h.waiting.checked_add(Dong(waiting)).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                    Ok(())
+                };
+                for r in sqlx::query(
+                    "SELECT c.code, r.state, CAST(SUM(CASE WHEN l.status = 'due' THEN l.total ELSE 0 END) AS BIGINT) AS due, CAST(SUM(l.carried) AS BIGINT) AS carried \
+                     FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id JOIN payroll_lines l ON l.run_id = r.id \
+                     WHERE r.period = $1 AND r.state <> 'closed' AND l.channel <> 'facility' GROUP BY c.code, r.state",
+                )
+                .bind(period.yyyymm())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    let state: String = r.try_get("state")?;
+                    let (due, carried): (Option<i64>, Option<i64>) = (r.try_get("due")?, r.try_get("carried")?);
+                    match state.as_str() {
+                        "funded" | "paying" => hold(r.try_get("code")?, due.unwrap_or(0), 0)?,
+                        _ => hold(r.try_get("code")?, 0, carried.unwrap_or(0))?,
+                    }
+                }
+                for r in sqlx::query(
+                    "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfers t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
+                     WHERE t.period = $1 AND t.kind = 'carry' \
+                     AND NOT EXISTS (SELECT 1 FROM payroll_runs n WHERE n.office_id = p.office_id AND n.program = p.program AND n.period = $2) GROUP BY c.code",
+                )
+                .bind(period.prev().yyyymm())
+                .bind(period.yyyymm())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    hold(r.try_get("code")?, 0, r.try_get::<Option<i64>, _>("amount")?.unwrap_or(0))?;
+                }
+                let settlement = cyc::settle(&flows, &held, &holding).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
                 Ok(SettlementReport { period, balances: settlement.balances(), settlement })
             }
 
