@@ -75,7 +75,7 @@ pub async fn run(cli: Cli) -> Outcome {
                 office,
                 period,
                 program,
-            } => month::generate(&g, office, &period, &program).await,
+            } => month::generate(&g, &office, &period, &program).await,
             PayrollCommand::Approve { run } => month::step(&g, run, Step::Approve).await,
             PayrollCommand::Fund { run } => month::step(&g, run, Step::Fund).await,
             PayrollCommand::Open { run } => month::step(&g, run, Step::Open).await,

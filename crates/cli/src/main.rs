@@ -354,9 +354,11 @@ pub struct AddContract {
 pub enum PayrollCommand {
     /// Make (or make again, while a draft) an office's payroll for a month.
     Generate {
-        /// The office (district office or commune) whose beneficiaries are paid.
-        #[arg(long)]
-        office: i64,
+        /// The office (district office or commune) whose beneficiaries are paid. Given several
+        /// times (`--office 2 --office 3`), their months are generated together, in one
+        /// transaction, as a department does for its districts.
+        #[arg(long, required = true)]
+        office: Vec<i64>,
         /// YYYY-MM.
         #[arg(long)]
         period: String,

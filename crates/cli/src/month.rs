@@ -141,14 +141,21 @@ fn run_text(r: &Run) -> String {
     s
 }
 
-pub async fn generate(g: &Global, office: i64, at: &str, program: &str) -> Outcome {
+pub async fn generate(g: &Global, offices: &[i64], at: &str, program: &str) -> Outcome {
     let at = period("period", at)?;
     let program = Program::parse(program)?;
     let store = open_initialised(g).await?;
-    let run = store
-        .generate_payroll(&change(g, "lập danh sách chi trả")?, office, program, at)
+    let change = change(g, "lập danh sách chi trả")?;
+    if let [office] = offices {
+        let run = store
+            .generate_payroll(&change, *office, program, at)
+            .await?;
+        return emit(g.format, &run, || run_text(&run));
+    }
+    let runs = store
+        .generate_payrolls(&change, offices, program, at)
         .await?;
-    emit(g.format, &run, || run_text(&run))
+    emit(g.format, &runs, || runs_table(&runs))
 }
 
 pub enum Step {
@@ -588,11 +595,13 @@ pub async fn settlement(g: &Global, at: &str) -> Outcome {
             "Đã chi (paid)",
             "Hoàn trả (returned)",
             "Còn giữ (held)",
+            "Đang chi (open)",
+            "Chờ chi (waiting)",
             "Phí (fee)",
             "Người nhận",
             "Khớp",
         ])
-        .numeric(&[1, 2, 3, 4, 5, 6, 7]);
+        .numeric(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
         for (name, c) in &report.settlement.contracts {
             t.row(vec![
                 name.clone(),
@@ -601,6 +610,8 @@ pub async fn settlement(g: &Global, at: &str) -> Outcome {
                 vnd(c.paid.get()),
                 vnd(c.returned.get()),
                 vnd(c.held_after.get()),
+                vnd(c.held_open.get()),
+                vnd(c.held_waiting.get()),
                 vnd(c.fee.get()),
                 vnd(c.paid_lines),
                 if c.balances { "✓" } else { "✗" }.into(),

@@ -620,6 +620,21 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
     assert_eq!(out.status.code(), Some(5), "a line is paid once");
     assert!(String::from_utf8_lossy(&out.stderr).contains("tablet-7:0001"));
 
+    // Mid-month the contract balances too: what is not paid yet is held, named by the lines due.
+    let s = r.json(&["report", "settlement", "--db", db, "--period", "2021-01"]);
+    let c = &s["settlement"]["contracts"]["post:BT-BĐ-2018"];
+    let due = r.json(&["payroll", "show", &id, "--db", db]);
+    let due_amount = due["by_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "due")
+        .map(|s| s["amount"].as_i64().unwrap())
+        .sum::<i64>();
+    assert!(c["held_open"].as_i64().unwrap() > 0, "{c}");
+    assert!(c["held_open"].as_i64().unwrap() <= due_amount, "{c}");
+    assert_eq!(c["balances"], true, "{c}");
+
     let closed = r.json(&["payroll", "close", &id, "--db", db]);
     assert_eq!(closed["run"]["state"], "closed");
     // Every line ends paid (the one paid here, and the facility's, paid with the advance),
@@ -652,8 +667,8 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
     let points = s["settlement"]["points"].as_object().unwrap();
     assert!(points.values().all(|p| p["balances"] == true), "{s}");
     // Only one of the nine districts has paid January: the money the post office still holds
-    // for the other eight (carried from December, not yet on a January payroll) is the
-    // contract's whole difference, to the đồng.
+    // for the other eight (carried from December, not yet on a January payroll) is shown as
+    // waiting, to the đồng, and the contract balances.
     let december = r.json(&["payroll", "list", "--db", db, "--period", "2020-12"]);
     let held_for_others: i64 = december
         .as_array()
@@ -667,11 +682,14 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
     assert!(held_for_others > 0);
     let c = &s["settlement"]["contracts"]["post:BT-BĐ-2018"];
     let v = |k: &str| c[k].as_i64().unwrap();
+    assert_eq!(v("held_waiting"), held_for_others, "{c}");
+    assert_eq!(v("held_open"), 0, "{c}");
     assert_eq!(
-        v("held_before") + v("advanced") - (v("paid") + v("returned") + v("held_after")),
-        held_for_others,
+        v("held_before") + v("advanced"),
+        v("paid") + v("returned") + v("held_after") + v("held_waiting"),
         "{c}"
     );
+    assert_eq!(c["balances"], true, "{c}");
     let table = r.ok(&["report", "settlement", "--db", db, "--period", "2021-01"]);
     assert!(table.contains("post:BT-BĐ-2018"), "{table}");
     let m = r.json(&["report", "reconcile", "--db", db, "--period", "2021-01"]);

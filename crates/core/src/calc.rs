@@ -329,47 +329,82 @@ pub struct Subject<'a> {
 }
 
 /// Compiles decisions for the engine, in the order they apply.
+/// What the engine reads of a decision: a store reading the register in bulk gives these
+/// without building a whole [`Decision`].
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionFacts<'a> {
+    pub id: i64,
+    pub kind: DecisionKind,
+    pub category: Option<&'a str>,
+    pub replaces: Option<&'a str>,
+    pub dependants: u32,
+    pub effective: Period,
+    pub signed_on: NaiveDate,
+    pub recorded_on: NaiveDate,
+    pub death_date: Option<NaiveDate>,
+}
+
+impl CDecision {
+    pub fn compile(engine: &Engine<'_>, f: &DecisionFacts<'_>) -> CDecision {
+        CDecision {
+            id: f.id,
+            kind: f.kind,
+            category: f.category.map(|c| engine.category(c)).unwrap_or(NONE),
+            replaces: f.replaces.map(|c| engine.category(c)).unwrap_or(NONE),
+            dependants: u8::try_from(f.dependants).unwrap_or(u8::MAX),
+            effective: month_ix(f.effective),
+            signed: day_ix(f.signed_on),
+            recorded: day_ix(f.recorded_on),
+            death: f.death_date.map(day_ix).unwrap_or(i32::MIN),
+        }
+    }
+}
+
 pub fn compile_decisions(engine: &Engine<'_>, decisions: &[Decision], out: &mut Vec<CDecision>) {
     let start = out.len();
     for d in decisions {
         let t = &d.terms;
-        out.push(CDecision {
-            id: d.id,
-            kind: t.kind,
-            category: t
-                .category
-                .as_deref()
-                .map(|c| engine.category(c))
-                .unwrap_or(NONE),
-            replaces: t
-                .replaces
-                .as_deref()
-                .map(|c| engine.category(c))
-                .unwrap_or(NONE),
-            dependants: u8::try_from(t.dependants).unwrap_or(u8::MAX),
-            effective: month_ix(t.effective),
-            signed: day_ix(t.signed_on),
-            recorded: day_ix(d.recorded_on),
-            death: t.death_date.map(day_ix).unwrap_or(i32::MIN),
-        });
+        out.push(CDecision::compile(
+            engine,
+            &DecisionFacts {
+                id: d.id,
+                kind: t.kind,
+                category: t.category.as_deref(),
+                replaces: t.replaces.as_deref(),
+                dependants: t.dependants,
+                effective: t.effective,
+                signed_on: t.signed_on,
+                recorded_on: d.recorded_on,
+                death_date: t.death_date,
+            },
+        ));
     }
     out[start..].sort_by_key(|d| (d.effective, d.signed, d.id));
+}
+
+impl CSpell {
+    /// Living in `commune` (its code; five digits) from `from`, in `facility` if any.
+    pub fn new(from: Period, commune: &str, facility: Option<i64>) -> CSpell {
+        let mut code = [b'0'; 5];
+        for (i, c) in commune.bytes().take(5).enumerate() {
+            code[i] = c;
+        }
+        CSpell {
+            from: month_ix(from),
+            facility,
+            commune: code,
+        }
+    }
 }
 
 /// Compiles a beneficiary's addresses into residence spells.
 pub fn compile_spells(b: &Beneficiary, out: &mut Vec<CSpell>) {
     let start = out.len();
-    out.extend(b.addresses.iter().map(|a| {
-        let mut commune = [b'0'; 5];
-        for (i, c) in a.commune.as_str().bytes().take(5).enumerate() {
-            commune[i] = c;
-        }
-        CSpell {
-            from: month_ix(a.from),
-            facility: a.facility_id,
-            commune,
-        }
-    }));
+    out.extend(
+        b.addresses
+            .iter()
+            .map(|a| CSpell::new(a.from, a.commune.as_str(), a.facility_id)),
+    );
     out[start..].sort_by_key(|s| s.from);
 }
 

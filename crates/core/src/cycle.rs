@@ -276,10 +276,24 @@ pub struct ContractMonth {
     pub returned: Dong,
     /// Carried to next month, held by the post office after the close.
     pub held_after: Dong,
+    /// Still to pay on the month's payrolls that are funded or paying (not yet closed): the
+    /// lines due, at the post office or its points.
+    pub held_open: Dong,
+    /// Carried from last month for offices whose month is not funded yet (no payroll, or a draft):
+    /// held by the post office until they pay.
+    pub held_waiting: Dong,
     pub fee: Dong,
     pub paid_lines: i64,
-    /// `held_before + advanced = paid + returned + held_after`.
+    /// `held_before + advanced = paid + returned + held_after + held_open + held_waiting`.
     pub balances: bool,
+}
+
+/// What a post office holds in a month besides the transfers' flows, from the payroll lines
+/// (a second source, so that the settlement is a check and not a sum of itself).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    pub open: Dong,
+    pub waiting: Dong,
 }
 
 /// A payment point's month.
@@ -313,15 +327,21 @@ fn add(d: &mut Dong, v: Dong) -> Result<(), Overflow> {
     Ok(())
 }
 
-/// Settles a month from the flows of its transfers and what each post office held before it.
-/// `post` names the post-office account of each contract.
+/// Settles a month from the flows of its transfers, what each post office held before it, and
+/// what it still holds for lines not yet paid or offices not yet paying (by post-office account).
 pub fn settle(
     flows: &[Flow],
     held_before: &BTreeMap<String, Dong>,
+    holding: &BTreeMap<String, Holding>,
 ) -> Result<Settlement, Overflow> {
     let mut s = Settlement::default();
     for (post, held) in held_before {
         s.contracts.entry(post.clone()).or_default().held_before = *held;
+    }
+    for (post, h) in holding {
+        let c = s.contracts.entry(post.clone()).or_default();
+        c.held_open = h.open;
+        c.held_waiting = h.waiting;
     }
     // The post office each point's cash came from.
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
@@ -386,7 +406,13 @@ pub fn settle(
     }
     for c in s.contracts.values_mut() {
         c.balances = Dong::try_sum([c.held_before, c.advanced])?
-            == Dong::try_sum([c.paid, c.returned, c.held_after])?;
+            == Dong::try_sum([
+                c.paid,
+                c.returned,
+                c.held_after,
+                c.held_open,
+                c.held_waiting,
+            ])?;
     }
     for p in s.points.values_mut() {
         p.balances = p.distributed == Dong::try_sum([p.paid, p.carried, p.returned])?;

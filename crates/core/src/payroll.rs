@@ -203,6 +203,60 @@ impl Register {
         });
     }
 
+    /// Adds a beneficiary as a store reads them, table by table: the person first (call in
+    /// increasing id order; any ranges given are replaced by empty ones), then their spells and
+    /// decisions with [`Register::set_spells`] and [`Register::set_decisions`].
+    pub fn push_person(&mut self, person: Person) -> usize {
+        let d = self.decisions.len() as u32;
+        let s = self.spells.len() as u32;
+        self.persons.push(Person {
+            decisions: (d, d),
+            spells: (s, s),
+            ..person
+        });
+        self.persons.len() - 1
+    }
+
+    /// Where the person with this id is in `persons`.
+    pub fn index_of(&self, id: i64) -> Option<usize> {
+        self.persons.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
+    /// Gives a person these residence spells (in any order), replacing what they had. The old ones
+    /// stay unreferenced in the array until the register is built again.
+    pub fn set_spells(&mut self, index: usize, spells: &[CSpell]) {
+        let Some(p) = self.persons.get_mut(index) else {
+            return;
+        };
+        let start = self.spells.len();
+        self.spells.extend_from_slice(spells);
+        self.spells[start..].sort_by_key(|s| s.from);
+        p.spells = (start as u32, self.spells.len() as u32);
+    }
+
+    /// Gives a person these decisions (in any order), replacing what they had.
+    pub fn set_decisions(&mut self, index: usize, decisions: &[CDecision]) {
+        let Some(p) = self.persons.get_mut(index) else {
+            return;
+        };
+        let start = self.decisions.len();
+        self.decisions.extend_from_slice(decisions);
+        self.decisions[start..].sort_by_key(|d| (d.effective, d.signed, d.id));
+        p.decisions = (start as u32, self.decisions.len() as u32);
+    }
+
+    /// The persons of each commune in `month` (indexes into `persons`, in id order): an office's
+    /// payroll takes its communes' lists instead of looking at every person.
+    pub fn by_commune(&self, month: i32) -> HashMap<[u8; 5], Vec<u32>> {
+        let mut out: HashMap<[u8; 5], Vec<u32>> = HashMap::new();
+        for (i, p) in self.persons.iter().enumerate() {
+            out.entry(self.commune_at(p, month))
+                .or_default()
+                .push(i as u32);
+        }
+        out
+    }
+
     pub fn subject(&self, p: &Person) -> Subject<'_> {
         Subject {
             program: p.program,
@@ -713,6 +767,65 @@ mod tests {
             close_line(Channel::Facility(1), Dong(1_080_000), 0, false, true).status,
             LineStatus::Returned
         );
+    }
+
+    #[test]
+    fn a_register_read_table_by_table_sorts_each_persons_rows_and_can_replace_them() {
+        let spell = |from: i32, commune: &[u8; 5]| CSpell {
+            from,
+            facility: None,
+            commune: *commune,
+        };
+        let decision = |id: i64, effective: i32| CDecision {
+            id,
+            kind: crate::decision::DecisionKind::Grant,
+            category: 0,
+            replaces: NONE,
+            dependants: 0,
+            effective,
+            signed: effective,
+            recorded: effective,
+            death: i32::MIN,
+        };
+        let person = |id: i64| Person {
+            id,
+            program: Program::SocialAssistance,
+            birth_month: 0,
+            decisions: (7, 9),
+            spells: (3, 4),
+            point: None,
+            bank: false,
+            home_delivery: false,
+        };
+        let mut r = Register::default();
+        let a = r.push_person(person(10));
+        let b = r.push_person(person(20));
+        assert_eq!(r.subject(&r.persons[a]).decisions.len(), 0);
+        r.set_spells(a, &[spell(30, b"28756"), spell(10, b"28750")]);
+        r.set_spells(b, &[spell(10, b"28756")]);
+        r.set_decisions(a, &[decision(5, 20), decision(4, 12)]);
+        let s = r.subject(&r.persons[a]);
+        assert_eq!(
+            s.spells.iter().map(|s| s.from).collect::<Vec<_>>(),
+            [10, 30]
+        );
+        assert_eq!(s.decisions.iter().map(|d| d.id).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(r.index_of(20), Some(b));
+        assert_eq!(r.index_of(15), None);
+        // In month 20, person 10 still lives in 28750; from 30 in 28756, with person 20.
+        assert_eq!(r.by_commune(20).get(b"28750"), Some(&vec![a as u32]));
+        assert_eq!(
+            r.by_commune(30).get(b"28756"),
+            Some(&vec![a as u32, b as u32])
+        );
+        // A new decision read later: the person's list is replaced whole.
+        r.set_decisions(a, &[decision(4, 12), decision(5, 20), decision(9, 16)]);
+        let s = r.subject(&r.persons[a]);
+        assert_eq!(
+            s.decisions.iter().map(|d| d.id).collect::<Vec<_>>(),
+            [4, 9, 5]
+        );
+        assert_eq!(r.subject(&r.persons[b]).decisions.len(), 0);
     }
 
     #[test]

@@ -279,6 +279,16 @@ pub trait Cycle: Send + Sync {
         program: Program,
         period: Period,
     ) -> Result<Run>;
+    /// The payrolls of several offices for the month, in one transaction (a department generating
+    /// its districts' month): each as [`Cycle::generate_payroll`] would make it, in the order
+    /// given; the month's lines are written in one pass.
+    async fn generate_payrolls(
+        &self,
+        change: &Change,
+        offices: &[i64],
+        program: Program,
+        period: Period,
+    ) -> Result<Vec<Run>>;
     /// Approval, by someone other than whoever generated it.
     async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run>;
     /// The fund advance: budget → office fund → post office; facilities are paid from the fund.

@@ -38,12 +38,52 @@ type UnitCache = std::sync::Arc<std::sync::Mutex<Option<(i64, std::sync::Arc<Uni
 #[derive(Debug, Default)]
 struct RegisterCache {
     version: i64,
+    /// The number of categories of the rules it was compiled with (category indexes follow them).
+    rules_key: usize,
     last_beneficiary: i64,
     last_decision: i64,
-    /// By beneficiary id.
-    files: Vec<BeneficiaryFile>,
-    /// Compiled for the engine, with the number of categories of the rules it was compiled with.
-    compiled: Option<(usize, std::sync::Arc<chitra_core::payroll::Register>)>,
+    register: std::sync::Arc<chitra_core::payroll::Register>,
+    /// Who lives in each commune, for one month, as [`chitra_core::payroll::Register::by_commune`].
+    by_commune: Option<(i32, std::sync::Arc<ByCommune>)>,
+}
+
+type ByCommune = std::collections::HashMap<[u8; 5], Vec<u32>>;
+
+/// A parameter of a scanned query.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Rows read in key order, handed over a key at a time.
+struct Grouped<T> {
+    key: i64,
+    rows: Vec<T>,
+}
+
+impl<T> Grouped<T> {
+    fn new() -> Self {
+        Grouped {
+            key: i64::MIN,
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, key: i64, row: T, done: &mut impl FnMut(i64, &[T])) {
+        if key != self.key {
+            self.finish(done);
+            self.key = key;
+        }
+        self.rows.push(row);
+    }
+
+    fn finish(&mut self, done: &mut impl FnMut(i64, &[T])) {
+        if !self.rows.is_empty() {
+            done(self.key, &self.rows);
+            self.rows.clear();
+        }
+    }
 }
 
 type RegisterCaches =

@@ -84,6 +84,9 @@ impl Binder {
         self.values.push(Value::Text(Some(v.to_owned())));
         self
     }
+    pub fn code(&mut self, v: &'static str) -> &mut Self {
+        self.text(v)
+    }
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
         self.values.push(Value::Int(v));
         self
@@ -168,12 +171,102 @@ impl Reader<'_> {
         self.opt_text(col).unwrap_or_default()
     }
     pub fn opt_text(&self, col: i32) -> Option<String> {
+        self.str(col).map(str::to_owned)
+    }
+    pub fn str(&self, col: i32) -> Option<&str> {
         use sqlx::Row;
         self.row
-            .try_get::<Option<String>, _>(col as usize)
+            .try_get::<Option<&str>, _>(col as usize)
             .ok()
             .flatten()
     }
+    pub fn date(&self, col: i32) -> Option<chrono::NaiveDate> {
+        use sqlx::Row;
+        self.row
+            .try_get::<Option<chrono::NaiveDate>, _>(col as usize)
+            .ok()
+            .flatten()
+    }
+}
+
+/// The rows of `sql` with `args`, each handed to `each` as they arrive.
+async fn scan(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    sql: &str,
+    args: &[crate::Arg<'_>],
+    mut each: impl FnMut(&Reader<'_>) -> crate::Result<()>,
+) -> crate::Result<()> {
+    use futures_util::TryStreamExt;
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+    for a in args {
+        q = match a {
+            crate::Arg::Int(v) => q.bind(*v),
+            crate::Arg::Text(v) => q.bind(v.to_string()),
+        };
+    }
+    let mut rows = q.fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        each(&Reader { row: &row })?;
+    }
+    Ok(())
+}
+
+/// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
+/// same key is there: the rows not inserted, by position.
+async fn insert_rows_ignoring<T>(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> crate::Result<Vec<usize>> {
+    let key = columns.first().copied().unwrap_or("id");
+    let mut skipped = Vec::new();
+    let per = 30_000 / columns.len().max(1);
+    for (c, chunk) in rows.chunks(per).enumerate() {
+        let mut q =
+            sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
+        let mut keys = Vec::with_capacity(chunk.len());
+        let bound: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|r| {
+                let mut b = Binder {
+                    values: Vec::with_capacity(columns.len()),
+                };
+                bind(r, &mut b);
+                keys.push(match b.values.first() {
+                    Some(Value::Int(Some(k))) => *k,
+                    _ => i64::MIN,
+                });
+                b.values
+            })
+            .collect();
+        q.push_values(bound, |mut s, values| {
+            for v in values {
+                match v {
+                    Value::Int(i) => s.push_bind(i),
+                    Value::Text(t) => s.push_bind(t),
+                    Value::Date(d) => s.push_bind(d),
+                };
+            }
+        });
+        q.push(format!(" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"));
+        let inserted: std::collections::HashSet<i64> = q
+            .build_query_scalar::<i64>()
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+        // A key given twice in the chunk is inserted once, by its first row.
+        let mut inserted = inserted;
+        skipped.extend(
+            keys.iter()
+                .enumerate()
+                .filter(|(_, k)| !inserted.remove(k))
+                .map(|(i, _)| c * per + i),
+        );
+    }
+    Ok(skipped)
 }
 
 /// The rows of `query` (which ends with the key's column: `… WHERE run_id`) for the keys, all at

@@ -3,7 +3,8 @@
 
 macro_rules! shared_cycle {
     ($Store:ident) => {
-        use chitra_core::calc::Engine;
+        use chitra_core::calc::{CDecision, CSpell, DecisionFacts, Engine};
+        use crate::{Arg, Grouped};
         use chitra_core::contract::{Contract, FeeRule, NewContract};
         use chitra_core::cycle::{self as cyc, Flow, LineFact, PaymentFact, RunRef, TransferFact};
         use chitra_core::ledger::{Account, Balance, Ledger, LedgerError, Transfer, TransferKind};
@@ -124,9 +125,11 @@ macro_rules! shared_cycle {
             }
         }
 
-        async fn insert_lines(tx: &mut Tx, run_id: i64, lines: &[Line], engine: &Engine<'_>) -> Result<()> {
+        /// Inserts lines (each with its run), except those whose id is already taken (by another
+        /// run): their positions are returned, in order.
+        async fn insert_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows(tx, "payroll_lines", COLUMNS, lines, |l, b| {
+            insert_rows_ignoring(tx, "payroll_lines", COLUMNS, lines, |&(run_id, l), b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),
@@ -136,7 +139,7 @@ macro_rules! shared_cycle {
                 b.int(l.id)
                     .int(run_id)
                     .int(l.beneficiary_id)
-                    .text(l.channel.code())
+                    .code(l.channel.code())
                     .opt_int(point)
                     .opt_int(facility)
                     .int(i64::from(l.home_delivery))
@@ -151,7 +154,7 @@ macro_rules! shared_cycle {
                     .int(l.recovery_left.get())
                     .int(l.total.get())
                     .int(i64::from(l.unpaid_streak))
-                    .text(LineStatus::Due.code());
+                    .code(LineStatus::Due.code());
             })
             .await
         }
@@ -239,6 +242,22 @@ macro_rules! shared_cycle {
                     .text(at);
             })
             .await?;
+            // The month's flows, kept summed.
+            let mut sums: BTreeMap<(i64, &str, &str, &str), (i64, i64)> = BTreeMap::new();
+            for t in &new {
+                let s = sums.entry((t.period.yyyymm(), t.kind.code(), t.debit.as_str(), t.credit.as_str())).or_default();
+                s.0 = s.0.checked_add(t.amount.get()).ok_or_else(|| StoreError::invalid("amount", "out of range"))?;
+                s.1 += 1;
+            }
+            let sums: Vec<_> = sums.into_iter().collect();
+            for chunk in sums.chunks(MAX_PARAMS / 6) {
+                let mut q = QueryBuilder::<Db>::new("INSERT INTO transfer_sums (period, kind, debit, credit, amount, n) ");
+                q.push_values(chunk, |mut b, ((period, kind, debit, credit), (amount, n))| {
+                    b.push_bind(*period).push_bind(*kind).push_bind(*debit).push_bind(*credit).push_bind(*amount).push_bind(*n);
+                });
+                q.push(" ON CONFLICT (period, kind, debit, credit) DO UPDATE SET amount = transfer_sums.amount + excluded.amount, n = transfer_sums.n + excluded.n");
+                q.build().execute(&mut **tx).await?;
+            }
             Ok(new.len())
         }
 
@@ -349,61 +368,349 @@ macro_rules! shared_cycle {
             Ok(next)
         }
 
+        /// A decision as the engine reads it, from `SELECT id, beneficiary_id, kind, category,
+        /// replaces, dependants, effective, signed_on, recorded_on, death_date`.
+        const DECISION_FACTS: &str = "SELECT id, beneficiary_id, kind, category, replaces, dependants, effective, signed_on, recorded_on, death_date FROM decisions";
+
+        fn decision_facts(r: &Reader<'_>, engine: &Engine<'_>) -> Result<(i64, CDecision)> {
+            let date = |col, what| r.date(col).ok_or_else(|| StoreError::corrupt(format!("decision {} {what}", r.int(0))));
+            let facts = DecisionFacts {
+                id: r.int(0),
+                kind: parsed("decision kind", DecisionKind::parse(r.str(2).unwrap_or("")))?,
+                category: r.str(3),
+                replaces: r.str(4),
+                dependants: u32::try_from(r.int(5)).map_err(|_| StoreError::corrupt("stored dependants"))?,
+                effective: period_of(r.int(6))?,
+                signed_on: date(7, "signed_on")?,
+                recorded_on: date(8, "recorded_on")?,
+                death_date: r.date(9),
+            };
+            Ok((r.int(1), CDecision::compile(engine, &facts)))
+        }
+
+        /// Reads the beneficiaries of `program` with ids above `after` into `register`, table by
+        /// table, each in id order: nothing is held but the compiled register.
+        async fn read_register(conn: &mut Conn, engine: &Engine<'_>, program: Program, after: i64, register: &mut Register) -> Result<()> {
+            let first = register.persons.len();
+            scan(
+                conn,
+                "SELECT id, birth_date, payment_point_id, CAST(CASE WHEN home_delivery IS NULL THEN 0 ELSE 1 END AS BIGINT), CAST(CASE WHEN bank_account IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM beneficiaries WHERE program = $1 AND id > $2 ORDER BY id",
+                &[Arg::Text(program.code()), Arg::Int(after)],
+                |r| {
+                    let birth = r.date(1).ok_or_else(|| StoreError::corrupt(format!("beneficiary {} birth_date", r.int(0))))?;
+                    register.push_person(pay::Person {
+                        id: r.int(0),
+                        program,
+                        birth_month: chitra_core::calc::month_ix(Period::of(birth)),
+                        decisions: (0, 0),
+                        spells: (0, 0),
+                        point: r.opt_int(2),
+                        bank: r.int(4) != 0,
+                        home_delivery: r.int(3) != 0,
+                    });
+                    Ok(())
+                },
+            )
+            .await?;
+            // Both tables are read in beneficiary order: the persons are walked alongside.
+            let mut cursor = first;
+            let mut spells = Grouped::new();
+            let mut give_spells = |id: i64, rows: &[CSpell]| {
+                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
+                    cursor += 1;
+                }
+                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
+                    register.set_spells(cursor, rows);
+                }
+            };
+            scan(
+                conn,
+                "SELECT beneficiary_id, from_period, commune_code, facility_id FROM addresses WHERE beneficiary_id > $1 ORDER BY beneficiary_id, from_period",
+                &[Arg::Int(after)],
+                |r| {
+                    let spell = CSpell::new(period_of(r.int(1))?, r.str(2).unwrap_or(""), r.opt_int(3));
+                    spells.add(r.int(0), spell, &mut give_spells);
+                    Ok(())
+                },
+            )
+            .await?;
+            spells.finish(&mut give_spells);
+            let mut cursor = first;
+            let mut decisions = Grouped::new();
+            let mut give_decisions = |id: i64, rows: &[CDecision]| {
+                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
+                    cursor += 1;
+                }
+                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
+                    register.set_decisions(cursor, rows);
+                }
+            };
+            let sql = format!("{DECISION_FACTS} WHERE beneficiary_id > $1 ORDER BY beneficiary_id, id");
+            scan(conn, &sql, &[Arg::Int(after)], |r| {
+                let (beneficiary, d) = decision_facts(r, engine)?;
+                decisions.add(beneficiary, d, &mut give_decisions);
+                Ok(())
+            })
+            .await?;
+            decisions.finish(&mut give_decisions);
+            Ok(())
+        }
+
         impl $Store {
-            /// The register of a program compiled for the engine, kept between calls and brought up
-            /// to date with what was added since (the register only grows, except where
-            /// `register_version` says a row was changed: then it is read again whole).
-            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program) -> Result<Arc<Register>> {
+            /// The register of a program compiled for the engine, and who lives in each commune in
+            /// `month`: kept between calls and brought up to date with what was added since (new
+            /// beneficiaries are read; a beneficiary with a new decision has their decisions read
+            /// again). Where `register_version` says a row was changed, or the rule tables changed,
+            /// it is read again whole.
+            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
                 let version: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'register_version'")
                     .fetch_optional(&mut *conn)
                     .await?
                     .and_then(|v: String| v.parse().ok())
                     .unwrap_or(0);
+                // The last ids of both tables (of every program: read from the key's end at once).
+                let (last_beneficiary, last_decision): (i64, i64) =
+                    sqlx::query_as("SELECT COALESCE((SELECT MAX(id) FROM beneficiaries), 0), COALESCE((SELECT MAX(id) FROM decisions), 0)")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let rules_key = engine.rules().categories.len();
                 let cached = self.registers.lock().ok().and_then(|mut c| c.remove(&program));
                 let mut cache = match cached {
-                    Some(c) if c.version == version => c,
-                    _ => crate::RegisterCache { version, ..Default::default() },
+                    Some(c) if c.version == version && c.rules_key == rules_key => c,
+                    _ => crate::RegisterCache {
+                        version,
+                        rules_key,
+                        last_beneficiary: 0,
+                        last_decision: 0,
+                        register: Arc::default(),
+                        by_commune: None,
+                    },
                 };
-                // New beneficiaries, with their addresses.
-                let fresh = files_after(conn, program, cache.last_beneficiary).await?;
-                let mut changed = !fresh.is_empty();
-                cache.files.extend(fresh);
-                // New decisions, of anyone.
-                let rows = sqlx::query(
-                    "SELECT d.id, d.beneficiary_id, d.kind, d.number, d.category, d.replaces, d.dependants, d.effective, d.signed_on, d.signer, d.reason, d.death_date, d.recorded_on FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.program = $1 AND d.id > $2 ORDER BY d.id",
-                )
-                .bind(program.code())
-                .bind(cache.last_decision)
-                .fetch_all(&mut *conn)
-                .await?;
-                changed |= !rows.is_empty();
-                for r in &rows {
-                    let d = decision_from_row(r)?;
-                    cache.last_decision = cache.last_decision.max(d.id);
-                    if let Ok(i) = cache.files.binary_search_by_key(&d.beneficiary_id, |f| f.beneficiary.id) {
-                        cache.files[i].decisions.push(d);
+                let mut changed = false;
+                // New decisions of beneficiaries already read: their decisions, read again whole.
+                if cache.last_beneficiary > 0 && last_decision > cache.last_decision {
+                    let mut touched = Vec::new();
+                    scan(
+                        conn,
+                        "SELECT DISTINCT beneficiary_id FROM decisions WHERE id > $1 AND beneficiary_id <= $2 ORDER BY beneficiary_id",
+                        &[Arg::Int(cache.last_decision), Arg::Int(cache.last_beneficiary)],
+                        |r| {
+                            touched.push(r.int(0));
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                    if !touched.is_empty() {
+                        let mut read = lookup_ids(conn, &format!("{DECISION_FACTS} WHERE beneficiary_id"), &touched, |r| decision_facts(r, engine)).await?;
+                        read.sort_by_key(|(b, d)| (*b, d.id));
+                        let register = Arc::make_mut(&mut cache.register);
+                        let mut group = Grouped::new();
+                        let mut give = |id: i64, rows: &[CDecision]| {
+                            if let Some(i) = register.index_of(id) {
+                                register.set_decisions(i, rows);
+                            }
+                        };
+                        for (b, d) in read {
+                            group.add(b, d, &mut give);
+                        }
+                        group.finish(&mut give);
+                        changed = true;
                     }
                 }
-                cache.last_beneficiary = cache.files.last().map(|f| f.beneficiary.id).unwrap_or(0);
-                // Compiled against these rule tables: category indexes follow them.
-                let rules_key = engine.rules().categories.len();
-                let register = match &cache.compiled {
-                    Some((key, r)) if !changed && *key == rules_key => r.clone(),
+                if last_beneficiary > cache.last_beneficiary {
+                    read_register(conn, engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
+                    changed = true;
+                }
+                cache.last_beneficiary = cache.last_beneficiary.max(last_beneficiary);
+                cache.last_decision = cache.last_decision.max(last_decision);
+                if changed {
+                    cache.by_commune = None;
+                }
+                let by_commune = match &cache.by_commune {
+                    Some((m, b)) if *m == month => b.clone(),
                     _ => {
-                        let mut register = Register::default();
-                        for f in &cache.files {
-                            register.push(engine, &f.beneficiary, &f.decisions, f.beneficiary.bank_account.is_some());
-                        }
-                        let register = Arc::new(register);
-                        cache.compiled = Some((rules_key, register.clone()));
-                        register
+                        let b = Arc::new(cache.register.by_commune(month));
+                        cache.by_commune = Some((month, b.clone()));
+                        b
                     }
                 };
+                let register = cache.register.clone();
                 if let Ok(mut c) = self.registers.lock() {
                     c.insert(program, cache);
                 }
-                Ok(register)
+                Ok((register, by_commune))
             }
+        }
+
+        impl $Store {
+            /// An office's payroll of the month computed, inside `tx`, not yet written.
+            async fn prepare_run(&self, tx: &mut Tx, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Prepared> {
+                let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
+                    .bind(office_id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid("office", format!("no office #{office_id}")))?;
+                let unit_code: String = office.try_get("unit_code")?;
+                let kind = parsed("office kind", OfficeKind::parse(&office.try_get::<String, _>("kind")?))?;
+                let tree = self.tree(&mut **tx).await?;
+                let day = period.first_day();
+                let level = match kind {
+                    OfficeKind::Department => UnitLevel::Province,
+                    OfficeKind::DistrictOffice => UnitLevel::District,
+                    OfficeKind::CommuneCommittee => UnitLevel::Commune,
+                };
+                let area = tree.at(level, &unit_code, day).ok_or_else(|| {
+                    StoreError::invalid("period", format!("office #{office_id} manages {unit_code}, which is not in force in {period}"))
+                })?;
+                let province = tree
+                    .ancestor(area, UnitLevel::Province, day)
+                    .map(|u| u.code.clone())
+                    .unwrap_or_default();
+                // The contract that covers the office's province (or its own area) for the month.
+                let contracts = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE program = $1 ORDER BY id")
+                    .bind(program.code())
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let contract = contracts
+                    .iter()
+                    .map(contract_from_row)
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .find(|c| c.terms.in_force(period) && (c.terms.area_code == province || c.terms.area_code == unit_code))
+                    .ok_or_else(|| {
+                        StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
+                    })?;
+                // The communes the office pays in that month.
+                let communes: Vec<[u8; 5]> = tree
+                    .units()
+                    .iter()
+                    .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
+                    .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
+                    .map(|u| CSpell::new(period, &u.code, None).commune)
+                    .collect();
+                let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.yyyymm())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(run) = &existing {
+                    pay::transition(run.state, RunAction::Generate, &change.actor, &run.generated_by)?;
+                }
+                let previous_run = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
+                    .bind(office_id)
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| run_from_row(&r))
+                    .transpose()?;
+                if let Some(prev) = &previous_run
+                    && prev.state != RunState::Closed
+                {
+                    return Err(StoreError::invalid(
+                        "period",
+                        format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
+                    ));
+                }
+                let today = change.date();
+                let until = today.succ_opt().unwrap_or(today);
+                let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
+                let rules = load_rules(&mut **tx).await?;
+                let engine = Engine::new(&rules);
+                // The office's beneficiaries: who lives in its communes this month.
+                let month = chitra_core::calc::month_ix(period);
+                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month).await?;
+                let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
+                indexes.sort_unstable();
+                let mine: Vec<&pay::Person> = indexes.iter().filter_map(|&i| register.persons.get(i as usize)).collect();
+                // Their lines of last month: the office's own payroll of last month, read whole; a
+                // line elsewhere (someone who moved here) looked up one by one, if last month had
+                // any other payroll.
+                let previous_row = |r: &Reader<'_>| -> Result<Previous> {
+                    Ok(Previous {
+                        beneficiary_id: r.int(0),
+                        status: status_of(r.str(1).unwrap_or(""))?,
+                        total: Dong(r.int(2)),
+                        recovery_left: Dong(r.int(3)),
+                        unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
+                    })
+                };
+                let mut previous = Vec::new();
+                if let Some(prev) = &previous_run {
+                    scan(
+                        &mut **tx,
+                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE run_id = $1 ORDER BY id",
+                        &[Arg::Int(prev.id)],
+                        |r| {
+                            previous.push(previous_row(r)?);
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                }
+                let other_runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payroll_runs WHERE program = $1 AND period = $2 AND id <> $3")
+                    .bind(program.code())
+                    .bind(period.prev().yyyymm())
+                    .bind(previous_run.as_ref().map(|r| r.id).unwrap_or(0))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if other_runs > 0 {
+                    let found: HashSet<i64> = previous.iter().map(|p| p.beneficiary_id).collect();
+                    let ids: Vec<i64> = mine.iter().filter(|p| !found.contains(&p.id)).filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
+                    previous.extend(lookup_ids(&mut **tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &ids, previous_row).await?);
+                }
+                previous.sort_by_key(|p| p.beneficiary_id);
+                // Months whose lines went back unpaid in the last year: never recovered.
+                let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, period FROM payee_returns WHERE program = $1 AND period >= $2")
+                    .bind(program.code())
+                    .bind(period.plus(-12).yyyymm())
+                    .fetch_all(&mut **tx)
+                    .await?
+                {
+                    let p = period_of(r.try_get("period")?)?;
+                    returned_months.entry(r.try_get("beneficiary_id")?).or_default().push(chitra_core::calc::month_ix(p));
+                }
+                let mut returned_owed = HashMap::new();
+                for r in sqlx::query("SELECT beneficiary_id, returned_owed FROM payee_balances WHERE program = $1 AND returned_owed > 0")
+                    .bind(program.code())
+                    .fetch_all(&mut **tx)
+                    .await?
+                {
+                    returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
+                }
+                let mut lines = Vec::new();
+                pay::generate(
+                    &engine,
+                    &register,
+                    mine.into_iter(),
+                    &Generation {
+                        period,
+                        since: chitra_core::calc::day_ix(since),
+                        until: chitra_core::calc::day_ix(until),
+                        previous: &previous,
+                        returned_owed: &returned_owed,
+                        returned_months: &returned_months,
+                    },
+                    &mut lines,
+                )
+                .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
+                Ok(Prepared { office_id, run_id: existing.as_ref().map(|r| r.id), contract_id: contract.id, since, until, lines })
+            }
+        }
+
+        /// An office's payroll computed, before it is written.
+        struct Prepared {
+            office_id: i64,
+            /// The run, when the draft is generated again.
+            run_id: Option<i64>,
+            contract_id: i64,
+            since: chrono::NaiveDate,
+            until: chrono::NaiveDate,
+            lines: Vec<Line>,
         }
 
         #[async_trait::async_trait]
@@ -462,199 +769,119 @@ macro_rules! shared_cycle {
             }
 
             async fn generate_payroll(&self, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Run> {
+                let mut runs = self.generate_payrolls(change, &[office_id], program, period).await?;
+                runs.pop().ok_or_else(|| StoreError::corrupt("a payroll generated without its run"))
+            }
+
+            async fn generate_payrolls(&self, change: &Change, offices: &[i64], program: Program, period: Period) -> Result<Vec<Run>> {
                 change.check()?;
+                let mut seen = HashSet::new();
+                if let Some(o) = offices.iter().find(|o| !seen.insert(**o)) {
+                    return Err(StoreError::invalid("office", format!("office #{o} is given twice")));
+                }
+                let started = std::time::Instant::now();
                 let (mut tx, head) = self.begin_write().await?;
-                let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
-                    .bind(office_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::invalid("office", format!("no office #{office_id}")))?;
-                let unit_code: String = office.try_get("unit_code")?;
-                let kind = parsed("office kind", OfficeKind::parse(&office.try_get::<String, _>("kind")?))?;
-                let tree = self.tree(&mut tx).await?;
-                let day = period.first_day();
-                let level = match kind {
-                    OfficeKind::Department => UnitLevel::Province,
-                    OfficeKind::DistrictOffice => UnitLevel::District,
-                    OfficeKind::CommuneCommittee => UnitLevel::Commune,
-                };
-                let area = tree.at(level, &unit_code, day).ok_or_else(|| {
-                    StoreError::invalid("period", format!("office #{office_id} manages {unit_code}, which is not in force in {period}"))
-                })?;
-                let province = tree
-                    .ancestor(area, UnitLevel::Province, day)
-                    .map(|u| u.code.clone())
-                    .unwrap_or_default();
-                // The contract that covers the office's province (or its own area) for the month.
-                let contracts = sqlx::query("SELECT id, code, name, office_id, post_office, area_code, program, fee_kind, fee_value, advance_by_day, pay_from_day, pay_to_day, report_by_day, valid_from, valid_to FROM contracts WHERE program = $1 ORDER BY id")
-                    .bind(program.code())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let contract = contracts
-                    .iter()
-                    .map(contract_from_row)
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .find(|c| c.terms.in_force(period) && (c.terms.area_code == province || c.terms.area_code == unit_code))
-                    .ok_or_else(|| {
-                        StoreError::invalid("contract", format!("no payment contract covers {} for {program} in {period}", area.name))
-                    })?;
-                // The communes the office pays in that month.
-                let communes: HashSet<[u8; 5]> = tree
-                    .units()
-                    .iter()
-                    .filter(|u| u.level == UnitLevel::Commune && u.valid_on(day))
-                    .filter(|u| tree.ancestor(u, level, day).is_some_and(|a| a.code == unit_code))
-                    .map(|u| {
-                        let mut k = [b'0'; 5];
-                        for (i, b) in u.code.bytes().take(5).enumerate() {
-                            k[i] = b;
+                let mut prepared = Vec::with_capacity(offices.len());
+                for office in offices {
+                    prepared.push(self.prepare_run(&mut tx, change, *office, program, period).await?);
+                }
+                tracing::debug!(elapsed = ?started.elapsed(), "payrolls computed");
+                let mut next_run = next_id(&mut tx, "payroll_runs").await?;
+                let mut run_ids = Vec::with_capacity(prepared.len());
+                for p in &prepared {
+                    let id = match p.run_id {
+                        Some(id) => {
+                            sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+                            id
                         }
-                        k
-                    })
-                    .collect();
-                let existing = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
-                    .bind(office_id)
-                    .bind(program.code())
-                    .bind(period.yyyymm())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| run_from_row(&r))
-                    .transpose()?;
-                if let Some(run) = &existing {
-                    pay::transition(run.state, RunAction::Generate, &change.actor, &run.generated_by)?;
+                        None => {
+                            next_run += 1;
+                            next_run - 1
+                        }
+                    };
+                    run_ids.push(id);
                 }
-                let previous_run = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE office_id = $1 AND program = $2 AND period = $3")
-                    .bind(office_id)
-                    .bind(program.code())
-                    .bind(period.prev().yyyymm())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| run_from_row(&r))
-                    .transpose()?;
-                if let Some(prev) = &previous_run
-                    && prev.state != RunState::Closed
-                {
-                    return Err(StoreError::invalid(
-                        "period",
-                        format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
-                    ));
+                // All the lines in id order, whichever office they are for: the month's lines are
+                // appended to the table in one pass. A line already on another office's payroll
+                // of the month (the beneficiary moved; or the same person in two offices given
+                // here: the first keeps them) stays there: the key refuses it, and it is left out.
+                let mut order: Vec<(i64, u32, u32)> = Vec::new();
+                for (r, p) in prepared.iter().enumerate() {
+                    order.extend(p.lines.iter().enumerate().map(|(i, l)| (l.id, r as u32, i as u32)));
                 }
-                let today = change.date();
-                let until = today.succ_opt().unwrap_or(today);
-                let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
+                order.sort_unstable();
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
-                let register = self.compiled_register(&mut tx, &engine, program).await?;
-                // The office's beneficiaries, and their lines of last month.
-                let month = chitra_core::calc::month_ix(period);
-                let mine: Vec<&pay::Person> = register.persons.iter().filter(|p| communes.contains(&register.commune_at(p, month))).collect();
-                let previous_ids: Vec<i64> = mine.iter().filter_map(|p| pay::line_id(period.prev(), program, p.id)).collect();
-                let mut previous = lookup_ids(&mut tx, "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE id", &previous_ids, |r| {
-                    Ok(Previous {
-                        beneficiary_id: r.int(0),
-                        status: status_of(&r.text(1))?,
-                        total: Dong(r.int(2)),
-                        recovery_left: Dong(r.int(3)),
-                        unpaid_streak: u8::try_from(r.int(4)).unwrap_or(u8::MAX),
-                    })
-                })
-                .await?;
-                previous.sort_by_key(|p| p.beneficiary_id);
-                // Months whose lines went back unpaid in the last year: never recovered.
-                let mut returned_months: HashMap<i64, Vec<i32>> = HashMap::new();
-                for r in sqlx::query("SELECT beneficiary_id, period FROM payee_returns WHERE program = $1 AND period >= $2")
-                    .bind(program.code())
-                    .bind(period.plus(-12).yyyymm())
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    let p = period_of(r.try_get("period")?)?;
-                    returned_months.entry(r.try_get("beneficiary_id")?).or_default().push(chitra_core::calc::month_ix(p));
+                let rows: Vec<(i64, &Line)> = order.iter().map(|&(_, r, i)| (run_ids[r as usize], &prepared[r as usize].lines[i as usize])).collect();
+                tracing::debug!(elapsed = ?started.elapsed(), "old lines deleted, new ones sorted");
+                let refused = insert_lines(&mut tx, &rows, &engine).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), lines = rows.len(), "lines written");
+                drop(rows);
+                let mut keep: Vec<Vec<bool>> = prepared.iter().map(|p| vec![true; p.lines.len()]).collect();
+                for k in refused {
+                    let (_, r, i) = order[k];
+                    keep[r as usize][i as usize] = false;
                 }
-                let mut returned_owed = HashMap::new();
-                for r in sqlx::query("SELECT beneficiary_id, returned_owed FROM payee_balances WHERE program = $1 AND returned_owed > 0")
-                    .bind(program.code())
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
-                }
-                let mut lines = Vec::new();
-                pay::generate(
-                    &engine,
-                    &register,
-                    mine.into_iter(),
-                    &Generation {
-                        period,
-                        since: chitra_core::calc::day_ix(since),
-                        until: chitra_core::calc::day_ix(until),
-                        previous: &previous,
-                        returned_owed: &returned_owed,
-                        returned_months: &returned_months,
-                    },
-                    &mut lines,
-                )
-                .map_err(|_| StoreError::invalid("total", "an amount is out of range"))?;
-                // A line already on another office's payroll of the month (the beneficiary moved) stays there.
-                let run_id = match &existing {
-                    Some(run) => run.id,
-                    None => next_id(&mut tx, "payroll_runs").await?,
-                };
-                sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1")
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-                let elsewhere: HashSet<i64> = lookup_ids(&mut tx, "SELECT id, run_id FROM payroll_lines WHERE id", &ids, |r| Ok((r.int(0), r.int(1))))
-                    .await?
-                    .into_iter()
-                    .filter(|(_, run)| *run != run_id)
-                    .map(|(id, _)| id)
-                    .collect();
-                lines.retain(|l| !elsewhere.contains(&l.id));
-                let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
-                let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                drop(order);
                 let at = change.at_text();
-                if existing.is_some() {
-                    sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
-                        .bind(contract.id)
-                        .bind(since)
-                        .bind(until)
-                        .bind(lines.len() as i64)
-                        .bind(total.get())
-                        .bind(to_advance.get())
-                        .bind(change.actor.clone())
-                        .bind(at.clone())
-                        .bind(run_id)
-                        .execute(&mut *tx)
-                        .await?;
-                } else {
-                    sqlx::query("INSERT INTO payroll_runs (id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, generated_by, generated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12)")
-                        .bind(run_id)
-                        .bind(office_id)
-                        .bind(program.code())
-                        .bind(period.yyyymm())
-                        .bind(contract.id)
-                        .bind(since)
-                        .bind(until)
-                        .bind(lines.len() as i64)
-                        .bind(total.get())
-                        .bind(to_advance.get())
-                        .bind(change.actor.clone())
-                        .bind(at.clone())
-                        .execute(&mut *tx)
-                        .await?;
+                let mut notes = Vec::with_capacity(prepared.len());
+                let mut made = Vec::with_capacity(prepared.len());
+                for ((p, run_id), keep) in prepared.iter_mut().zip(&run_ids).zip(&keep) {
+                    let run_id = *run_id;
+                    let mut i = 0;
+                    p.lines.retain(|_| {
+                        i += 1;
+                        keep[i - 1]
+                    });
+                    let lines = &p.lines;
+                    let total = Dong::try_sum(lines.iter().map(|l| l.total)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                    let to_advance = Dong::try_sum(lines.iter().map(Line::to_advance)).map_err(|_| StoreError::invalid("total", "out of range"))?;
+                    if p.run_id.is_some() {
+                        sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
+                            .bind(p.contract_id)
+                            .bind(p.since)
+                            .bind(p.until)
+                            .bind(lines.len() as i64)
+                            .bind(total.get())
+                            .bind(to_advance.get())
+                            .bind(change.actor.clone())
+                            .bind(at.clone())
+                            .bind(run_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        sqlx::query("INSERT INTO payroll_runs (id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, generated_by, generated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12)")
+                            .bind(run_id)
+                            .bind(p.office_id)
+                            .bind(program.code())
+                            .bind(period.yyyymm())
+                            .bind(p.contract_id)
+                            .bind(p.since)
+                            .bind(p.until)
+                            .bind(lines.len() as i64)
+                            .bind(total.get())
+                            .bind(to_advance.get())
+                            .bind(change.actor.clone())
+                            .bind(at.clone())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    notes.push(note(
+                        "payroll.generate",
+                        format!("run:{run_id}"),
+                        &serde_json::json!({ "office_id": p.office_id, "program": program, "period": period, "lines": lines.len(), "total_vnd": total, "known_since": p.since, "known_until": p.until, "again": p.run_id.is_some() }),
+                    )?);
+                    // A new draft's lines are all due.
+                    let mut run = run_head(&mut tx, run_id).await?;
+                    if !lines.is_empty() {
+                        run.by_status.push(StatusCount { status: LineStatus::Due, lines: lines.len() as i64, amount: total });
+                    }
+                    made.push(run);
                 }
-                insert_lines(&mut tx, run_id, &lines, &engine).await?;
-                let n = note(
-                    "payroll.generate",
-                    format!("run:{run_id}"),
-                    &serde_json::json!({ "office_id": office_id, "program": program, "period": period, "lines": lines.len(), "total_vnd": total, "known_since": since, "known_until": until, "again": existing.is_some() }),
-                )?;
-                commit(tx, head, change, vec![n]).await?;
-                let mut conn = self.pool.acquire().await?;
-                run_row(&mut conn, run_id).await
+                tracing::debug!(elapsed = ?started.elapsed(), "runs written");
+                commit(tx, head, change, notes).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), "committed");
+                Ok(made)
             }
 
             async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
@@ -854,7 +1081,7 @@ macro_rules! shared_cycle {
                     .fetch_one(&mut *tx)
                     .await?;
                 let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
-                let register = self.compiled_register(&mut tx, &engine, run.program).await?;
+                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period)).await?;
                 let codes = point_codes(&mut tx).await?;
                 let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
@@ -1171,7 +1398,7 @@ macro_rules! shared_cycle {
             async fn settlement(&self, period: Period) -> Result<SettlementReport> {
                 let mut conn = self.pool.acquire().await?;
                 let mut flows = Vec::new();
-                for r in sqlx::query("SELECT kind, debit, credit, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS n FROM transfers WHERE period = $1 GROUP BY kind, debit, credit ORDER BY kind, debit, credit")
+                for r in sqlx::query("SELECT kind, debit, credit, amount, n FROM transfer_sums WHERE period = $1 ORDER BY kind, debit, credit")
                     .bind(period.yyyymm())
                     .fetch_all(&mut *conn)
                     .await?
@@ -1185,53 +1412,80 @@ macro_rules! shared_cycle {
                     });
                 }
                 let mut held = BTreeMap::new();
-                for r in sqlx::query("SELECT debit, CAST(SUM(amount) AS BIGINT) AS amount FROM transfers WHERE period = $1 AND kind = 'carry' GROUP BY debit")
+                for r in sqlx::query("SELECT debit, CAST(SUM(amount) AS BIGINT) AS amount FROM transfer_sums WHERE period = $1 AND kind = 'carry' GROUP BY debit")
                     .bind(period.prev().yyyymm())
                     .fetch_all(&mut *conn)
                     .await?
                 {
                     held.insert(r.try_get::<String, _>("debit")?, Dong(r.try_get("amount")?));
                 }
-                let settlement = cyc::settle(&flows, &held).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                // From the lines: what is still due on payrolls funded or paying, and what was
+                // carried in for offices not funded yet — on a draft, or with no payroll this month.
+                let mut holding: BTreeMap<String, cyc::Holding> = BTreeMap::new();
+                let mut hold = |code: String, open: i64, waiting: i64| -> Result<()> {
+                    let h = holding.entry(format!("post:{code}")).or_default();
+                    h.open = h.open.checked_add(Dong(open)).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                    h.waiting = h.waiting.checked_add(Dong(waiting)).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                    Ok(())
+                };
+                for r in sqlx::query(
+                    "SELECT c.code, r.state, CAST(SUM(CASE WHEN l.status = 'due' THEN l.total ELSE 0 END) AS BIGINT) AS due, CAST(SUM(l.carried) AS BIGINT) AS carried \
+                     FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id JOIN payroll_lines l ON l.run_id = r.id \
+                     WHERE r.period = $1 AND r.state <> 'closed' AND l.channel <> 'facility' GROUP BY c.code, r.state",
+                )
+                .bind(period.yyyymm())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    let state: String = r.try_get("state")?;
+                    let (due, carried): (Option<i64>, Option<i64>) = (r.try_get("due")?, r.try_get("carried")?);
+                    match state.as_str() {
+                        "funded" | "paying" => hold(r.try_get("code")?, due.unwrap_or(0), 0)?,
+                        _ => hold(r.try_get("code")?, 0, carried.unwrap_or(0))?,
+                    }
+                }
+                for r in sqlx::query(
+                    "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfers t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
+                     WHERE t.period = $1 AND t.kind = 'carry' \
+                     AND NOT EXISTS (SELECT 1 FROM payroll_runs n WHERE n.office_id = p.office_id AND n.program = p.program AND n.period = $2) GROUP BY c.code",
+                )
+                .bind(period.prev().yyyymm())
+                .bind(period.yyyymm())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    hold(r.try_get("code")?, 0, r.try_get::<Option<i64>, _>("amount")?.unwrap_or(0))?;
+                }
+                let settlement = cyc::settle(&flows, &held, &holding).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
                 Ok(SettlementReport { period, balances: settlement.balances(), settlement })
             }
 
             async fn reconcile(&self, period: Period) -> Result<Reconciliation> {
                 let mut conn = self.pool.acquire().await?;
+                // The month's lines, payments and pay transfers, each read in line order (the
+                // payments and transfers from covering indexes), as they are stored: the match
+                // trusts no sum kept on the side.
                 let mut lines = Vec::new();
                 let mut payments = Vec::new();
                 for program in Program::ALL {
                     let (lo, hi) = period_range(period, program);
-                    for r in sqlx::query("SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id")
-                        .bind(lo)
-                        .bind(hi)
-                        .fetch_all(&mut *conn)
-                        .await?
-                    {
-                        lines.push(LineFact {
-                            id: r.try_get("id")?,
-                            total: Dong(r.try_get("total")?),
-                            status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
-                        });
-                    }
-                    for r in sqlx::query("SELECT id, line_id, amount FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id")
-                        .bind(lo)
-                        .bind(hi)
-                        .fetch_all(&mut *conn)
-                        .await?
-                    {
-                        payments.push(PaymentFact { id: r.try_get("id")?, line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
-                    }
+                    scan(&mut conn, "SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
+                        lines.push(LineFact { id: r.int(0), total: Dong(r.int(1)), status: status_of(r.str(2).unwrap_or(""))? });
+                        Ok(())
+                    })
+                    .await?;
+                    scan(&mut conn, "SELECT line_id, amount, id FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
+                        payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
+                        Ok(())
+                    })
+                    .await?;
                 }
                 let mut transfers = Vec::new();
-                for r in sqlx::query("SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL")
-                    .bind(period.yyyymm())
-                    .fetch_all(&mut *conn)
-                    .await?
-                {
-                    transfers.push(TransferFact { line_id: r.try_get("line_id")?, amount: Dong(r.try_get("amount")?) });
-                }
-                transfers.sort_by_key(|t| t.line_id);
+                scan(&mut conn, "SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL ORDER BY line_id", &[Arg::Int(period.yyyymm())], |r| {
+                    transfers.push(TransferFact { line_id: r.int(0), amount: Dong(r.int(1)) });
+                    Ok(())
+                })
+                .await?;
                 let mismatches = cyc::three_way(&lines, &payments, &transfers);
                 Ok(Reconciliation {
                     period,
@@ -1305,7 +1559,7 @@ macro_rules! shared_cycle {
                     .int(p.amount.get())
                     .text(&p.paid_at)
                     .text(&p.agent)
-                    .text(p.method.code())
+                    .code(p.method.code())
                     .opt_int(p.proof.get("point_id").and_then(|v| v.as_i64()))
                     .text(&p.proof.to_string())
                     .text(at);
@@ -1313,31 +1567,6 @@ macro_rules! shared_cycle {
             .await?;
             let ids: Vec<i64> = payments.iter().map(|p| p.line_id).collect();
             set_status(tx, &ids, LineStatus::Paid.code()).await
-        }
-
-        /// Beneficiaries of a program with ids above `after`, with their addresses.
-        async fn files_after(conn: &mut Conn, program: Program, after: i64) -> Result<Vec<BeneficiaryFile>> {
-            let mut out: Vec<BeneficiaryFile> = Vec::new();
-            for r in sqlx::query("SELECT id, code, program, full_name, birth_date, sex, citizen_id, payment_point_id, home_delivery, bank_name, bank_account FROM beneficiaries WHERE program = $1 AND id > $2 ORDER BY id")
-                .bind(program.code())
-                .bind(after)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                out.push(BeneficiaryFile { beneficiary: beneficiary_from_row(&r)?, decisions: Vec::new() });
-            }
-            for r in sqlx::query("SELECT a.beneficiary_id, a.from_period, a.commune_code, a.hamlet, a.street, a.facility_id FROM addresses a JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE b.program = $1 AND a.beneficiary_id > $2 ORDER BY a.beneficiary_id, a.from_period")
-                .bind(program.code())
-                .bind(after)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                let (id, a) = address_from_row(&r)?;
-                if let Ok(i) = out.binary_search_by_key(&id, |f| f.beneficiary.id) {
-                    out[i].beneficiary.addresses.push(a);
-                }
-            }
-            Ok(out)
         }
     };
 }

@@ -73,7 +73,7 @@ impl SqliteStore {
 shared_store!(SqliteStore);
 shared_cycle!(SqliteStore);
 
-use crate::sqlite_bulk::{Binder, run_many};
+use crate::sqlite_bulk::{Binder, Reader, run_many};
 
 /// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`.
 async fn insert_rows<T>(
@@ -115,7 +115,7 @@ async fn lookup_ids<T>(
     conn: &mut <Db as sqlx::Database>::Connection,
     query: &str,
     keys: &[i64],
-    read: impl FnMut(&crate::sqlite_bulk::Reader) -> crate::Result<T>,
+    read: impl FnMut(&Reader<'_>) -> crate::Result<T>,
 ) -> crate::Result<Vec<T>> {
     let sql = format!("{query} = ?");
     crate::sqlite_bulk::lookup_many(
@@ -135,7 +135,7 @@ async fn lookup_texts<T>(
     conn: &mut <Db as sqlx::Database>::Connection,
     query: &str,
     keys: &[String],
-    read: impl FnMut(&crate::sqlite_bulk::Reader) -> crate::Result<T>,
+    read: impl FnMut(&Reader<'_>) -> crate::Result<T>,
 ) -> crate::Result<Vec<T>> {
     let sql = format!("{query} = ?");
     crate::sqlite_bulk::lookup_many(
@@ -148,4 +148,34 @@ async fn lookup_texts<T>(
         read,
     )
     .await
+}
+
+/// The rows of `sql` with `args`, each handed to `each` as SQLite steps through them.
+async fn scan(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    sql: &str,
+    args: &[crate::Arg<'_>],
+    each: impl FnMut(&Reader<'_>) -> crate::Result<()>,
+) -> crate::Result<()> {
+    crate::sqlite_bulk::scan(conn, sql, args, each).await
+}
+
+/// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
+/// same key is there: the rows not inserted, by position.
+async fn insert_rows_ignoring<T>(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> crate::Result<Vec<usize>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; columns.len()].join(", ");
+    let sql = format!(
+        "INSERT OR IGNORE INTO {table} ({}) VALUES ({marks})",
+        columns.join(", ")
+    );
+    crate::sqlite_bulk::run_many_ignoring(tx, &sql, rows.iter(), |r, b| bind(r, b)).await
 }

@@ -64,6 +64,26 @@ impl Binder {
         self.check(rc)
     }
 
+    /// A code from the program's text (a status, a kind): bound without a copy.
+    pub fn code(&mut self, v: &'static str) -> &mut Self {
+        let i = self.next();
+        let Ok(len) = c_int::try_from(v.len()) else {
+            return self.check(ffi::SQLITE_TOOBIG);
+        };
+        // SAFETY: as in `text`; the bytes are static, so SQLite may keep the pointer (SQLITE_STATIC)
+        // as long as it likes.
+        let rc = unsafe {
+            ffi::sqlite3_bind_text(
+                self.stmt,
+                i,
+                v.as_ptr() as *const c_char,
+                len,
+                ffi::SQLITE_STATIC(),
+            )
+        };
+        self.check(rc)
+    }
+
     pub fn null(&mut self) -> &mut Self {
         let i = self.next();
         // SAFETY: as above.
@@ -161,11 +181,13 @@ pub(crate) async fn run_many<T>(
 }
 
 /// The current row of a statement, read column by column.
-pub(crate) struct Reader {
+pub(crate) struct Reader<'s> {
     stmt: *mut ffi::sqlite3_stmt,
+    /// Text read from the row is borrowed from the statement, for as long as the reader.
+    row: std::marker::PhantomData<&'s ()>,
 }
 
-impl Reader {
+impl Reader<'_> {
     pub fn int(&self, col: c_int) -> i64 {
         // SAFETY: a statement of the locked connection positioned on a row (SQLITE_ROW); a column
         // out of range reads as NULL, i.e. 0.
@@ -182,6 +204,36 @@ impl Reader {
         self.opt_text(col).unwrap_or_default()
     }
 
+    /// The column's text, borrowed until the statement steps again (NULL and non-UTF-8 read as
+    /// `None`).
+    pub fn str(&self, col: c_int) -> Option<&str> {
+        // SAFETY: as in `opt_text`; the bytes stay valid while `self` is borrowed, because the
+        // statement is only stepped once the reader given to the caller's closure is gone.
+        unsafe {
+            let p = ffi::sqlite3_column_text(self.stmt, col);
+            if p.is_null() {
+                return None;
+            }
+            let n = ffi::sqlite3_column_bytes(self.stmt, col);
+            let bytes = std::slice::from_raw_parts(p, usize::try_from(n).unwrap_or(0));
+            std::str::from_utf8(bytes).ok()
+        }
+    }
+
+    /// A date stored as sqlx stores it in SQLite (`YYYY-MM-DD`).
+    pub fn date(&self, col: c_int) -> Option<NaiveDate> {
+        let s = self.str(col)?.as_bytes();
+        if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            s[r].iter().try_fold(0u32, |n, c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+    }
+
     pub fn opt_text(&self, col: c_int) -> Option<String> {
         // SAFETY: as above; the pointer and length are valid until the next step, and are copied
         // into an owned String here.
@@ -195,6 +247,104 @@ impl Reader {
             Some(String::from_utf8_lossy(bytes).into_owned())
         }
     }
+}
+
+/// Runs the query `sql` with `args` and hands each row to `each`, as SQLite steps through them:
+/// nothing is held but the current row.
+pub(crate) async fn scan(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    args: &[crate::Arg<'_>],
+    mut each: impl FnMut(&Reader) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
+    // SAFETY: as in `run_many`.
+    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(StoreError::corrupt(message(db, rc)));
+    }
+    let _finalize = Finalize(stmt);
+    let mut b = Binder {
+        stmt,
+        index: 0,
+        error: ffi::SQLITE_OK,
+    };
+    for a in args {
+        match a {
+            crate::Arg::Int(v) => b.int(*v),
+            crate::Arg::Text(v) => b.text(v),
+        };
+    }
+    if b.error != ffi::SQLITE_OK {
+        return Err(StoreError::corrupt(message(db, b.error)));
+    }
+    loop {
+        // SAFETY: as in `run_many`.
+        let rc = unsafe { ffi::sqlite3_step(stmt) };
+        if rc == ffi::SQLITE_ROW {
+            each(&Reader {
+                stmt,
+                row: std::marker::PhantomData,
+            })?;
+        } else if rc == ffi::SQLITE_DONE {
+            return Ok(());
+        } else {
+            return Err(StoreError::corrupt(message(db, rc)));
+        }
+    }
+}
+
+/// Like [`run_many`] for an `INSERT OR IGNORE`: the rows that were not inserted (a row with the
+/// same key was there), by their position in `rows`.
+pub(crate) async fn run_many_ignoring<T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    rows: impl IntoIterator<Item = T>,
+    mut bind: impl FnMut(&T, &mut Binder),
+) -> Result<Vec<usize>, StoreError> {
+    let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
+    // SAFETY: as in `run_many`.
+    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(StoreError::corrupt(message(db, rc)));
+    }
+    let _finalize = Finalize(stmt);
+    let mut skipped = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let mut b = Binder {
+            stmt,
+            index: 0,
+            error: ffi::SQLITE_OK,
+        };
+        bind(&row, &mut b);
+        if b.error != ffi::SQLITE_OK {
+            return Err(StoreError::corrupt(message(db, b.error)));
+        }
+        // SAFETY: as in `run_many`.
+        let rc = unsafe { ffi::sqlite3_step(stmt) };
+        if rc != ffi::SQLITE_DONE {
+            let m = message(db, rc);
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_reset(stmt) };
+            return Err(StoreError::corrupt(m));
+        }
+        // SAFETY: as above.
+        if unsafe { ffi::sqlite3_changes(db) } == 0 {
+            skipped.push(i);
+        }
+        // Every parameter is bound again for the next row: no need to clear them.
+        // SAFETY: as above.
+        unsafe {
+            ffi::sqlite3_reset(stmt);
+        }
+    }
+    Ok(skipped)
 }
 
 /// Runs the query `sql` once per key (bound as its only parameter) and reads every row it
@@ -231,7 +381,10 @@ pub(crate) async fn lookup_many<K, T>(
             // SAFETY: as in `run_many`.
             let rc = unsafe { ffi::sqlite3_step(stmt) };
             if rc == ffi::SQLITE_ROW {
-                out.push(read(&Reader { stmt })?);
+                out.push(read(&Reader {
+                    stmt,
+                    row: std::marker::PhantomData,
+                })?);
             } else if rc == ffi::SQLITE_DONE {
                 break;
             } else {

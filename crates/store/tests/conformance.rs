@@ -60,7 +60,11 @@ impl Raw {
     }
 
     async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sql.to_owned();
         match self {
             Raw::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(p)
@@ -167,6 +171,7 @@ conformance!(
     decisions_are_checked_against_the_file,
     the_register_is_searched_without_diacritics,
     three_beneficiaries_through_the_monthly_cycle,
+    several_offices_are_generated_in_one_go,
     the_journal_verifies_and_names_a_tampered_entry,
     concurrent_writers_keep_one_chain,
     who_and_why_are_required_and_ids_are_masked_in_the_journal,
@@ -1055,6 +1060,176 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
     let sum = s.summary(p("2021-06"), p("2021-10")).await.unwrap();
     assert_eq!(sum.total_paid_vnd, paid);
     assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// A department generates its districts' month at once: the same runs as one by one, written in
+/// one transaction; the settlement's sums kept on the side agree with the transfers themselves.
+async fn several_offices_are_generated_in_one_go(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
+    let mut offices = Vec::new();
+    for (name, unit) in [
+        ("Phòng LĐ-TB&XH thành phố Bến Tre", "829"),
+        ("Phòng LĐ-TB&XH huyện Châu Thành", "831"),
+        ("Sở LĐ-TB&XH tỉnh Bến Tre", "83"),
+    ] {
+        let kind = if unit.len() == 2 {
+            OfficeKind::Department
+        } else {
+            OfficeKind::DistrictOffice
+        };
+        let o = s
+            .add_office(
+                &on("admin", "2021-01-04"),
+                &NewOffice {
+                    kind,
+                    name: name.into(),
+                    unit_code: unit.into(),
+                    valid_from: None,
+                    valid_to: None,
+                },
+            )
+            .await
+            .unwrap();
+        offices.push(o.id);
+    }
+    s.add_contract(
+        &on("admin", "2021-01-04"),
+        &NewContract {
+            code: "BT-BĐ-2021".into(),
+            name: "Hợp đồng chi trả".into(),
+            office_id: offices[2],
+            post_office: "Bưu điện tỉnh Bến Tre".into(),
+            area_code: "83".into(),
+            program: Program::SocialAssistance,
+            fee: FeeRule::PerBeneficiary {
+                amount: Dong(6_600),
+            },
+            advance_by_day: 25,
+            pay_from_day: 2,
+            pay_to_day: 20,
+            report_by_day: 20,
+            valid_from: p("2021-01"),
+            valid_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    let people = [
+        ("Nguyễn Thị Ánh", "083038000011", "28756"),
+        ("Trần Văn Bảo", "083038000012", "28804"),
+        ("Lê Thị Châu", "083038000013", "28757"),
+        ("Phạm Văn Dũng", "083038000014", "28807"),
+    ];
+    let batch: Vec<NewBeneficiary> = people
+        .iter()
+        .map(|(name, id, commune)| person(name, "1938-01-01", id, commune, "K5c"))
+        .collect();
+    s.add_beneficiaries(&on("officer.an", "2021-01-10"), &batch)
+        .await
+        .unwrap();
+    let month = p("2021-02");
+    let before = journal_len(s).await;
+    // The same office twice is refused, and nothing is written.
+    let e = s
+        .generate_payrolls(
+            &on("officer.an", "2021-01-20"),
+            &[offices[0], offices[0]],
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "office"),
+        "{e:?}"
+    );
+    assert_eq!(journal_len(s).await, before);
+    // Both districts, then the department over the same province: the department's run finds
+    // every line already on a district's payroll and is left empty.
+    let runs = s
+        .generate_payrolls(
+            &on("officer.an", "2021-01-20"),
+            &offices,
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap();
+    assert_eq!(runs.iter().map(|r| r.lines).collect::<Vec<_>>(), [2, 2, 0]);
+    assert_eq!(journal_len(s).await, before + 3);
+    for r in &runs[..2] {
+        assert_eq!(r.by_status.len(), 1);
+        assert_eq!(r.by_status[0].lines, 2);
+        assert_eq!(r.by_status[0].amount, r.total);
+        // What the store reads back is what the batch answered.
+        let again = s.run(r.id).await.unwrap();
+        assert_eq!((again.lines, again.total), (r.lines, r.total));
+        assert_eq!(again.by_status.len(), 1);
+        assert_eq!(again.by_status[0].amount, r.total);
+    }
+    // Regenerating one district alone gives the same lines, and the batch again the same runs.
+    let alone = s
+        .generate_payroll(
+            &on("officer.an", "2021-01-21"),
+            offices[1],
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (alone.id, alone.lines, alone.total),
+        (runs[1].id, 2, runs[1].total)
+    );
+    let again = s
+        .generate_payrolls(
+            &on("officer.an", "2021-01-21"),
+            &offices,
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap();
+    let ids = |rs: &[chitra_store::cycle::Run]| {
+        rs.iter()
+            .map(|r| (r.id, r.lines, r.total))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&again), ids(&runs));
+    // Through the cycle for the first district: the settlement's kept sums match the transfers.
+    let run = runs[0].id;
+    s.approve_payroll(&on("truong.phong", "2021-01-22"), run)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("ke.toan", "2021-01-23"), run)
+        .await
+        .unwrap();
+    s.open_payroll(&on("buu.dien", "2021-02-01"), run)
+        .await
+        .unwrap();
+    s.close_payroll(&on("buu.dien", "2021-02-21"), run)
+        .await
+        .unwrap();
+    let settled = s.settlement(month).await.unwrap();
+    assert!(settled.balances, "{settled:#?}");
+    let advanced: i64 = h
+        .raw
+        .scalar(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transfers WHERE period = 202102",
+        )
+        .await;
+    let kept: i64 = h
+        .raw.scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transfer_sums WHERE period = 202102")
+        .await;
+    let (n, kept_n): (i64, i64) = (
+        h.raw.scalar("SELECT COUNT(*) FROM transfers WHERE period = 202102").await,
+        h.raw.scalar("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM transfer_sums WHERE period = 202102")
+            .await,
+    );
+    assert!(advanced > 0);
+    assert_eq!((kept, kept_n), (advanced, n));
 }
 
 async fn the_journal_verifies_and_names_a_tampered_entry(h: &Harness) {

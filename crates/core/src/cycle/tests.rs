@@ -112,7 +112,7 @@ fn a_month_funded_paid_and_closed_settles() {
     assert_eq!(ledger.sum(), 0);
     let mut held = BTreeMap::new();
     held.insert("post:BT-2020".to_owned(), Dong(270_000));
-    let s = settle(&flows(&month), &held).unwrap();
+    let s = settle(&flows(&month), &held, &BTreeMap::new()).unwrap();
     let c = &s.contracts["post:BT-2020"];
     assert_eq!(c.advanced, Dong(270_000 + 405_000 + 540_000 + 360_000));
     assert_eq!(c.paid, Dong(270_000 + 540_000 + 360_000));
@@ -122,6 +122,40 @@ fn a_month_funded_paid_and_closed_settles() {
     assert_eq!(c.paid_lines, 3);
     assert!(s.balances(), "{s:?}");
     assert_eq!(s.points["cash:P1"].distributed, Dong(945_000));
+    // Mid-month, before the close: the line not yet collected is still held, and must be named
+    // by the lines (a second source) for the contract to balance — to the đồng.
+    let paying: Vec<_> = month
+        .iter()
+        .filter(|t| !matches!(t.kind, TransferKind::Return | TransferKind::Fee))
+        .cloned()
+        .collect();
+    let open = |amount: i64| {
+        BTreeMap::from([(
+            "post:BT-2020".to_owned(),
+            Holding {
+                open: Dong(amount),
+                waiting: Dong::ZERO,
+            },
+        )])
+    };
+    assert!(
+        settle(&flows(&paying), &held, &open(675_000))
+            .unwrap()
+            .contracts["post:BT-2020"]
+            .balances
+    );
+    assert!(
+        !settle(&flows(&paying), &held, &open(674_999))
+            .unwrap()
+            .contracts["post:BT-2020"]
+            .balances
+    );
+    assert!(
+        !settle(&flows(&paying), &held, &BTreeMap::new())
+            .unwrap()
+            .contracts["post:BT-2020"]
+            .balances
+    );
     assert_eq!(ledger.balance(&Account::cash("P1")).balance(), 0);
 }
 
@@ -354,7 +388,7 @@ proptest! {
             // The settlement balances: held before + advanced = paid + returned + held after.
             let mut held = BTreeMap::new();
             held.insert(post.to_string(), held_before);
-            let s = settle(&flows(&month), &held).unwrap();
+            let s = settle(&flows(&month), &held, &BTreeMap::new()).unwrap();
             prop_assert!(s.balances(), "{:?}", s);
             let after = s.contracts.get(post.as_str()).map(|c| c.held_after).unwrap_or(Dong::ZERO);
             prop_assert_eq!(after.get(), ledger.balance(&post).balance(), "the post office holds what was carried");
