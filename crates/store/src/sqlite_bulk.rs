@@ -132,13 +132,14 @@ fn message(db: *mut ffi::sqlite3, rc: c_int) -> String {
 }
 
 /// Runs `sql` once per row (binding each row with `bind`) on the connection, inside whatever
-/// transaction it has open. Returns the rows changed.
-pub(crate) async fn run_many<T>(
+/// transaction it has open, and hands `changed` each row's position and the rows it changed.
+async fn step_each<T>(
     conn: &mut SqliteConnection,
     sql: &str,
     rows: impl IntoIterator<Item = T>,
     mut bind: impl FnMut(&T, &mut Binder),
-) -> Result<u64, StoreError> {
+    mut changed: impl FnMut(usize, u64),
+) -> Result<(), StoreError> {
     let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
@@ -150,8 +151,8 @@ pub(crate) async fn run_many<T>(
         return Err(StoreError::corrupt(message(db, rc)));
     }
     let _finalize = Finalize(stmt);
-    let mut changed = 0u64;
-    for row in rows {
+    for (i, row) in rows.into_iter().enumerate() {
+        // Every parameter is bound for each row: none is left from the row before.
         let mut b = Binder {
             stmt,
             index: 0,
@@ -170,14 +171,23 @@ pub(crate) async fn run_many<T>(
             return Err(StoreError::corrupt(m));
         }
         // SAFETY: as above; the connection is ours for the whole loop.
-        changed += unsafe { ffi::sqlite3_changes(db) } as u64;
+        changed(i, unsafe { ffi::sqlite3_changes(db) } as u64);
         // SAFETY: as above.
-        unsafe {
-            ffi::sqlite3_reset(stmt);
-            ffi::sqlite3_clear_bindings(stmt);
-        }
+        unsafe { ffi::sqlite3_reset(stmt) };
     }
-    Ok(changed)
+    Ok(())
+}
+
+/// Runs `sql` once per row (see [`step_each`]). Returns the rows changed.
+pub(crate) async fn run_many<T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    rows: impl IntoIterator<Item = T>,
+    bind: impl FnMut(&T, &mut Binder),
+) -> Result<u64, StoreError> {
+    let mut total = 0u64;
+    step_each(conn, sql, rows, bind, |_, n| total += n).await?;
+    Ok(total)
 }
 
 /// The current row of a statement, read column by column.
@@ -261,7 +271,7 @@ pub(crate) async fn scan(
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
-    // SAFETY: as in `run_many`.
+    // SAFETY: as in `step_each`.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
     if rc != ffi::SQLITE_OK {
         return Err(StoreError::corrupt(message(db, rc)));
@@ -282,7 +292,7 @@ pub(crate) async fn scan(
         return Err(StoreError::corrupt(message(db, b.error)));
     }
     loop {
-        // SAFETY: as in `run_many`.
+        // SAFETY: as in `step_each`.
         let rc = unsafe { ffi::sqlite3_step(stmt) };
         if rc == ffi::SQLITE_ROW {
             each(&Reader {
@@ -303,47 +313,15 @@ pub(crate) async fn run_many_ignoring<T>(
     conn: &mut SqliteConnection,
     sql: &str,
     rows: impl IntoIterator<Item = T>,
-    mut bind: impl FnMut(&T, &mut Binder),
+    bind: impl FnMut(&T, &mut Binder),
 ) -> Result<Vec<usize>, StoreError> {
-    let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
-    let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
-    // SAFETY: as in `run_many`.
-    let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
-    if rc != ffi::SQLITE_OK {
-        return Err(StoreError::corrupt(message(db, rc)));
-    }
-    let _finalize = Finalize(stmt);
     let mut skipped = Vec::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        let mut b = Binder {
-            stmt,
-            index: 0,
-            error: ffi::SQLITE_OK,
-        };
-        bind(&row, &mut b);
-        if b.error != ffi::SQLITE_OK {
-            return Err(StoreError::corrupt(message(db, b.error)));
-        }
-        // SAFETY: as in `run_many`.
-        let rc = unsafe { ffi::sqlite3_step(stmt) };
-        if rc != ffi::SQLITE_DONE {
-            let m = message(db, rc);
-            // SAFETY: as above.
-            unsafe { ffi::sqlite3_reset(stmt) };
-            return Err(StoreError::corrupt(m));
-        }
-        // SAFETY: as above.
-        if unsafe { ffi::sqlite3_changes(db) } == 0 {
+    step_each(conn, sql, rows, bind, |i, n| {
+        if n == 0 {
             skipped.push(i);
         }
-        // Every parameter is bound again for the next row: no need to clear them.
-        // SAFETY: as above.
-        unsafe {
-            ffi::sqlite3_reset(stmt);
-        }
-    }
+    })
+    .await?;
     Ok(skipped)
 }
 
@@ -360,7 +338,7 @@ pub(crate) async fn lookup_many<K, T>(
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
-    // SAFETY: as in `run_many`.
+    // SAFETY: as in `step_each`.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
     if rc != ffi::SQLITE_OK {
         return Err(StoreError::corrupt(message(db, rc)));
@@ -378,7 +356,7 @@ pub(crate) async fn lookup_many<K, T>(
             return Err(StoreError::corrupt(message(db, b.error)));
         }
         loop {
-            // SAFETY: as in `run_many`.
+            // SAFETY: as in `step_each`.
             let rc = unsafe { ffi::sqlite3_step(stmt) };
             if rc == ffi::SQLITE_ROW {
                 out.push(read(&Reader {
