@@ -53,6 +53,8 @@ pub async fn run(cli: Cli) -> Outcome {
     }
     match cli.command {
         Command::Init => init(&g).await,
+        Command::Serve(args) => crate::service::serve(&g, &args).await,
+        Command::User(u) => crate::service::user(&g, u).await,
         Command::Demo(args) => crate::demo::run(&g, args).await,
         Command::Rules(RulesCommand::Show { at }) => rules_show(&g, &at).await,
         Command::Beneficiary(BeneficiaryCommand::Add(a)) => beneficiary_add(&g, *a).await,
@@ -513,6 +515,7 @@ async fn beneficiary_list(g: &Global, l: ListBeneficiaries) -> Outcome {
             .commune
             .map(|c| CommuneCode::parse(&c).map(|c| c.as_str().to_owned()))
             .transpose()?,
+        communes: None,
         category: l.category,
         payment_point_id: l.point,
         limit: l.limit,

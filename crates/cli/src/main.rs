@@ -7,6 +7,7 @@ mod demo;
 mod documents;
 mod month;
 mod output;
+mod service;
 
 use std::process::ExitCode;
 
@@ -93,6 +94,11 @@ pub enum Command {
     Audit(AuditCommand),
     /// Check that the database answers and is initialised (exit code 0 if healthy).
     Healthcheck,
+    /// The payment service: JSON API under /api/v1, its OpenAPI document, users and roles.
+    Serve(service::ServeArgs),
+    /// Users of the service, with their roles and scopes.
+    #[command(subcommand)]
+    User(service::UserCommand),
     /// Timed scenarios on a synthetic national register (for BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -390,6 +390,7 @@ pub async fn lines(
             &LineFilter {
                 status,
                 point_id: point,
+                communes: None,
                 limit,
                 offset,
             },

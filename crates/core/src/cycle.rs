@@ -304,7 +304,11 @@ pub struct PointMonth {
     pub paid_lines: i64,
     pub carried: Dong,
     pub returned: Dong,
-    /// `distributed = paid + carried + returned`: the point's cash is back to nothing.
+    /// Still at the point for lines due on payrolls being paid (the month not closed), from the
+    /// lines: a second source, as the contract's `held_open`.
+    pub held: Dong,
+    /// `distributed = paid + carried + returned + held`: at the close, the point's cash is back
+    /// to nothing.
     pub balances: bool,
 }
 
@@ -327,14 +331,19 @@ fn add(d: &mut Dong, v: Dong) -> Result<(), Overflow> {
     Ok(())
 }
 
-/// Settles a month from the flows of its transfers, what each post office held before it, and
-/// what it still holds for lines not yet paid or offices not yet paying (by post-office account).
+/// Settles a month from the flows of its transfers, what each post office held before it, what
+/// it still holds for lines not yet paid or offices not yet paying (by post-office account), and
+/// what each point still holds for lines due (by cash or bank account).
 pub fn settle(
     flows: &[Flow],
     held_before: &BTreeMap<String, Dong>,
     holding: &BTreeMap<String, Holding>,
+    at_points: &BTreeMap<String, Dong>,
 ) -> Result<Settlement, Overflow> {
     let mut s = Settlement::default();
+    for (point, held) in at_points {
+        s.points.entry(point.clone()).or_default().held = *held;
+    }
     for (post, held) in held_before {
         s.contracts.entry(post.clone()).or_default().held_before = *held;
     }
@@ -415,7 +424,7 @@ pub fn settle(
             ])?;
     }
     for p in s.points.values_mut() {
-        p.balances = p.distributed == Dong::try_sum([p.paid, p.carried, p.returned])?;
+        p.balances = p.distributed == Dong::try_sum([p.paid, p.carried, p.returned, p.held])?;
     }
     Ok(s)
 }

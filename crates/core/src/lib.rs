@@ -2,12 +2,14 @@
 //! much, and everything that checks the money adds up, lives here; the store remembers and the
 //! server and the CLI translate.
 
+pub mod access;
 pub mod calc;
 pub mod contract;
 pub mod cycle;
 pub mod decision;
 pub mod entitlement;
 pub mod error;
+pub mod forms;
 pub mod hledger;
 pub mod ids;
 pub mod journal;

@@ -79,6 +79,8 @@ pub struct DueLine {
 pub struct LineFilter {
     pub status: Option<LineStatus>,
     pub point_id: Option<i64>,
+    /// Lines of beneficiaries in these communes (a user's jurisdiction); empty matches none.
+    pub communes: Option<Vec<String>>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -167,6 +169,24 @@ pub enum PaymentResult {
         field: String,
         reason: String,
     },
+}
+
+/// Which lines a caller may pay.
+#[derive(Clone, Debug)]
+pub enum Within {
+    Anywhere,
+    /// An agent: the lines of this payment point.
+    Point(i64),
+    /// The lines of beneficiaries living in these communes.
+    Communes(std::sync::Arc<std::collections::HashSet<String>>),
+}
+
+/// Payments of one caller, recorded with others in one transaction.
+#[derive(Clone, Debug)]
+pub struct PaymentGroup {
+    pub change: Change,
+    pub within: Within,
+    pub payments: Vec<NewPayment>,
 }
 
 /// What a close did.
@@ -301,6 +321,51 @@ pub trait Cycle: Send + Sync {
         change: &Change,
         batch: &[NewPayment],
     ) -> Result<Vec<PaymentResult>>;
+    /// Interim: each group on its own, lines outside `within` refused (a single-transaction
+    /// implementation replaces this).
+    async fn record_payment_groups(
+        &self,
+        groups: &[PaymentGroup],
+    ) -> Result<Vec<Vec<PaymentResult>>> {
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut allowed = Vec::new();
+            let mut answers: Vec<Option<PaymentResult>> = Vec::new();
+            for p in &g.payments {
+                let ok = match &g.within {
+                    Within::Anywhere => true,
+                    Within::Point(id) => self
+                        .line_trail(p.line_id)
+                        .await
+                        .map(|t| t.line.channel == Channel::Point(*id))
+                        .unwrap_or(true),
+                    Within::Communes(cs) => self
+                        .line_trail(p.line_id)
+                        .await
+                        .map(|t| cs.contains(&t.line.commune_code))
+                        .unwrap_or(true),
+                };
+                if ok {
+                    allowed.push(p.clone());
+                    answers.push(None);
+                } else {
+                    answers.push(Some(PaymentResult::Refused {
+                        id: p.id.clone(),
+                        field: "line_id".into(),
+                        reason: "the line is not yours to pay".into(),
+                    }));
+                }
+            }
+            let mut recorded = self.record_payments(&g.change, &allowed).await?.into_iter();
+            out.push(
+                answers
+                    .into_iter()
+                    .filter_map(|a| a.or_else(|| recorded.next()))
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
     /// The close: every line paid, carried or returned; suspensions; the fee.
     async fn close_payroll(&self, change: &Change, run_id: i64) -> Result<Closed>;
 

@@ -16,16 +16,20 @@ use chitra_core::{Period, Program};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+pub mod access;
 pub mod cycle;
 mod error;
 #[macro_use]
 mod shared;
+#[macro_use]
+mod shared_access;
 #[macro_use]
 mod shared_cycle;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_bulk;
 
+pub use access::Access;
 pub use cycle::Cycle;
 pub use error::StoreError;
 
@@ -204,6 +208,8 @@ pub struct BeneficiaryFilter {
     /// Name (case and diacritics ignored), code, or whole citizen ID.
     pub search: Option<String>,
     pub commune: Option<String>,
+    /// Lives in one of these communes (a user's jurisdiction); an empty list matches nobody.
+    pub communes: Option<Vec<String>>,
     /// Has been granted this category.
     pub category: Option<String>,
     pub payment_point_id: Option<i64>,
@@ -284,7 +290,7 @@ pub enum OpenMode {
 
 /// Everything chitra keeps. Both backends pass the same conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Cycle + Send + Sync {
+pub trait Store: Cycle + Access + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

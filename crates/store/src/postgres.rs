@@ -63,6 +63,7 @@ impl PgStore {
 
 shared_store!(PgStore);
 shared_cycle!(PgStore);
+shared_access!(PgStore);
 
 /// One row's values, collected to be bound into a multi-row statement.
 pub(crate) struct Binder {

@@ -1032,6 +1032,18 @@ macro_rules! shared_store {
                     if let Some(c) = &f.commune {
                         q.push(" AND a.commune_code = ").push_bind(c.clone());
                     }
+                    if let Some(cs) = &f.communes {
+                        if cs.is_empty() {
+                            q.push(" AND 1 = 0");
+                        } else {
+                            q.push(" AND a.commune_code IN (");
+                            let mut list = q.separated(", ");
+                            for c in cs {
+                                list.push_bind(c.clone());
+                            }
+                            q.push(")");
+                        }
+                    }
                     if let Some(p) = f.payment_point_id {
                         q.push(" AND b.payment_point_id = ").push_bind(p);
                     }

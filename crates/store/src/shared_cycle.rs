@@ -63,7 +63,7 @@ macro_rules! shared_cycle {
                 .bind(run_id)
                 .fetch_optional(&mut *conn)
                 .await?
-                .ok_or_else(|| StoreError::invalid("run", format!("no payroll run #{run_id}")))?;
+                .ok_or_else(|| StoreError::NotFound { what: "payroll run", key: run_id.to_string() })?;
             run_from_row(&r)
         }
 
@@ -1240,6 +1240,18 @@ macro_rules! shared_cycle {
                     if let Some(p) = filter.point_id {
                         q.push(" AND l.point_id = ").push_bind(p);
                     }
+                    if let Some(cs) = &filter.communes {
+                        if cs.is_empty() {
+                            q.push(" AND 1 = 0");
+                        } else {
+                            q.push(" AND l.commune_code IN (");
+                            let mut list = q.separated(", ");
+                            for c in cs {
+                                list.push_bind(c.clone());
+                            }
+                            q.push(")");
+                        }
+                    }
                 };
                 let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM payroll_lines l");
                 conditions(&mut count);
@@ -1456,7 +1468,28 @@ macro_rules! shared_cycle {
                 {
                     hold(r.try_get("code")?, 0, r.try_get::<Option<i64>, _>("amount")?.unwrap_or(0))?;
                 }
-                let settlement = cyc::settle(&flows, &held, &holding).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                // What each point (or the bank transit account) still holds for lines due on
+                // payrolls being paid.
+                let codes = point_codes(&mut conn).await?;
+                let mut at_points: BTreeMap<String, Dong> = BTreeMap::new();
+                for r in sqlx::query(
+                    "SELECT l.channel, l.point_id, c.code, CAST(SUM(l.total) AS BIGINT) AS due \
+                     FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id JOIN payroll_lines l ON l.run_id = r.id \
+                     WHERE r.period = $1 AND r.state = 'paying' AND l.status = 'due' AND l.channel <> 'facility' GROUP BY l.channel, l.point_id, c.code",
+                )
+                .bind(period.yyyymm())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    let holder = match (r.try_get::<String, _>("channel")?.as_str(), r.try_get::<Option<i64>, _>("point_id")?) {
+                        ("point", Some(p)) => Account::cash(&codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"))),
+                        _ => Account::bank(&r.try_get::<String, _>("code")?),
+                    };
+                    let due = Dong(r.try_get::<Option<i64>, _>("due")?.unwrap_or(0));
+                    let h = at_points.entry(holder.as_str().to_owned()).or_default();
+                    *h = h.checked_add(due).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
+                }
+                let settlement = cyc::settle(&flows, &held, &holding, &at_points).map_err(|_| StoreError::invalid("period", "amounts out of range"))?;
                 Ok(SettlementReport { period, balances: settlement.balances(), settlement })
             }
 

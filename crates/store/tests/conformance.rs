@@ -176,6 +176,7 @@ conformance!(
     concurrent_writers_keep_one_chain,
     who_and_why_are_required_and_ids_are_masked_in_the_journal,
     verification_while_others_write_raises_no_false_alarm,
+    users_and_sessions_are_kept_with_their_scopes,
 );
 
 fn change() -> Change {
@@ -661,6 +662,18 @@ async fn the_register_is_searched_without_diacritics(h: &Harness) {
         .unwrap();
     assert_eq!((page.total, page.items.len()), (2, 1));
     assert_eq!(page.items[0].citizen_id_masked, "********0011");
+    // A jurisdiction's communes: listed ones only; an empty list reaches nobody.
+    let within = |communes: Vec<&str>| BeneficiaryFilter {
+        communes: Some(communes.into_iter().map(String::from).collect()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.beneficiaries(&within(vec!["28756"])).await.unwrap().total, 2);
+    assert_eq!(
+        s.beneficiaries(&within(vec!["28756", "28759"])).await.unwrap().total,
+        3
+    );
+    assert_eq!(s.beneficiaries(&within(vec![])).await.unwrap().total, 0);
     let k5c = s
         .beneficiaries(&BeneficiaryFilter {
             category: Some("K5c".into()),
@@ -985,6 +998,16 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
             .await
             .unwrap()
             .items;
+        // A jurisdiction's communes narrow the list: theirs, or nobody's.
+        let within = |communes: &[&str]| LineFilter {
+            communes: Some(communes.iter().map(|c| c.to_string()).collect()),
+            limit: 100,
+            ..Default::default()
+        };
+        let ours = s.run_lines(run.id, &within(&["28756"])).await.unwrap();
+        assert_eq!(ours.total as usize, ended.len());
+        let theirs = s.run_lines(run.id, &within(&["28759"])).await.unwrap();
+        assert_eq!(theirs.total, 0);
         lines_of.insert(
             month,
             ended
@@ -1381,5 +1404,158 @@ async fn verification_while_others_write_raises_no_false_alarm(h: &Harness) {
     }
     writer.await.unwrap();
     assert!(checks > 0);
+    assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// Users with roles and scopes, and their sessions (issue: the payment service). Neither the
+/// password hash nor the session token reaches the journal.
+async fn users_and_sessions_are_kept_with_their_scopes(h: &Harness) {
+    use chitra_core::access::{Role, Scope};
+    use chitra_store::access::{NewSession, NewUser, SessionKind};
+    let s = &*h.store;
+    init(s).await;
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let officer = NewUser {
+        username: "can.bo.829".into(),
+        display_name: "Nguyễn Thị Lan".into(),
+        password_hash: hash.into(),
+        role: Role::LocalOfficer,
+        scope: Scope::District("829".into()),
+    };
+    let before = journal_len(s).await;
+    let made = s.add_user(&change(), &officer).await.unwrap();
+    assert_eq!(journal_len(s).await, before + 1);
+    assert_eq!((made.role, made.active), (Role::LocalOfficer, true));
+    assert_eq!(s.users().await.unwrap(), vec![made.clone()]);
+    let creds = s.credentials("can.bo.829").await.unwrap().unwrap();
+    assert_eq!((creds.user.id, creds.password_hash.as_str()), (made.id, hash));
+    assert!(s.credentials("nobody").await.unwrap().is_none());
+
+    // Bad input names the field and changes nothing.
+    let refused = |u: NewUser, field: &'static str| async move {
+        let e = s.add_user(&change(), &u).await.unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref f) if f.field == field),
+            "{field}: {e}"
+        );
+    };
+    refused(officer.clone(), "username").await;
+    refused(
+        NewUser {
+            username: "Bad Name".into(),
+            ..officer.clone()
+        },
+        "username",
+    )
+    .await;
+    refused(
+        NewUser {
+            username: "agent.x".into(),
+            role: Role::Agent,
+            ..officer.clone()
+        },
+        "scope",
+    )
+    .await;
+    refused(
+        NewUser {
+            username: "nowhere".into(),
+            scope: Scope::District("999".into()),
+            ..officer.clone()
+        },
+        "scope",
+    )
+    .await;
+    refused(
+        NewUser {
+            username: "agent.y".into(),
+            role: Role::Agent,
+            scope: Scope::Point(999),
+            ..officer.clone()
+        },
+        "scope",
+    )
+    .await;
+    refused(
+        NewUser {
+            username: "plain".into(),
+            password_hash: "secret".into(),
+            ..officer.clone()
+        },
+        "password",
+    )
+    .await;
+    assert_eq!(s.users().await.unwrap().len(), 1);
+    assert_eq!(journal_len(s).await, before + 1);
+
+    // A session lives until it expires or ends.
+    let now = change().at;
+    let token_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    s.start_session(
+        &change(),
+        &NewSession {
+            token_hash: token_hash.into(),
+            user_id: made.id,
+            kind: SessionKind::Bearer,
+            label: "máy tính bảng".into(),
+            csrf: "csrf-1".into(),
+            expires_at: now + chrono::Duration::hours(1),
+        },
+    )
+    .await
+    .unwrap();
+    let live = s.session(token_hash, now).await.unwrap().unwrap();
+    assert_eq!((live.user.id, live.kind), (made.id, SessionKind::Bearer));
+    assert_eq!(live.csrf, "csrf-1");
+    assert!(
+        s.session(token_hash, now + chrono::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(s.session("unknown", now).await.unwrap().is_none());
+    s.end_session(&change(), token_hash).await.unwrap();
+    assert!(s.session(token_hash, now).await.unwrap().is_none(), "ended");
+
+    // Disabling a user ends their sessions.
+    let second = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    s.start_session(
+        &change(),
+        &NewSession {
+            token_hash: second.into(),
+            user_id: made.id,
+            kind: SessionKind::Browser,
+            label: "trình duyệt".into(),
+            csrf: "csrf-2".into(),
+            expires_at: now + chrono::Duration::hours(1),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.session(second, now).await.unwrap().is_some());
+    let off = s
+        .set_user_active(&change(), "can.bo.829", false)
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert!(s.session(second, now).await.unwrap().is_none());
+    s.set_user_active(&change(), "can.bo.829", true)
+        .await
+        .unwrap();
+    assert!(s.session(second, now).await.unwrap().is_none(), "stays ended");
+    let e = s
+        .set_password(&change(), "can.bo.829", "plain")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref f) if f.field == "password"));
+
+    let leaked = h
+        .raw
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM journal WHERE payload LIKE '%argon2id%' OR payload LIKE '%{token_hash}%' OR payload LIKE '%{second}%' OR payload LIKE '%csrf-%'"
+        ))
+        .await;
+    assert_eq!(leaked, 0);
     assert!(s.verify_journal().await.unwrap().intact);
 }

@@ -112,7 +112,7 @@ fn a_month_funded_paid_and_closed_settles() {
     assert_eq!(ledger.sum(), 0);
     let mut held = BTreeMap::new();
     held.insert("post:BT-2020".to_owned(), Dong(270_000));
-    let s = settle(&flows(&month), &held, &BTreeMap::new()).unwrap();
+    let s = settle(&flows(&month), &held, &BTreeMap::new(), &BTreeMap::new()).unwrap();
     let c = &s.contracts["post:BT-2020"];
     assert_eq!(c.advanced, Dong(270_000 + 405_000 + 540_000 + 360_000));
     assert_eq!(c.paid, Dong(270_000 + 540_000 + 360_000));
@@ -139,21 +139,37 @@ fn a_month_funded_paid_and_closed_settles() {
         )])
     };
     assert!(
-        settle(&flows(&paying), &held, &open(675_000))
+        settle(&flows(&paying), &held, &open(675_000), &BTreeMap::new())
             .unwrap()
             .contracts["post:BT-2020"]
             .balances
     );
     assert!(
-        !settle(&flows(&paying), &held, &open(674_999))
+        !settle(&flows(&paying), &held, &open(674_999), &BTreeMap::new())
             .unwrap()
             .contracts["post:BT-2020"]
             .balances
     );
     assert!(
-        !settle(&flows(&paying), &held, &BTreeMap::new())
+        !settle(&flows(&paying), &held, &BTreeMap::new(), &BTreeMap::new())
             .unwrap()
             .contracts["post:BT-2020"]
+            .balances
+    );
+    // The point, too, balances mid-month only when the lines name what it still holds.
+    let at_p1 = |amount: i64| BTreeMap::from([("cash:P1".to_owned(), Dong(amount))]);
+    let mid = |amount: i64| {
+        settle(&flows(&paying), &held, &open(675_000), &at_p1(amount))
+            .unwrap()
+            .points["cash:P1"]
+            .balances
+    };
+    assert!(mid(675_000));
+    assert!(!mid(674_999));
+    assert!(
+        !settle(&flows(&paying), &held, &open(675_000), &BTreeMap::new())
+            .unwrap()
+            .points["cash:P1"]
             .balances
     );
     assert_eq!(ledger.balance(&Account::cash("P1")).balance(), 0);
@@ -388,7 +404,7 @@ proptest! {
             // The settlement balances: held before + advanced = paid + returned + held after.
             let mut held = BTreeMap::new();
             held.insert(post.to_string(), held_before);
-            let s = settle(&flows(&month), &held, &BTreeMap::new()).unwrap();
+            let s = settle(&flows(&month), &held, &BTreeMap::new(), &BTreeMap::new()).unwrap();
             prop_assert!(s.balances(), "{:?}", s);
             let after = s.contracts.get(post.as_str()).map(|c| c.held_after).unwrap_or(Dong::ZERO);
             prop_assert_eq!(after.get(), ledger.balance(&post).balance(), "the post office holds what was carried");

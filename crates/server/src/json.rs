@@ -1,0 +1,170 @@
+//! JSON in and out. The body is parsed into the handler's typed request at the edge; what cannot be
+//! parsed is refused with the path of the field at fault (`payments[3].amount`) and why.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body: parsed with field-level errors on the way in, serialised on the way out.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json")
+            });
+        if !is_json {
+            return Err(ApiError::bad_request(
+                "content_type",
+                "the body must be JSON, sent with Content-Type: application/json",
+                None,
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::bad_request("body", format!("the body could not be read: {e}"), None)
+        })?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// Parses `bytes` as a `T`, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| refusal(&e))?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+            None,
+        )
+    })?;
+    Ok(value)
+}
+
+/// Parses an already-read JSON value as a `T` (an item of a batch), naming the field at fault.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| refusal(&e))
+}
+
+fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    let path = e.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let message = inner.to_string();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {message}"),
+            None,
+        );
+    }
+    // serde names unknown and missing fields in back-quotes, at the path of the object holding them.
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let (code, field) = if message.starts_with("unknown field") {
+        // The path already ends with the unknown field's name.
+        (
+            "unknown_field",
+            Some(path.clone()).filter(|p| !p.is_empty()).or(quoted),
+        )
+    } else if message.starts_with("missing field") {
+        ("missing_field", quoted.map(|q| join(&q)))
+    } else if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("unknown variant")
+    {
+        ("wrong_type", Some(path.clone()).filter(|p| !p.is_empty()))
+    } else {
+        ("invalid", Some(path.clone()).filter(|p| !p.is_empty()))
+    };
+    let message = match &field {
+        Some(f) => format!("{f}: {}", strip_position(&message)),
+        None => strip_position(&message).to_owned(),
+    };
+    ApiError::bad_request(code, message, field)
+}
+
+/// serde_json ends its messages with " at line 1 column 42": the field says where already.
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        amount: i64,
+        line_id: i64,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Batch {
+        payments: Vec<Item>,
+    }
+
+    fn field(r: Result<Batch, ApiError>) -> (String, Option<String>) {
+        let e = r.unwrap_err();
+        let b = e.body();
+        (b.error.code.to_owned(), b.error.field)
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_kind() {
+        assert_eq!(
+            field(parse(br#"{"payments": [{"amount": 1, "line_id": 2}, {"amount": "x", "line_id": 3}]}"#)),
+            ("wrong_type".into(), Some("payments[1].amount".into()))
+        );
+        assert_eq!(
+            field(parse(br#"{"payments": [{"amount": 1, "line_id": 2, "tip": 5}]}"#)),
+            ("unknown_field".into(), Some("payments[0].tip".into()))
+        );
+        assert_eq!(
+            field(parse(br#"{"payments": [{"amount": 1}]}"#)),
+            ("missing_field".into(), Some("payments[0].line_id".into()))
+        );
+        assert_eq!(
+            field(parse(br#"{"payments": [{"amount": 1,"#)),
+            ("invalid_json".into(), None)
+        );
+        assert_eq!(
+            field(parse(br#"{"payments": []} x"#)),
+            ("invalid_json".into(), None)
+        );
+        let ok: Batch = parse(br#"{"payments": []}"#).unwrap();
+        assert!(ok.payments.is_empty());
+    }
+}

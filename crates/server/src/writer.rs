@@ -1,0 +1,100 @@
+//! The one writer of payments (DESIGN.md §6): requests queue here; the writer takes everything
+//! waiting (up to a limit), records it in one transaction — one fsync for all — and answers each
+//! request only once that transaction is durable. Under load, batches grow by themselves; alone, a
+//! payment is committed at once.
+
+use std::sync::Arc;
+
+use chitra_store::cycle::{NewPayment, PaymentGroup, PaymentResult};
+use chitra_store::{Change, Store};
+use tokio::sync::{mpsc, oneshot};
+
+pub use chitra_store::cycle::Within;
+
+use crate::error::ApiError;
+
+/// The most payments committed in one transaction.
+const MAX_PAYMENTS_PER_COMMIT: usize = 20_000;
+
+struct Job {
+    group: PaymentGroup,
+    reply: oneshot::Sender<Result<Vec<PaymentResult>, String>>,
+}
+
+/// A handle to the writer task.
+#[derive(Clone)]
+pub struct PaymentWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl PaymentWriter {
+    /// Starts the writer on the current tokio runtime.
+    pub fn start(store: Arc<dyn Store>) -> PaymentWriter {
+        let (queue, jobs) = mpsc::channel(65_536);
+        tokio::spawn(run(store, jobs));
+        PaymentWriter { queue }
+    }
+
+    /// Records `payments` for `change`'s user, limited to `within`; answers once durable.
+    pub async fn record(
+        &self,
+        change: Change,
+        within: Within,
+        payments: Vec<NewPayment>,
+    ) -> Result<Vec<PaymentResult>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            group: PaymentGroup {
+                change,
+                within,
+                payments,
+            },
+            reply,
+        };
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| ApiError::Unavailable("the payment writer has stopped".into()))?;
+        match answer.await {
+            Ok(Ok(results)) => Ok(results),
+            Ok(Err(e)) => Err(ApiError::Internal(e)),
+            Err(_) => Err(ApiError::Unavailable(
+                "the payment writer stopped before answering".into(),
+            )),
+        }
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::new();
+    while let Some(first) = jobs.recv().await {
+        let mut size = first.group.payments.len();
+        batch.push(first);
+        while size < MAX_PAYMENTS_PER_COMMIT {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    size += job.group.payments.len();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let (groups, replies): (Vec<PaymentGroup>, Vec<_>) =
+            batch.drain(..).map(|j| (j.group, j.reply)).unzip();
+        match store.record_payment_groups(&groups).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                // Nothing of this transaction landed: every request in it is told so.
+                tracing::error!(error = %e, groups = groups.len(), "payment batch failed");
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
