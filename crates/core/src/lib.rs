@@ -15,6 +15,7 @@ pub mod ids;
 pub mod journal;
 pub mod ledger;
 pub mod money;
+pub mod notice;
 pub mod office;
 pub mod payroll;
 pub mod period;
