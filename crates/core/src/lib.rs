@@ -2,6 +2,7 @@
 //! much, and everything that checks the money adds up, lives here; the store remembers and the
 //! server and the CLI translate.
 
+pub mod anomaly;
 pub mod calc;
 pub mod contract;
 pub mod cycle;
@@ -14,11 +15,13 @@ pub mod journal;
 pub mod ledger;
 pub mod money;
 pub mod office;
+pub mod payment;
 pub mod payroll;
 pub mod period;
 pub mod program;
 pub mod register;
 pub mod rules;
+pub mod schedule;
 pub mod text;
 pub mod units;
 pub mod words;

@@ -22,12 +22,16 @@ mod error;
 mod shared;
 #[macro_use]
 mod shared_cycle;
+pub mod payments;
+#[macro_use]
+mod shared_payments;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_bulk;
 
 pub use cycle::Cycle;
 pub use error::StoreError;
+pub use payments::Payments;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -284,7 +288,7 @@ pub enum OpenMode {
 
 /// Everything chitra keeps. Both backends pass the same conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Cycle + Send + Sync {
+pub trait Store: Cycle + Payments + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
