@@ -10,20 +10,23 @@ use chitra_core::contract::{FeeRule, NewContract};
 use chitra_core::decision::{Decision, DecisionKind, NewDecision};
 use chitra_core::ids::{CitizenId, CommuneCode};
 use chitra_core::office::{NewPaymentPoint, OfficeKind, PointKind};
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::{self, Generation, Line, Register};
 use chitra_core::register::{AddressSpell, Beneficiary, NewBeneficiary, Sex};
 use chitra_core::rules::RuleBook;
+use chitra_core::schedule::Weekdays;
 use chitra_core::units::{AdminUnit, OfficialFiles, UnitLevel, load_official};
 use chitra_core::{Dong, FieldError, Period, Program};
-use chitra_store::cycle::{NewPayment, PaymentMethod};
-use chitra_store::{Change, NewOffice, OpenMode};
+use chitra_store::cycle::{DueLine, NewPayment, PaymentResult, Run};
+use chitra_store::payments::{PaymentGroup, Within};
+use chitra_store::{Change, NewOffice, OpenMode, Store};
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::commands::initialise;
 use crate::demo::Rng;
-use crate::output::{Failure, Outcome, emit, fields, vnd};
-use crate::{BenchPayroll, BenchReconcile, Global};
+use crate::output::{Failure, Outcome, Table, emit, fields, vnd};
+use crate::{BenchPayments, BenchPayroll, BenchReconcile, Global};
 
 /// The month the bench pays: after the 2025 reorganisation, on the two-level units.
 const MONTH: (i32, u32) = (2025, 8);
@@ -378,6 +381,7 @@ async fn durable(g: &Global, n: usize) -> Result<DurableReport, Failure> {
                 latitude: None,
                 longitude: None,
                 pay_days: (5, 10),
+                opening_days: Weekdays::MON_TO_SAT,
             });
         }
     }
@@ -579,10 +583,9 @@ pub struct ReconcileBench {
     pub peak_memory_mib: Option<f64>,
 }
 
-/// On the database `bench payroll` made: the month is approved, funded, paid (nearly all lines)
-/// and closed; then the settlement's per-point sums and the full three-way match are timed.
-pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+/// The bench month's runs on the database `bench payroll` made, each approved, funded and opened
+/// (as far as it was not yet): ready to be paid.
+async fn month_to_pay(store: &dyn Store, g: &Global) -> Result<Vec<Run>, Failure> {
     let month = Period::new(MONTH.0, MONTH.1)?;
     let runs = store.runs(Some(month)).await?;
     if runs.is_empty() {
@@ -596,11 +599,7 @@ pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
         .into());
     }
     let day = |d: u32| plus_days(month.first_day(), d - 1);
-    let mut payments = 0usize;
-    let mut pay_time = Duration::ZERO;
-    let mut close_time = Duration::ZERO;
-    let mut rng = Rng(0x0050_4159);
-    let lines: i64 = runs.iter().map(|r| r.lines).sum();
+    let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         use chitra_core::payroll::RunState;
         // Each step answers with the run as it now stands.
@@ -620,27 +619,102 @@ pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
                 .open_payroll(&Change::on("buu.dien", "bắt đầu chi trả", day(2)), run.id)
                 .await?;
         }
-        if run.state != RunState::Paying {
+        out.push(run);
+    }
+    Ok(out)
+}
+
+/// The citizen IDs of the register `bench payroll` made, by beneficiary id (from 1): the same
+/// synthetic people again, from the same seed.
+fn bench_citizen_ids(n: usize) -> Result<Vec<CitizenId>, Failure> {
+    let (_, communes) = national_communes()?;
+    let mut rng = Rng(0x0042_454E_4348);
+    (0..n)
+        .map(|i| Ok(citizen_id(&synthetic(&mut rng, communes.len()), i)?))
+        .collect()
+}
+
+/// A payment of a due line as an agent records it: most beneficiaries show their own citizen ID,
+/// some send a proxy; the frail are paid at home.
+fn bench_payment(
+    l: &DueLine,
+    ids: &[CitizenId],
+    rng: &mut Rng,
+    paid_at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<NewPayment, Failure> {
+    let own = usize::try_from(l.beneficiary_id - 1)
+        .ok()
+        .and_then(|i| ids.get(i))
+        .ok_or_else(|| {
+            Failure::Other(format!(
+                "beneficiary {} is not one `bench payroll` registered",
+                l.beneficiary_id
+            ))
+        })?;
+    let identity = if rng.chance(0.05) {
+        // Proxies from a pool: a few collect for several people.
+        let n = rng.below(200_000);
+        Identity::proxy(
+            &format!("Người nhận thay {n}"),
+            &format!("0790{:08}", n),
+            &format!("UQ-{n}"),
+            "UBND xã",
+            NaiveDate::from_ymd_opt(MONTH.0, MONTH.1, 28).unwrap_or_default(),
+        )?
+    } else {
+        Identity::CitizenId {
+            number: own.clone(),
+        }
+    };
+    let location = if l.home_delivery {
+        Location::parse(
+            "home",
+            Some(10.0 + rng.below(10_000) as f64 / 1e4),
+            Some(106.0),
+        )?
+    } else {
+        Location::Point
+    };
+    Ok(NewPayment {
+        id: format!("bench:{}", l.id),
+        line_id: l.id,
+        amount: l.total,
+        paid_at,
+        agent: "nv.chitra".to_owned(),
+        identity,
+        location,
+    })
+}
+
+fn paid_at_on(day: NaiveDate) -> Result<chrono::DateTime<chrono::FixedOffset>, Failure> {
+    chrono::DateTime::parse_from_rfc3339(&format!("{day}T08:30:00+07:00"))
+        .map_err(|e| Failure::Other(format!("a bench time: {e}")))
+}
+
+/// On the database `bench payroll` made: the month is approved, funded, paid (nearly all lines)
+/// and closed; then the settlement's per-point sums and the full three-way match are timed.
+pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
+    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let month = Period::new(MONTH.0, MONTH.1)?;
+    let runs = month_to_pay(store.as_ref(), g).await?;
+    let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;
+    let day = |d: u32| plus_days(month.first_day(), d - 1);
+    let mut payments = 0usize;
+    let mut pay_time = Duration::ZERO;
+    let mut close_time = Duration::ZERO;
+    let mut rng = Rng(0x0050_4159);
+    let lines: i64 = runs.iter().map(|r| r.lines).sum();
+    for run in runs {
+        if run.state != chitra_core::payroll::RunState::Paying {
             continue;
         }
         let due = store.due_lines(run.id).await?;
-        let batch: Vec<NewPayment> = due
-            .iter()
-            .filter(|_| !rng.chance(0.02))
-            .map(|l| NewPayment {
-                id: format!("bench:{}", l.id),
-                line_id: l.id,
-                amount: l.total,
-                paid_at: format!("{}T08:30:00+07:00", day(5)),
-                agent: "nv.chitra".to_owned(),
-                method: if l.home_delivery {
-                    PaymentMethod::Home
-                } else {
-                    PaymentMethod::Point
-                },
-                proof: serde_json::json!({ "identity": "citizen_id", "last4": "0001" }),
-            })
-            .collect();
+        let mut batch = Vec::with_capacity(due.len());
+        for l in &due {
+            if !rng.chance(0.02) {
+                batch.push(bench_payment(l, &ids, &mut rng, paid_at_on(day(5))?)?);
+            }
+        }
         let t = Instant::now();
         for part in batch.chunks(10_000) {
             store
@@ -717,5 +791,245 @@ pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
                     .unwrap_or_default(),
             ),
         ])
+    })
+}
+
+/// One way of grouping payments into transactions, timed.
+#[derive(Serialize)]
+pub struct PaymentsPass {
+    pub name: String,
+    pub payments: usize,
+    pub transactions: usize,
+    pub groups: usize,
+    pub seconds: f64,
+    pub payments_per_second: f64,
+    pub flagged: usize,
+}
+
+#[derive(Serialize)]
+pub struct PaymentsBench {
+    pub db: String,
+    pub backend: &'static str,
+    pub period: Period,
+    pub lines_due: usize,
+    pub order: String,
+    pub passes: Vec<PaymentsPass>,
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// Records `transactions` (each a list of groups) through the group commit; every payment must be
+/// accepted.
+async fn timed_pass(
+    store: &dyn Store,
+    name: String,
+    transactions: Vec<Vec<PaymentGroup>>,
+) -> Result<PaymentsPass, Failure> {
+    let payments = transactions
+        .iter()
+        .flatten()
+        .map(|g| g.payments.len())
+        .sum();
+    let groups = transactions.iter().map(Vec::len).sum();
+    let mut flagged = 0;
+    let t = Instant::now();
+    for tx in &transactions {
+        let answers = store.record_payment_groups(tx).await?;
+        for a in answers.iter().flatten() {
+            match a {
+                PaymentResult::Accepted { flags, .. } => flagged += usize::from(!flags.is_empty()),
+                other => {
+                    return Err(Failure::Other(format!(
+                        "a bench payment was not accepted: {other:?}"
+                    )));
+                }
+            }
+        }
+    }
+    let elapsed = t.elapsed();
+    Ok(PaymentsPass {
+        name,
+        payments,
+        transactions: transactions.len(),
+        groups,
+        seconds: elapsed.as_secs_f64(),
+        payments_per_second: per_second(payments, elapsed),
+        flagged,
+    })
+}
+
+/// On the database `bench payroll` made: the month's lines paid through the payment service's
+/// group commit, as a busy server would — first in transactions of one group of `--batch`
+/// payments (a tablet syncing, an import), then in transactions of many small groups of 1 to 50
+/// (agents' requests gathered by the writer), then a few transactions of a single payment.
+pub async fn payments(g: &Global, args: BenchPayments) -> Outcome {
+    if args.batch == 0 || args.batch > 100_000 {
+        return Err(FieldError::new("batch", "between 1 and 100,000").into());
+    }
+    let random = match args.order.as_str() {
+        "random" => true,
+        "line" => false,
+        other => {
+            return Err(FieldError::new(
+                "order",
+                format!("'{other}' is not an order: random or line"),
+            )
+            .into());
+        }
+    };
+    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let month = Period::new(MONTH.0, MONTH.1)?;
+    let runs = month_to_pay(store.as_ref(), g).await?;
+    let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;
+    let mut due = Vec::new();
+    for run in &runs {
+        if run.state == chitra_core::payroll::RunState::Paying {
+            due.extend(store.due_lines(run.id).await?);
+        }
+    }
+    let lines_due = due.len();
+    let mut rng = Rng(0x0050_4159_4D54);
+    if random {
+        // Agents at thousands of points pay at once: the lines reach the writer in no order.
+        for i in (1..due.len()).rev() {
+            due.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+    } else {
+        due.sort_by_key(|l| l.id);
+    }
+    due.truncate(args.payments);
+    let day = plus_days(month.first_day(), 4);
+    let paid_at = paid_at_on(day)?;
+    let change = |who: String| Change::on(who, "chi trả tại điểm", day);
+    let mut payments = Vec::with_capacity(due.len());
+    for l in &due {
+        payments.push(bench_payment(l, &ids, &mut rng, paid_at)?);
+    }
+    // A few single payments are kept for the last pass; the rest split between the two others.
+    let singles = payments.split_off(
+        payments
+            .len()
+            .saturating_sub(2_000.min(payments.len() / 10)),
+    );
+    let small = payments.split_off(payments.len() / 2);
+    let large = payments;
+
+    let mut passes = Vec::new();
+    let batches: Vec<Vec<PaymentGroup>> = large
+        .chunks(args.batch)
+        .map(|c| {
+            vec![PaymentGroup {
+                change: change("nv.dong.bo".into()),
+                within: Within::Anywhere,
+                payments: c.to_vec(),
+            }]
+        })
+        .collect();
+    passes.push(
+        timed_pass(
+            store.as_ref(),
+            format!("one group of {} per transaction", args.batch),
+            batches,
+        )
+        .await?,
+    );
+    // Agents' requests of 1 to 50 payments, each scoped to its point, gathered by the writer
+    // into transactions of about `--batch` payments.
+    let mut transactions: Vec<Vec<PaymentGroup>> = Vec::new();
+    let mut rest = small.as_slice();
+    let mut current: Vec<PaymentGroup> = Vec::new();
+    let mut in_current = 0;
+    while !rest.is_empty() {
+        let n = (1 + rng.below(50) as usize).min(rest.len());
+        let (take, left) = rest.split_at(n);
+        rest = left;
+        let agent = format!("nv.{}", rng.below(11_000));
+        current.push(PaymentGroup {
+            change: change(agent),
+            within: Within::Anywhere,
+            payments: take.to_vec(),
+        });
+        in_current += n;
+        if in_current >= args.batch {
+            transactions.push(std::mem::take(&mut current));
+            in_current = 0;
+        }
+    }
+    if !current.is_empty() {
+        transactions.push(current);
+    }
+    passes.push(
+        timed_pass(
+            store.as_ref(),
+            format!("groups of 1 to 50, about {} per transaction", args.batch),
+            transactions,
+        )
+        .await?,
+    );
+    let one_by_one: Vec<Vec<PaymentGroup>> = singles
+        .into_iter()
+        .map(|p| {
+            vec![PaymentGroup {
+                change: change("nv.le".into()),
+                within: Within::Anywhere,
+                payments: vec![p],
+            }]
+        })
+        .collect();
+    passes.push(
+        timed_pass(
+            store.as_ref(),
+            "one payment per transaction".into(),
+            one_by_one,
+        )
+        .await?,
+    );
+    let report = PaymentsBench {
+        db: g.db.clone(),
+        backend: store.backend(),
+        period: month,
+        lines_due,
+        order: args.order.clone(),
+        passes,
+        peak_memory_mib: peak_mib(),
+    };
+    emit(g.format, &report, || {
+        let mut t = Table::new(&[
+            "pass",
+            "payments",
+            "transactions",
+            "groups",
+            "seconds",
+            "payments/s",
+            "flagged",
+        ])
+        .numeric(&[1, 2, 3, 4, 5, 6]);
+        for p in &report.passes {
+            t.row(vec![
+                p.name.clone(),
+                vnd(p.payments as i64),
+                vnd(p.transactions as i64),
+                vnd(p.groups as i64),
+                format!("{:.2}", p.seconds),
+                vnd(p.payments_per_second as i64),
+                vnd(p.flagged as i64),
+            ]);
+        }
+        format!(
+            "{}{}",
+            fields(&[
+                ("database", format!("{} ({})", report.db, report.backend)),
+                ("period", report.period.to_string()),
+                ("lines due", vnd(report.lines_due as i64)),
+                ("order", report.order.clone()),
+                (
+                    "peak memory (MiB)",
+                    report
+                        .peak_memory_mib
+                        .map(|m| format!("{m:.0}"))
+                        .unwrap_or_default(),
+                ),
+            ]),
+            t.render()
+        )
     })
 }

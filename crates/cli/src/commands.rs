@@ -96,6 +96,8 @@ pub async fn run(cli: Cli) -> Outcome {
             PayrollCommand::Diff { run } => month::diff(&g, run).await,
             PayrollCommand::Reviews => month::reviews(&g).await,
         },
+        Command::Point(c) => crate::points::run(&g, c).await,
+        Command::Flags(a) => crate::points::flags(&g, a).await,
         Command::Ledger(LedgerCommand::Balances) => month::balances(&g).await,
         Command::Export(ExportCommand::Ledger { detail, output }) => {
             month::export_ledger(&g, detail, output.as_deref()).await
@@ -117,6 +119,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Healthcheck => healthcheck(&g).await,
         Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
         Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
+        Command::Bench(BenchCommand::Payments(a)) => crate::bench::payments(&g, a).await,
         Command::Bench(BenchCommand::Documents(a)) => {
             crate::documents::bench_documents(&g, a).await
         }

@@ -17,12 +17,13 @@ use chitra_core::contract::{FeeRule, NewContract};
 use chitra_core::decision::{DecisionKind, NewDecision};
 use chitra_core::ids::{CitizenId, CommuneCode};
 use chitra_core::office::{NewPaymentPoint, Office, OfficeKind, PaymentPoint, PointKind};
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::Channel;
 use chitra_core::period::age_in;
 use chitra_core::register::{AddressSpell, BankAccount, NewBeneficiary, Sex};
 use chitra_core::units::{AdminUnit, UnitLevel, UnitTree};
 use chitra_core::{Dong, FieldError, Period, Program};
-use chitra_store::cycle::{NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::cycle::{NewPayment, PaymentResult};
 use chitra_store::{BeneficiaryFile, Change, DecisionFor, NewFacility, NewOffice, OpenMode, Store};
 use chrono::{Datelike, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,7 +69,7 @@ impl Rng {
         lo + self.below((hi - lo + 1).max(1) as u64) as i64
     }
 
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -833,6 +834,7 @@ async fn add_points(
             latitude: Some(jitter(rng, lat)),
             longitude: Some(jitter(rng, lon)),
             pay_days: kind.usual_pay_days(),
+            opening_days: chitra_core::schedule::Weekdays::MON_TO_SAT,
         });
     }
     let created = store
@@ -1217,13 +1219,37 @@ impl World {
     /// not; the frail are paid at home; some send a proxy.
     async fn pay(&mut self, store: &dyn Store, g: &Global, runs: &[i64], month: Period) -> Outcome {
         let t0 = Instant::now();
+        // Each point pays on the days of its schedule (up to the 20th, when the month's payments
+        // are reported), in its hours; homes are near their point.
+        let schedules: HashMap<i64, Vec<u32>> = store
+            .schedules(month, None)
+            .await?
+            .into_iter()
+            .map(|s| (s.point_id, s.days.iter().filter(|d| *d <= 20).collect()))
+            .collect();
+        let places: HashMap<i64, (f64, f64)> = store
+            .payment_points()
+            .await?
+            .into_iter()
+            .filter_map(|p| Some((p.id, (p.latitude?, p.longitude?))))
+            .collect();
         let mut batch = Vec::new();
         for run in runs {
             for l in store.due_lines(*run).await? {
                 let Some(&i) = self.by_id.get(&l.beneficiary_id) else {
                     continue;
                 };
-                let day = self.rng.range(2, 20) as u32;
+                let point = match l.channel {
+                    Channel::Point(p) => Some(p),
+                    _ => None,
+                };
+                let days = point
+                    .and_then(|p| schedules.get(&p))
+                    .filter(|d| !d.is_empty());
+                let day = match days {
+                    Some(d) if !l.home_delivery => *self.rng.pick(d),
+                    _ => self.rng.range(2, 20) as u32,
+                };
                 let paid_on = NaiveDate::from_ymd_opt(month.year(), month.month(), day)
                     .unwrap_or(month.first_day());
                 let p = &self.persons[i];
@@ -1234,27 +1260,60 @@ impl World {
                 if away || (dead && !self.rng.chance(0.85)) || self.rng.chance(0.004) {
                     continue;
                 }
-                let method = match l.channel {
-                    Channel::Bank => PaymentMethod::Bank,
-                    _ if l.home_delivery => PaymentMethod::Home,
-                    _ => PaymentMethod::Point,
+                let own = p.file.beneficiary.citizen_id.clone();
+                let (identity, location) = match l.channel {
+                    Channel::Bank => (
+                        Identity::bank_account(Some(&format!("FT{}", l.id)), None, None)?,
+                        Location::Remote,
+                    ),
+                    Channel::Facility(_) => (Identity::Facility, Location::Remote),
+                    Channel::Point(pt) => {
+                        let identity = if dead || self.rng.chance(0.06) {
+                            let sex = if self.rng.chance(0.5) {
+                                Sex::Female
+                            } else {
+                                Sex::Male
+                            };
+                            let name = self.name(sex);
+                            Identity::proxy(
+                                &name,
+                                &format!("0830{:08}", self.rng.below(100_000_000)),
+                                &format!("UQ-{}", self.rng.range(1000, 9999)),
+                                "UBND xã",
+                                month.plus(2).last_day(),
+                            )?
+                        } else {
+                            Identity::CitizenId { number: own }
+                        };
+                        let location = match places.get(&pt) {
+                            Some((lat, lon)) if l.home_delivery => {
+                                let jitter = |r: &mut Rng| (r.unit() - 0.5) * 0.01;
+                                let (a, b) = (jitter(&mut self.rng), jitter(&mut self.rng));
+                                Location::parse("home", Some(lat + a), Some(lon + b))?
+                            }
+                            _ => Location::Point,
+                        };
+                        (identity, location)
+                    }
                 };
-                let proof = if dead || self.rng.chance(0.06) {
-                    serde_json::json!({ "identity": "proxy", "authorisation": format!("UQ-{}", self.rng.range(1000, 9999)), "issuer": "UBND xã", "expires": month.plus(3).last_day() })
-                } else {
-                    serde_json::json!({ "identity": "citizen_id", "last4": p.file.beneficiary.citizen_id.last_four() })
-                };
+                // A few are paid after hours (before the day the month is reported): the
+                // inspectors' list shows them.
+                let late = day < 20 && self.rng.chance(0.003);
+                let time = if late { "18:15" } else { "08:30" };
+                let paid_at =
+                    chrono::DateTime::parse_from_rfc3339(&format!("{paid_on}T{time}:00+07:00"))
+                        .map_err(|e| Failure::Other(format!("a demo time: {e}")))?;
                 batch.push(NewPayment {
                     id: format!("demo:{}", l.id),
                     line_id: l.id,
                     amount: l.total,
-                    paid_at: format!("{paid_on}T08:30:00+07:00"),
+                    paid_at,
                     agent: match l.channel {
                         Channel::Point(p) => format!("nv.chitra.{p}"),
                         _ => "nv.chitra".to_owned(),
                     },
-                    method,
-                    proof,
+                    identity,
+                    location,
                 });
             }
         }

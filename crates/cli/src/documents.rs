@@ -492,6 +492,7 @@ pub async fn bench_documents(g: &Global, a: BenchDocuments) -> Outcome {
                 latitude: None,
                 longitude: None,
                 pay_days: (2, 10),
+                opening_days: Default::default(),
             }],
         )
         .await?;

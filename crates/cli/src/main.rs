@@ -8,6 +8,7 @@ mod documents;
 mod month;
 mod output;
 mod service;
+mod points;
 
 use std::process::ExitCode;
 
@@ -77,6 +78,12 @@ pub enum Command {
     /// The monthly payroll: generate, approve, fund, open, pay, close; lines and differences.
     #[command(subcommand)]
     Payroll(PayrollCommand),
+    /// Payment points: schedules, and the beneficiaries each serves.
+    #[command(subcommand)]
+    Point(PointCommand),
+    /// Flags raised by payments, for inspectors: outside the schedule, to the dead, proxies
+    /// expired or collecting for many, home deliveries far from the home.
+    Flags(FlagsArgs),
     /// The fund ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -114,6 +121,82 @@ pub enum BenchCommand {
     Reconcile(BenchReconcile),
     /// Prepare the documents benchmark: a new database and a synthetic spreadsheet to import.
     Documents(documents::BenchDocuments),
+    /// On the database `bench payroll` made: record the month's payments through the payment
+    /// service's group commit, in groups like a busy server's, and time them.
+    Payments(BenchPayments),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchPayments {
+    /// How many payments to record (at most the month's lines due).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub payments: usize,
+    /// Payments per transaction in the first pass (one group each: a tablet syncing, an import).
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// The order payments reach the writer in: `random` (agents at thousands of points paying at
+    /// once) or `line` (in line order, as an import of a whole month would).
+    #[arg(long, default_value = "random")]
+    pub order: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PointCommand {
+    /// Set a point's schedule for a month: the days and the opening hours.
+    Schedule {
+        #[arg(long)]
+        point: i64,
+        /// YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// Days of the month: `2-10`, `2-10,15`.
+        #[arg(long)]
+        days: String,
+        /// Opening hours, Vietnam time: `07:30-16:30`.
+        #[arg(long, default_value = "07:00-17:00")]
+        hours: String,
+    },
+    /// The schedules of a month, of every point or of one (the default where none was set).
+    Schedules {
+        /// YYYY-MM.
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        point: Option<i64>,
+    },
+    /// Assign a beneficiary to a point, paid there or at home.
+    Assign {
+        #[arg(long)]
+        point: i64,
+        /// The beneficiary's code.
+        #[arg(long)]
+        beneficiary: String,
+        /// Paid at home, and why (old, frail, sick).
+        #[arg(long)]
+        home: Option<String>,
+        /// The home's latitude (to check home deliveries against).
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        /// The home's longitude.
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct FlagsArgs {
+    /// YYYY-MM.
+    #[arg(long)]
+    pub period: String,
+    /// outside_schedule, dead_beneficiary, proxy_expired, proxy_for_many or home_far_from_address.
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub point: Option<i64>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
 }
 
 #[derive(Args, Debug)]
@@ -423,10 +506,17 @@ pub struct PayLine {
     /// point, home, bank or facility.
     #[arg(long, default_value = "point")]
     pub method: String,
-    /// The citizen ID seen (12 digits); only its last 4 digits are kept.
+    /// The beneficiary's citizen ID seen (12 digits): it must be theirs; only its last 4 digits
+    /// are kept.
     #[arg(long)]
     pub citizen_id: Option<String>,
-    /// A proxy's authorisation number, instead of the beneficiary's citizen ID.
+    /// A proxy collecting instead of the beneficiary: their full name.
+    #[arg(long)]
+    pub proxy_name: Option<String>,
+    /// The proxy's citizen ID (12 digits); only its last 4 digits and a key are kept.
+    #[arg(long)]
+    pub proxy_citizen_id: Option<String>,
+    /// The number of the proxy's authorisation, certified by the commune.
     #[arg(long)]
     pub proxy_authorisation: Option<String>,
     /// Who issued the authorisation.
@@ -438,6 +528,12 @@ pub struct PayLine {
     /// When it was paid (RFC 3339; default: now).
     #[arg(long)]
     pub paid_at: Option<String>,
+    /// At home: the latitude where the money was handed over (GPS).
+    #[arg(long, allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    /// At home: the longitude.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lon: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,13 +3,15 @@
 
 use std::io::Write;
 
+use chitra_core::anomaly::FlagKind;
 use chitra_core::contract::{FeeRule, NewContract};
 use chitra_core::hledger;
-use chitra_core::ids::CitizenId;
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::{Channel, LineStatus};
 use chitra_core::register::parse_date;
+use chitra_core::schedule::vietnam;
 use chitra_core::{FieldError, Period, Program};
-use chitra_store::cycle::{LineFilter, NewPayment, PaymentMethod, PaymentResult, Run};
+use chitra_store::cycle::{LineFilter, NewPayment, PaymentResult, Run};
 
 use crate::commands::{change, open_initialised};
 use crate::output::{Failure, Outcome, Table, emit, fields, vnd};
@@ -209,80 +211,90 @@ pub async fn close(g: &Global, run_id: i64) -> Outcome {
     })
 }
 
-fn method(s: &str) -> Result<PaymentMethod, FieldError> {
-    PaymentMethod::parse(s).ok_or_else(|| {
-        FieldError::new(
+/// Where the money was handed over, from `--method` (and `--lat`/`--lon` at home).
+fn location(p: &PayLine) -> Result<Location, FieldError> {
+    match p.method.trim() {
+        "point" | "home" => Location::parse(p.method.trim(), p.lat, p.lon),
+        "bank" | "facility" => Ok(Location::Remote),
+        other => Err(FieldError::new(
             "method",
-            format!(
-                "'{}' is not a payment method: point, home, bank or facility",
-                s.trim()
-            ),
-        )
-    })
+            format!("'{other}' is not a payment method: point, home, bank or facility"),
+        )),
+    }
 }
 
-/// How identity was checked, as the payment's proof keeps it (never the whole citizen ID).
-fn proof(p: &PayLine, m: PaymentMethod) -> Result<serde_json::Value, Failure> {
-    if let Some(auth) = &p.proxy_authorisation {
-        let issuer = p.proxy_issuer.as_deref().unwrap_or("").trim();
-        if issuer.is_empty() {
-            return Err(FieldError::new(
-                "proxy_issuer",
-                "a proxy's authorisation names who issued it",
-            )
-            .into());
-        }
-        let expires = match &p.proxy_expires {
-            Some(s) => parse_date("proxy_expires", s)?,
-            None => {
-                return Err(FieldError::new(
-                    "proxy_expires",
-                    "a proxy's authorisation has an expiry date",
-                )
-                .into());
+/// Who received the money and how it was checked: the beneficiary's citizen ID seen, or a proxy
+/// with their authorisation; a bank transfer or a facility need neither.
+fn identity(p: &PayLine) -> Result<Identity, Failure> {
+    let proxy = p.proxy_name.is_some()
+        || p.proxy_citizen_id.is_some()
+        || p.proxy_authorisation.is_some()
+        || p.proxy_issuer.is_some()
+        || p.proxy_expires.is_some();
+    if proxy {
+        let need = |v: &Option<String>, flag: &str, what: &str| -> Result<String, Failure> {
+            match v.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => Ok(s.to_owned()),
+                _ => Err(FieldError::new(flag, format!("a proxy is recorded with {what}")).into()),
             }
         };
-        return Ok(serde_json::json!({
-            "identity": "proxy",
-            "authorisation": auth.trim(),
-            "issuer": issuer,
-            "expires": expires,
-        }));
+        let name = need(
+            &p.proxy_name,
+            "proxy_name",
+            "their full name (--proxy-name)",
+        )?;
+        let id = need(
+            &p.proxy_citizen_id,
+            "proxy_citizen_id",
+            "their citizen ID (--proxy-citizen-id)",
+        )?;
+        let auth = need(
+            &p.proxy_authorisation,
+            "proxy_authorisation",
+            "the authorisation's number (--proxy-authorisation)",
+        )?;
+        let issuer = need(
+            &p.proxy_issuer,
+            "proxy_issuer",
+            "who certified the authorisation (--proxy-issuer)",
+        )?;
+        let expires = parse_date(
+            "proxy_expires",
+            &need(
+                &p.proxy_expires,
+                "proxy_expires",
+                "the authorisation's expiry date (--proxy-expires)",
+            )?,
+        )?;
+        return Ok(Identity::proxy(&name, &id, &auth, &issuer, expires)?);
     }
     if let Some(id) = &p.citizen_id {
-        let id = CitizenId::parse(id)?;
-        return Ok(serde_json::json!({ "identity": "citizen_id", "last4": id.last_four() }));
+        return Ok(Identity::citizen_id(id)?);
     }
-    match m {
-        PaymentMethod::Bank => Ok(serde_json::json!({ "identity": "bank_account" })),
-        PaymentMethod::Facility => Ok(serde_json::json!({ "identity": "facility" })),
-        PaymentMethod::Point | PaymentMethod::Home => Err(FieldError::new(
+    match p.method.trim() {
+        "bank" => Ok(Identity::bank_account(None, None, None)?),
+        "facility" => Ok(Identity::Facility),
+        _ => Err(FieldError::new(
             "citizen_id",
-            "say how identity was checked: --citizen-id, or --proxy-authorisation with --proxy-issuer and --proxy-expires",
+            "say how identity was checked: --citizen-id, or a proxy's --proxy-name, --proxy-citizen-id, --proxy-authorisation, --proxy-issuer and --proxy-expires",
         )
         .into()),
     }
 }
 
 pub async fn pay(g: &Global, p: PayLine) -> Outcome {
-    let m = method(&p.method)?;
-    let proof = proof(&p, m)?;
+    let location = location(&p)?;
+    let identity = identity(&p)?;
+    let change = change(g, "chi trả")?;
     let paid_at = match &p.paid_at {
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-            .map_err(|_| {
-                FieldError::new(
-                    "paid_at",
-                    format!("'{s}' is not a time such as 2018-01-05T08:30:00+07:00"),
-                )
-            })?
-            .to_rfc3339(),
-        None => {
-            let vietnam = chrono::FixedOffset::east_opt(7 * 3600)
-                .ok_or_else(|| Failure::Other("the UTC+7 offset".into()))?;
-            chrono::Utc::now()
-                .with_timezone(&vietnam)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        }
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s.trim()).map_err(|_| {
+            FieldError::new(
+                "paid_at",
+                format!("'{s}' is not a time such as 2018-01-05T08:30:00+07:00"),
+            )
+        })?,
+        // Now, as the journal records it (`CHITRA_TODAY` in tests), in Vietnam time.
+        None => change.at.with_timezone(&vietnam()),
     };
     let payment = NewPayment {
         id: p.id.clone().unwrap_or_else(|| format!("cli:{}", p.line)),
@@ -290,20 +302,37 @@ pub async fn pay(g: &Global, p: PayLine) -> Outcome {
         amount: chitra_core::Dong(p.amount),
         paid_at,
         agent: g.actor.clone(),
-        method: m,
-        proof,
+        identity,
+        location,
     };
     let store = open_initialised(g).await?;
     let results = store
-        .record_payments(&change(g, "chi trả")?, std::slice::from_ref(&payment))
+        .record_payments(&change, std::slice::from_ref(&payment))
         .await?;
     let result = results
         .into_iter()
         .next()
         .ok_or_else(|| Failure::Other("the store gave no answer for the payment".into()))?;
+    let flagged = |flags: &[FlagKind]| -> String {
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Cảnh báo cho thanh tra (flags): {}\n",
+                flags
+                    .iter()
+                    .map(|f| format!("{} ({f})", f.name_vi()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
     match &result {
         PaymentResult::Refused { field, reason, .. } => {
             Err(FieldError::new(field.clone(), reason.clone()).into())
+        }
+        PaymentResult::Forbidden { reason, .. } => {
+            Err(FieldError::new("line_id", reason.clone()).into())
         }
         PaymentResult::Conflict { paid_by, .. } => {
             emit(g.format, &result, String::new)?;
@@ -312,11 +341,17 @@ pub async fn pay(g: &Global, p: PayLine) -> Outcome {
                 payment.line_id
             )))
         }
-        PaymentResult::Accepted { id, line_id } => emit(g.format, &result, || {
-            format!("Đã chi (paid): line {line_id}, payment {id}\n")
+        PaymentResult::Accepted { id, line_id, flags } => emit(g.format, &result, || {
+            format!(
+                "Đã chi (paid): line {line_id}, payment {id}\n{}",
+                flagged(flags)
+            )
         }),
-        PaymentResult::AlreadyRecorded { id, line_id } => emit(g.format, &result, || {
-            format!("Đã ghi trước đó (already recorded): line {line_id}, payment {id}\n")
+        PaymentResult::AlreadyRecorded { id, line_id, flags } => emit(g.format, &result, || {
+            format!(
+                "Đã ghi trước đó (already recorded): line {line_id}, payment {id}\n{}",
+                flagged(flags)
+            )
         }),
     }
 }
@@ -500,15 +535,25 @@ pub async fn line(g: &Global, line_id: i64) -> Outcome {
             }
         }
         match &trail.payment {
-            Some(p) => s.push_str(&format!(
-                "\nĐã chi (paid): {} đ, {} by {} ({}), payment {}, proof {}\n",
-                vnd(p.amount.get()),
-                p.paid_at,
-                p.agent,
-                p.method,
-                p.id,
-                p.proof
-            )),
+            Some(p) => {
+                s.push_str(&format!(
+                    "\nĐã chi (paid): {} đ, {} by {} ({}), payment {}, proof {}\n",
+                    vnd(p.amount.get()),
+                    p.paid_at,
+                    p.agent,
+                    p.method,
+                    p.id,
+                    p.proof
+                ));
+                for f in &p.flags {
+                    s.push_str(&format!(
+                        "Cảnh báo (flag): {} ({}): {}\n",
+                        f.kind.name_vi(),
+                        f.kind,
+                        f.evidence
+                    ));
+                }
+            }
             None => s.push_str("\nChưa chi (not paid)\n"),
         }
         let mut t =

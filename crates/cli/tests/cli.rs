@@ -485,7 +485,8 @@ fn the_demo_ran_the_real_cycle(r: &Run, db: &str) {
     ]);
     assert_eq!(trail["payment"]["method"], "home");
     assert_eq!(trail["payment"]["amount"], home["total"]);
-    assert!(trail["payment"]["proof"]["identity"].is_string());
+    assert!(trail["payment"]["proof"]["identity"]["kind"].is_string());
+    assert_eq!(trail["payment"]["proof"]["location"]["at"], "home");
     assert!(
         !trail["explanation"]["month"]["components"]
             .as_array()
@@ -545,6 +546,19 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
         line["id"].as_i64().unwrap().to_string(),
         line["total"].as_i64().unwrap().to_string(),
     );
+    // The agent checks the beneficiary's card: its number must be theirs.
+    let file = r.json(&[
+        "beneficiary",
+        "show",
+        line["beneficiary_code"].as_str().unwrap(),
+        "--db",
+        db,
+    ]);
+    let card = file["beneficiary"]["citizen_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let card = card.as_str();
     let pay = |extra: &[&str]| -> Vec<String> {
         [
             "payroll",
@@ -562,20 +576,47 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
         .collect()
     };
     r.refused(
-        &as_refs(&pay(&["--amount", &total, "--citizen-id", "083038000123"])),
+        &as_refs(&pay(&["--amount", &total, "--citizen-id", card])),
         "line_id",
     );
     r.ok(&["payroll", "fund", &id, "--db", db]);
     r.ok(&["payroll", "open", &id, "--db", db, "--as", "buu.dien"]);
     // Bad input names the field and pays nothing.
     r.refused(
-        &as_refs(&pay(&["--amount", "1", "--citizen-id", "083038000123"])),
+        &as_refs(&pay(&["--amount", "1", "--citizen-id", card])),
         "amount",
     );
     r.refused(&as_refs(&pay(&["--amount", &total])), "citizen_id");
     r.refused(
         &as_refs(&pay(&["--amount", &total, "--citizen-id", "12345"])),
-        "citizen_id",
+        "identity.citizen_id",
+    );
+    // Someone else's card: a proxy collects with an authorisation, not with a card.
+    r.refused(
+        &as_refs(&pay(&["--amount", &total, "--citizen-id", "083038000999"])),
+        "identity.citizen_id",
+    );
+    r.refused(
+        &as_refs(&pay(&[
+            "--amount",
+            &total,
+            "--method",
+            "home",
+            "--citizen-id",
+            card,
+        ])),
+        "location",
+    );
+    r.refused(
+        &as_refs(&pay(&[
+            "--amount",
+            &total,
+            "--proxy-name",
+            "Lê Văn Tư",
+            "--proxy-citizen-id",
+            "083070000001",
+        ])),
+        "proxy_authorisation",
     );
     r.refused(
         &as_refs(&pay(&[
@@ -584,25 +625,123 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
             "--method",
             "cash",
             "--citizen-id",
-            "083038000123",
+            card,
         ])),
         "method",
     );
+    // The point's January: the 4th to the 8th, 07:30–16:30; the default until then.
+    let point = line["channel"]["id"].as_i64().unwrap().to_string();
+    let schedules = r.json(&[
+        "point",
+        "schedules",
+        "--db",
+        db,
+        "--period",
+        "2021-01",
+        "--point",
+        &point,
+    ]);
+    assert_eq!(schedules[0]["default"], true, "{schedules}");
+    let schedule = |days: &str, hours: &str| -> Vec<String> {
+        [
+            "point", "schedule", "--db", db, "--point", &point, "--period", "2021-01", "--days",
+            days, "--hours", hours,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    r.refused(&as_refs(&schedule("4-32", "07:30-16:30")), "days");
+    r.refused(&as_refs(&schedule("4-8", "16:30-07:30")), "hours");
+    r.ok(&as_refs(&schedule("4-8", "07:30-16:30")));
+    let schedules = r.json(&[
+        "point",
+        "schedules",
+        "--db",
+        db,
+        "--period",
+        "2021-01",
+        "--point",
+        &point,
+    ]);
+    assert_eq!(schedules[0]["default"], false, "{schedules}");
+    assert_eq!(schedules[0]["days"], "4-8", "{schedules}");
+    // Paid in the evening: recorded, and flagged for the inspectors.
     let paid = r.json(&as_refs(&pay(&[
         "--amount",
         &total,
         "--citizen-id",
-        "083038000123",
+        card,
         "--id",
         "tablet-7:0001",
+        "--paid-at",
+        "2021-01-05T18:30:00+07:00",
     ])));
     assert_eq!(paid["result"], "accepted");
+    assert_eq!(paid["flags"], serde_json::json!(["outside_schedule"]));
+    let flags = r.json(&["flags", "--db", db, "--period", "2021-01"]);
+    assert_eq!(flags["total"], 1, "{flags}");
+    assert_eq!(flags["items"][0]["payment_id"], "tablet-7:0001");
+    assert_eq!(flags["items"][0]["evidence"]["hours"], "07:30-16:30");
+    let table = r.ok(&[
+        "flags",
+        "--db",
+        db,
+        "--period",
+        "2021-01",
+        "--kind",
+        "outside_schedule",
+    ]);
+    assert!(table.contains("tablet-7:0001"), "{table}");
+    r.refused(
+        &["flags", "--db", db, "--period", "2021-01", "--kind", "late"],
+        "kind",
+    );
+    // The beneficiary is paid at home from next month on; the home's coordinates come in pairs.
+    let code = line["beneficiary_code"].as_str().unwrap();
+    r.refused(
+        &[
+            "point",
+            "assign",
+            "--db",
+            db,
+            "--point",
+            &point,
+            "--beneficiary",
+            code,
+            "--lat",
+            "10.2",
+        ],
+        "home",
+    );
+    let assigned = r.json(&[
+        "point",
+        "assign",
+        "--db",
+        db,
+        "--point",
+        &point,
+        "--beneficiary",
+        code,
+        "--home",
+        "Già yếu, không tự đi được",
+        "--lat",
+        "10.24",
+        "--lon",
+        "106.37",
+    ]);
+    assert_eq!(assigned["assigned"], 1);
+    let file = r.json(&["beneficiary", "show", code, "--db", db]);
+    assert_eq!(
+        file["beneficiary"]["home_delivery"],
+        "Già yếu, không tự đi được"
+    );
     // The same payment sent again records nothing new; another payment of the line is refused.
     let again = r.json(&as_refs(&pay(&[
         "--amount",
         &total,
         "--citizen-id",
-        "083038000123",
+        card,
         "--id",
         "tablet-7:0001",
     ])));
@@ -611,7 +750,7 @@ fn a_new_month_through_the_cli(r: &Run, db: &str) {
         "--amount",
         &total,
         "--citizen-id",
-        "083038000123",
+        card,
         "--id",
         "tablet-9:0001",
     ]);

@@ -3,6 +3,7 @@
 //! server and the CLI translate.
 
 pub mod access;
+pub mod anomaly;
 pub mod calc;
 pub mod contract;
 pub mod cycle;
@@ -17,11 +18,13 @@ pub mod ledger;
 pub mod money;
 pub mod notice;
 pub mod office;
+pub mod payment;
 pub mod payroll;
 pub mod period;
 pub mod program;
 pub mod register;
 pub mod rules;
+pub mod schedule;
 pub mod text;
 pub mod units;
 pub mod words;

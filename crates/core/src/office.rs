@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 use crate::ids::CommuneCode;
+use crate::schedule::Weekdays;
 
 /// The level of an office, which sets the area it manages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,6 +141,9 @@ pub struct PaymentPoint {
     pub longitude: Option<f64>,
     /// The days of the month it pays, first and last.
     pub pay_days: (u8, u8),
+    /// The days of the week it opens.
+    #[serde(default)]
+    pub opening_days: Weekdays,
 }
 
 /// A payment point before it has an id.
@@ -153,6 +157,9 @@ pub struct NewPaymentPoint {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub pay_days: (u8, u8),
+    /// The days of the week it opens (Monday to Saturday unless said otherwise).
+    #[serde(default)]
+    pub opening_days: Weekdays,
 }
 
 impl NewPaymentPoint {
@@ -164,6 +171,12 @@ impl NewPaymentPoint {
             return Err(FieldError::new(
                 "pay_days",
                 format!("{first}–{last} is not a range of days of the month"),
+            ));
+        }
+        if self.opening_days.is_empty() {
+            return Err(FieldError::new(
+                "opening_days",
+                "a payment point opens on at least one day of the week",
             ));
         }
         if let (Some(lat), Some(lon)) = (self.latitude, self.longitude)

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::Channel;
 use chitra_core::{Dong, FieldError, Period, Program};
-use chitra_store::cycle::{NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::cycle::{NewPayment, PaymentResult};
 use chitra_store::{Change, Store};
 use serde::Serialize;
 
@@ -214,6 +215,16 @@ fn paid_at(s: &str) -> std::result::Result<String, String> {
     parse_text_date(t).map(|d| format!("{}T12:00:00+07:00", d.format("%Y-%m-%d")))
 }
 
+/// The reference a bank payment was read under.
+fn reference_of(p: &NewPayment) -> String {
+    match &p.identity {
+        Identity::BankAccount {
+            reference: Some(r), ..
+        } => r.clone(),
+        _ => String::new(),
+    }
+}
+
 /// Reads a bank's result file (CSV or spreadsheet with the columns reference, status, amount,
 /// transaction_id, paid_at, message) and records the transfers that went through. Every row is
 /// checked first; if any is malformed nothing is recorded.
@@ -312,7 +323,9 @@ pub async fn import_bank_result(
                 c => paid_at(&c.shown()),
             }
         };
-        let paid = match paid {
+        let paid = match paid.and_then(|p| {
+            chrono::DateTime::parse_from_rfc3339(&p).map_err(|_| format!("'{p}' is not a time"))
+        }) {
             Ok(p) => p,
             Err(reason) => {
                 problem("paid_at", when.shown(), reason);
@@ -333,12 +346,12 @@ pub async fn import_bank_result(
                 amount,
                 paid_at: paid,
                 agent: "bank".into(),
-                method: PaymentMethod::Bank,
-                proof: serde_json::json!({
-                    "bank_transaction": transaction,
-                    "reference": reference,
-                    "result_file": file_name,
-                }),
+                identity: Identity::BankAccount {
+                    transaction: (!transaction.is_empty()).then(|| transaction.clone()),
+                    reference: Some(reference.clone()),
+                    result_file: Some(file_name.clone()),
+                },
+                location: Location::Remote,
             },
         ));
         Ok(true)
@@ -353,9 +366,7 @@ pub async fn import_bank_result(
     let mut lines: HashMap<i64, (Channel, Dong)> = HashMap::new();
     let mut periods: Vec<Period> = payments
         .iter()
-        .filter_map(|(_, p)| {
-            parse_reference(p.proof["reference"].as_str().unwrap_or_default()).map(|(per, _)| per)
-        })
+        .filter_map(|(_, p)| parse_reference(&reference_of(p)).map(|(per, _)| per))
         .collect();
     periods.sort();
     periods.dedup();
@@ -369,7 +380,7 @@ pub async fn import_bank_result(
         }
     }
     for (row, p) in &payments {
-        let reference = p.proof["reference"].as_str().unwrap_or_default().to_owned();
+        let reference = reference_of(p);
         match lines.get(&p.line_id) {
             None => report.problems.push(Problem {
                 row: *row,
@@ -425,6 +436,9 @@ pub async fn import_bank_result(
                 )),
                 PaymentResult::Refused { id, field, reason } => {
                     report.refused.push(format!("{id}: {field}: {reason}"))
+                }
+                PaymentResult::Forbidden { id, reason, .. } => {
+                    report.refused.push(format!("{id}: line_id: {reason}"))
                 }
             }
         }

@@ -6,12 +6,13 @@
 mod common;
 
 use calamine::{Data, Reader};
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::Channel;
 use chitra_core::words::in_words_line;
 use chitra_core::{Dong, Program};
 use chitra_documents::{notices, payout, payroll, settlement};
 use chitra_store::Store;
-use chitra_store::cycle::{LineFilter, LineRow, NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::cycle::{LineFilter, LineRow, NewPayment, PaymentResult};
 use common::{Month, d, march_2021, on, p, pdf_pages, pdf_text};
 
 const MADE_ON: &str = "2021-03-01";
@@ -261,20 +262,26 @@ async fn a_long_list_repeats_its_header_on_every_page() {
 async fn pay_and_close(m: &Month) -> payout::BankResultReport {
     let s = m.ts.store.as_ref();
     let all = lines(s, m.run.id).await;
-    let cash: Vec<NewPayment> = all
+    let mut cash: Vec<NewPayment> = Vec::new();
+    for l in all
         .iter()
         .filter(|l| l.channel == Channel::Point(m.point.id))
         .take(3)
-        .map(|l| NewPayment {
+    {
+        // The agent sees the beneficiary's own card.
+        let file = s.beneficiary(&l.beneficiary_code).await.unwrap().unwrap();
+        cash.push(NewPayment {
             id: format!("tablet-{}", l.id),
             line_id: l.id,
             amount: l.total,
-            paid_at: "2021-03-05T09:00:00+07:00".into(),
+            paid_at: chrono::DateTime::parse_from_rfc3339("2021-03-05T09:00:00+07:00").unwrap(),
             agent: "agent.hoa".into(),
-            method: PaymentMethod::Point,
-            proof: serde_json::json!({"citizen_id_last4": "0001"}),
-        })
-        .collect();
+            identity: Identity::CitizenId {
+                number: file.beneficiary.citizen_id.clone(),
+            },
+            location: Location::Point,
+        });
+    }
     let results = s
         .record_payments(&on("agent.hoa", "2021-03-05"), &cash)
         .await

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use chitra_store::cycle::{NewPayment, PaymentGroup, PaymentResult};
+use chitra_store::cycle::{NewPayment, PaymentResult};
+use chitra_store::payments::PaymentGroup;
 use chitra_store::{Change, Store};
 use tokio::sync::{mpsc, oneshot};
 
-pub use chitra_store::cycle::Within;
+pub use chitra_store::payments::Within;
 
 use crate::error::ApiError;
 

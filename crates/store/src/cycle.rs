@@ -3,13 +3,15 @@
 //! (`payroll`, `ledger`, `cycle`); the store loads what they need, asks them, and writes the answer
 //! with its journal entry in one transaction.
 
+use chitra_core::anomaly::FlagKind;
 use chitra_core::contract::{Contract, NewContract};
 use chitra_core::cycle::{Flow, Mismatch, Settlement};
 use chitra_core::entitlement::Entitlement;
 use chitra_core::ledger::{Balance, Transfer};
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::{Channel, Difference, LineStatus, RunState};
 use chitra_core::{Dong, Period, Program};
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::{Change, Page, Result};
@@ -97,71 +99,53 @@ pub struct DiffRow {
     pub why: String,
 }
 
-/// How a payment was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    /// At the payment point.
-    Point,
-    /// At home, by the point's agent.
-    Home,
-    Bank,
-    Facility,
-}
-
-impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 4] = [
-        PaymentMethod::Point,
-        PaymentMethod::Home,
-        PaymentMethod::Bank,
-        PaymentMethod::Facility,
-    ];
-
-    /// Reads a method's code back, as typed or stored.
-    pub fn parse(s: &str) -> Option<PaymentMethod> {
-        PaymentMethod::ALL
-            .into_iter()
-            .find(|m| m.code() == s.trim())
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            PaymentMethod::Point => "point",
-            PaymentMethod::Home => "home",
-            PaymentMethod::Bank => "bank",
-            PaymentMethod::Facility => "facility",
-        }
-    }
-}
-
-/// A payment to record.
+/// A payment to record: parsed at the edge (the identity and place are typed and checked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewPayment {
     /// Chosen by the client: sending it again returns the first result.
     pub id: String,
     pub line_id: i64,
+    /// The line's whole amount.
     pub amount: Dong,
-    /// When it was paid (RFC 3339).
-    pub paid_at: String,
+    /// When it was paid, with its offset (read in Vietnam time).
+    pub paid_at: DateTime<FixedOffset>,
+    /// The payment agent.
     pub agent: String,
-    pub method: PaymentMethod,
-    /// How identity was checked and who received the money (JSON).
-    pub proof: serde_json::Value,
+    /// Who received the money and how that was checked.
+    pub identity: Identity,
+    /// Where it was handed over.
+    pub location: Location,
 }
 
 /// The answer to one payment of a batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum PaymentResult {
-    /// Recorded now, durable.
-    Accepted { id: String, line_id: i64 },
+    /// Recorded now, durable; with the kinds of flag it raised for an inspector (it is recorded
+    /// all the same).
+    Accepted {
+        id: String,
+        line_id: i64,
+        flags: Vec<FlagKind>,
+    },
     /// Recorded before under the same id: the first result.
-    AlreadyRecorded { id: String, line_id: i64 },
+    AlreadyRecorded {
+        id: String,
+        line_id: i64,
+        flags: Vec<FlagKind>,
+    },
     /// The line was already paid by another payment.
     Conflict {
         id: String,
         line_id: i64,
         paid_by: String,
+    },
+    /// The line is not within what the caller may pay: nothing more is said about it.
+    Forbidden {
+        id: String,
+        line_id: i64,
+        reason: String,
     },
     /// Refused; nothing changed for it.
     Refused {
@@ -169,24 +153,6 @@ pub enum PaymentResult {
         field: String,
         reason: String,
     },
-}
-
-/// Which lines a caller may pay.
-#[derive(Clone, Debug)]
-pub enum Within {
-    Anywhere,
-    /// An agent: the lines of this payment point.
-    Point(i64),
-    /// The lines of beneficiaries living in these communes.
-    Communes(std::sync::Arc<std::collections::HashSet<String>>),
-}
-
-/// Payments of one caller, recorded with others in one transaction.
-#[derive(Clone, Debug)]
-pub struct PaymentGroup {
-    pub change: Change,
-    pub within: Within,
-    pub payments: Vec<NewPayment>,
 }
 
 /// What a close did.
@@ -239,7 +205,7 @@ impl From<(&str, &str, Balance)> for AccountBalance {
     }
 }
 
-/// A payment as recorded, with its proof.
+/// A payment as recorded, with its proof and the flags it raised.
 #[derive(Clone, Debug, Serialize)]
 pub struct PaymentRecord {
     pub id: String,
@@ -247,8 +213,17 @@ pub struct PaymentRecord {
     pub paid_at: String,
     pub agent: String,
     pub method: String,
+    /// How identity was checked (`identity`, never a whole citizen ID) and where (`location`).
     pub proof: serde_json::Value,
     pub recorded_at: String,
+    pub flags: Vec<RecordedFlag>,
+}
+
+/// A flag a payment raised, with its evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedFlag {
+    pub kind: FlagKind,
+    pub evidence: serde_json::Value,
 }
 
 /// Everything behind one payroll line: how its amount was reckoned (rule, coefficient, base,
@@ -321,51 +296,6 @@ pub trait Cycle: Send + Sync {
         change: &Change,
         batch: &[NewPayment],
     ) -> Result<Vec<PaymentResult>>;
-    /// Interim: each group on its own, lines outside `within` refused (a single-transaction
-    /// implementation replaces this).
-    async fn record_payment_groups(
-        &self,
-        groups: &[PaymentGroup],
-    ) -> Result<Vec<Vec<PaymentResult>>> {
-        let mut out = Vec::with_capacity(groups.len());
-        for g in groups {
-            let mut allowed = Vec::new();
-            let mut answers: Vec<Option<PaymentResult>> = Vec::new();
-            for p in &g.payments {
-                let ok = match &g.within {
-                    Within::Anywhere => true,
-                    Within::Point(id) => self
-                        .line_trail(p.line_id)
-                        .await
-                        .map(|t| t.line.channel == Channel::Point(*id))
-                        .unwrap_or(true),
-                    Within::Communes(cs) => self
-                        .line_trail(p.line_id)
-                        .await
-                        .map(|t| cs.contains(&t.line.commune_code))
-                        .unwrap_or(true),
-                };
-                if ok {
-                    allowed.push(p.clone());
-                    answers.push(None);
-                } else {
-                    answers.push(Some(PaymentResult::Refused {
-                        id: p.id.clone(),
-                        field: "line_id".into(),
-                        reason: "the line is not yours to pay".into(),
-                    }));
-                }
-            }
-            let mut recorded = self.record_payments(&g.change, &allowed).await?.into_iter();
-            out.push(
-                answers
-                    .into_iter()
-                    .filter_map(|a| a.or_else(|| recorded.next()))
-                    .collect(),
-            );
-        }
-        Ok(out)
-    }
     /// The close: every line paid, carried or returned; suspensions; the fee.
     async fn close_payroll(&self, change: &Change, run_id: i64) -> Result<Closed>;
 

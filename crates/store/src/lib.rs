@@ -25,6 +25,9 @@ mod shared;
 mod shared_access;
 #[macro_use]
 mod shared_cycle;
+pub mod payments;
+#[macro_use]
+mod shared_payments;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_bulk;
@@ -32,6 +35,7 @@ mod sqlite_bulk;
 pub use access::Access;
 pub use cycle::Cycle;
 pub use error::StoreError;
+pub use payments::Payments;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -290,7 +294,7 @@ pub enum OpenMode {
 
 /// Everything chitra keeps. Both backends pass the same conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Cycle + Access + Send + Sync {
+pub trait Store: Cycle + Access + Payments + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

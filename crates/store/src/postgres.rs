@@ -64,6 +64,7 @@ impl PgStore {
 shared_store!(PgStore);
 shared_cycle!(PgStore);
 shared_access!(PgStore);
+shared_payments!(PgStore);
 
 /// One row's values, collected to be bound into a multi-row statement.
 pub(crate) struct Binder {
@@ -102,8 +103,17 @@ impl Binder {
     }
 }
 
-/// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`, several
-/// hundred rows a statement.
+/// One column of the rows to insert, as the array it is bound as.
+enum ColumnValues {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+    Date(Vec<chrono::NaiveDate>),
+}
+
+/// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`: each column
+/// bound as one array and the rows unnested from them (`INSERT … SELECT * FROM UNNEST($1, …)`),
+/// so that a statement carries up to 100,000 rows with one parameter per column, and PostgreSQL
+/// plans it once whatever the number of rows.
 async fn insert_rows<T>(
     tx: &mut sqlx::Transaction<'static, Db>,
     table: &str,
@@ -111,29 +121,67 @@ async fn insert_rows<T>(
     rows: &[T],
     mut bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<()> {
-    for chunk in rows.chunks(30_000 / columns.len().max(1)) {
-        let mut q =
-            sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
-        let bound: Vec<Vec<Value>> = chunk
+    for chunk in rows.chunks(100_000) {
+        let mut values: Vec<ColumnValues> = Vec::with_capacity(columns.len());
+        for r in chunk {
+            let mut b = Binder {
+                values: Vec::with_capacity(columns.len()),
+            };
+            bind(r, &mut b);
+            if b.values.len() != columns.len() {
+                return Err(StoreError::corrupt(format!(
+                    "{} values for the {} columns of {table}",
+                    b.values.len(),
+                    columns.len()
+                )));
+            }
+            for (i, v) in b.values.into_iter().enumerate() {
+                if values.len() <= i {
+                    values.push(match v {
+                        Value::Int(_) => ColumnValues::Int(Vec::with_capacity(chunk.len())),
+                        Value::Text(_) => ColumnValues::Text(Vec::with_capacity(chunk.len())),
+                        Value::Date(_) => ColumnValues::Date(Vec::with_capacity(chunk.len())),
+                    });
+                }
+                match (&mut values[i], v) {
+                    (ColumnValues::Int(c), Value::Int(x)) => c.push(x),
+                    (ColumnValues::Text(c), Value::Text(x)) => c.push(x),
+                    (ColumnValues::Date(c), Value::Date(x)) => c.push(x),
+                    _ => {
+                        return Err(StoreError::corrupt(format!(
+                            "column {} of {table} bound with values of two types",
+                            columns[i]
+                        )));
+                    }
+                }
+            }
+        }
+        let arrays: Vec<String> = values
             .iter()
-            .map(|r| {
-                let mut b = Binder {
-                    values: Vec::with_capacity(columns.len()),
+            .enumerate()
+            .map(|(i, v)| {
+                let kind = match v {
+                    ColumnValues::Int(_) => "bigint",
+                    ColumnValues::Text(_) => "text",
+                    ColumnValues::Date(_) => "date",
                 };
-                bind(r, &mut b);
-                b.values
+                format!("${}::{kind}[]", i + 1)
             })
             .collect();
-        q.push_values(bound, |mut s, values| {
-            for v in values {
-                match v {
-                    Value::Int(i) => s.push_bind(i),
-                    Value::Text(t) => s.push_bind(t),
-                    Value::Date(d) => s.push_bind(d),
-                };
-            }
-        });
-        q.build().execute(&mut **tx).await?;
+        let sql = format!(
+            "INSERT INTO {table} ({}) SELECT * FROM UNNEST({})",
+            columns.join(", "),
+            arrays.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in values {
+            q = match v {
+                ColumnValues::Int(c) => q.bind(c),
+                ColumnValues::Text(c) => q.bind(c),
+                ColumnValues::Date(c) => q.bind(c),
+            };
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -165,6 +213,13 @@ impl Reader<'_> {
         use sqlx::Row;
         self.row
             .try_get::<Option<i64>, _>(col as usize)
+            .ok()
+            .flatten()
+    }
+    pub fn opt_real(&self, col: i32) -> Option<f64> {
+        use sqlx::Row;
+        self.row
+            .try_get::<Option<f64>, _>(col as usize)
             .ok()
             .flatten()
     }

@@ -811,11 +811,12 @@ macro_rules! shared_store {
                         latitude: p.latitude,
                         longitude: p.longitude,
                         pay_days: p.pay_days,
+                        opening_days: p.opening_days,
                     })
                     .collect();
-                for chunk in created.chunks(MAX_PARAMS / 10) {
+                for chunk in created.chunks(MAX_PARAMS / 11) {
                     let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO payment_points (id, code, name, kind, commune_code, address, latitude, longitude, pay_day_first, pay_day_last) ",
+                        "INSERT INTO payment_points (id, code, name, kind, commune_code, address, latitude, longitude, pay_day_first, pay_day_last, opening_days) ",
                     );
                     q.push_values(chunk, |mut b, p| {
                         b.push_bind(p.id)
@@ -827,7 +828,8 @@ macro_rules! shared_store {
                             .push_bind(p.latitude)
                             .push_bind(p.longitude)
                             .push_bind(i64::from(p.pay_days.0))
-                            .push_bind(i64::from(p.pay_days.1));
+                            .push_bind(i64::from(p.pay_days.1))
+                            .push_bind(p.opening_days.code());
                     });
                     q.build().execute(&mut *tx).await?;
                 }
@@ -841,7 +843,7 @@ macro_rules! shared_store {
 
             async fn payment_points(&self) -> Result<Vec<PaymentPoint>> {
                 let rows = sqlx::query(
-                    "SELECT id, code, name, kind, commune_code, address, latitude, longitude, pay_day_first, pay_day_last FROM payment_points ORDER BY id",
+                    "SELECT id, code, name, kind, commune_code, address, latitude, longitude, pay_day_first, pay_day_last, opening_days FROM payment_points ORDER BY id",
                 )
                 .fetch_all(&self.pool)
                 .await?;
@@ -861,6 +863,7 @@ macro_rules! shared_store {
                             latitude: r.try_get("latitude")?,
                             longitude: r.try_get("longitude")?,
                             pay_days: (day("pay_day_first")?, day("pay_day_last")?),
+                            opening_days: parsed("opening days", chitra_core::schedule::Weekdays::parse(&r.try_get::<String, _>("opening_days")?))?,
                         })
                     })
                     .collect()

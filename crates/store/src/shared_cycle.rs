@@ -182,12 +182,32 @@ macro_rules! shared_cycle {
                     made.push(transfer_from_row(&r)?);
                 }
             }
+            let names = account_names(transfers);
+            let mut ledger = Ledger::with(account_balances(tx, &names).await?, made);
+            let posted = ledger.post_all(transfers).map_err(ledger_error)?;
+            let new: Vec<(&Transfer, &str)> = transfers
+                .iter()
+                .zip(&posted)
+                .filter(|(_, p)| **p == chitra_core::ledger::Posted::Applied)
+                .map(|(t, _)| (t, at))
+                .collect();
+            store_transfers(tx, &ledger, &names, &new).await?;
+            Ok(new.len())
+        }
+
+        /// The accounts transfers touch, sorted, once each.
+        fn account_names(transfers: &[Transfer]) -> Vec<String> {
             let mut names: Vec<String> = transfers
                 .iter()
                 .flat_map(|t| [t.debit.to_string(), t.credit.to_string()])
                 .collect();
             names.sort();
             names.dedup();
+            names
+        }
+
+        /// The stored balances of accounts (those never moved are absent).
+        async fn account_balances(tx: &mut Tx, names: &[String]) -> Result<Vec<(Account, Balance)>> {
             let mut balances = Vec::new();
             for chunk in names.chunks(MAX_PARAMS / 2) {
                 let mut q = QueryBuilder::<Db>::new("SELECT name, debits, credits FROM accounts WHERE name IN (");
@@ -204,14 +224,12 @@ macro_rules! shared_cycle {
                     ));
                 }
             }
-            let mut ledger = Ledger::with(balances, made);
-            let posted = ledger.post_all(transfers).map_err(ledger_error)?;
-            let new: Vec<&Transfer> = transfers
-                .iter()
-                .zip(&posted)
-                .filter(|(_, p)| **p == chitra_core::ledger::Posted::Applied)
-                .map(|(t, _)| t)
-                .collect();
+            Ok(balances)
+        }
+
+        /// Writes what `ledger` posted: the balances of the accounts `names`, the transfers `new`
+        /// (each with the time it is recorded at), and the month's flows they add to.
+        async fn store_transfers(tx: &mut Tx, ledger: &Ledger, names: &[String], new: &[(&Transfer, &str)]) -> Result<()> {
             let touched: Vec<(String, String, Balance)> = names
                 .iter()
                 .filter_map(|n| {
@@ -229,9 +247,9 @@ macro_rules! shared_cycle {
                 q.build().execute(&mut **tx).await?;
             }
             const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
-            insert_rows(tx, "transfers", COLUMNS, &new, |t, b| {
+            insert_rows(tx, "transfers", COLUMNS, new, |(t, at), b| {
                 b.text(&t.id)
-                    .text(t.kind.code())
+                    .code(t.kind.code())
                     .text(t.debit.as_str())
                     .text(t.credit.as_str())
                     .int(t.amount.get())
@@ -244,7 +262,7 @@ macro_rules! shared_cycle {
             .await?;
             // The month's flows, kept summed.
             let mut sums: BTreeMap<(i64, &str, &str, &str), (i64, i64)> = BTreeMap::new();
-            for t in &new {
+            for (t, _) in new {
                 let s = sums.entry((t.period.yyyymm(), t.kind.code(), t.debit.as_str(), t.credit.as_str())).or_default();
                 s.0 = s.0.checked_add(t.amount.get()).ok_or_else(|| StoreError::invalid("amount", "out of range"))?;
                 s.1 += 1;
@@ -258,7 +276,7 @@ macro_rules! shared_cycle {
                 q.push(" ON CONFLICT (period, kind, debit, credit) DO UPDATE SET amount = transfer_sums.amount + excluded.amount, n = transfer_sums.n + excluded.n");
                 q.build().execute(&mut **tx).await?;
             }
-            Ok(new.len())
+            Ok(())
         }
 
         const LINE_SELECT: &str = "SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id";
@@ -914,19 +932,32 @@ macro_rules! shared_cycle {
                     .collect();
                 transfers.extend(facility.iter().map(|l| r.payment(*l, on, &code)));
                 post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                let paid_at = change.at.fixed_offset();
                 let payments: Vec<NewPayment> = facility
                     .iter()
                     .map(|l| NewPayment {
                         id: format!("facility:{}", l.line_id),
                         line_id: l.line_id,
                         amount: l.total,
-                        paid_at: change.at_text(),
+                        paid_at,
                         agent: change.actor.clone(),
-                        method: crate::cycle::PaymentMethod::Facility,
-                        proof: serde_json::json!({ "facility_id": match l.channel { Channel::Facility(f) => f, _ => 0 } }),
+                        identity: chitra_core::payment::Identity::Facility,
+                        location: chitra_core::payment::Location::Remote,
                     })
                     .collect();
-                insert_payments(&mut tx, &payments, run_id, &change.at_text()).await?;
+                let at = change.at_text();
+                let mut rows = Vec::with_capacity(payments.len());
+                for p in &payments {
+                    rows.push(PaymentRow {
+                        p,
+                        run_id,
+                        method: chitra_core::payment::Method::Facility,
+                        point_id: None,
+                        proof: proof_json(&p.identity, &p.location)?,
+                        at: &at,
+                    });
+                }
+                insert_payment_rows(&mut tx, &rows).await?;
                 let n = note("payroll.fund", format!("run:{run_id}"), &serde_json::json!({ "transfers": transfers.len(), "advanced_vnd": run.to_advance, "facility_lines_paid": facility.len() }))?;
                 commit(tx, head, change, vec![n]).await?;
                 self.run(run_id).await
@@ -951,113 +982,8 @@ macro_rules! shared_cycle {
 
             async fn record_payments(&self, change: &Change, batch: &[NewPayment]) -> Result<Vec<PaymentResult>> {
                 change.check()?;
-                let (mut tx, head) = self.begin_write().await?;
-                let codes = point_codes(&mut tx).await?;
-                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
-                // What is already recorded: by payment id, and by line.
-                let ids: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
-                let lines: Vec<i64> = batch.iter().map(|p| p.line_id).collect();
-                let by_id: HashMap<String, i64> = lookup_texts(&mut tx, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
-                    .await?
-                    .into_iter()
-                    .collect();
-                let by_line: HashMap<i64, String> = lookup_ids(&mut tx, "SELECT line_id, id FROM payments WHERE line_id", &lines, |r| Ok((r.int(0), r.text(1))))
-                    .await?
-                    .into_iter()
-                    .collect();
-                // The lines paid, with their runs: only what paying needs.
-                let mut facts: HashMap<i64, (cyc::Owed, LineStatus)> = HashMap::new();
-                let mut line_run: HashMap<i64, i64> = HashMap::new();
-                for (owed, run, status) in lookup_ids(&mut tx, "SELECT id, run_id, channel, point_id, facility_id, total, status FROM payroll_lines WHERE id", &lines, |r| {
-                    Ok((cyc::Owed { line_id: r.int(0), channel: channel_of(&r.text(2), r.opt_int(3), r.opt_int(4))?, total: Dong(r.int(5)) }, r.int(1), status_of(&r.text(6))?))
-                })
-                .await?
-                {
-                    line_run.insert(owed.line_id, run);
-                    facts.insert(owed.line_id, (owed, status));
-                }
-                let mut runs: HashMap<i64, (Run, String)> = HashMap::new();
-                let mut wanted: Vec<i64> = line_run.values().copied().collect();
-                wanted.sort();
-                wanted.dedup();
-                for run_id in wanted {
-                    let row = sqlx::query("SELECT id, office_id, program, period, contract_id, state, known_since, known_until, lines, total, to_advance, fee, generated_by, approved_by FROM payroll_runs WHERE id = $1")
-                        .bind(run_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let run = run_from_row(&row)?;
-                    let contract = contract_of(&mut tx, run.contract_id).await?;
-                    runs.insert(run_id, (run, contract.terms.code));
-                }
-                let mut results = Vec::with_capacity(batch.len());
-                let mut accepted: Vec<&NewPayment> = Vec::new();
-                let mut transfers = Vec::new();
-                let mut seen_ids: HashSet<&str> = HashSet::new();
-                let mut seen_lines: HashMap<i64, &str> = HashMap::new();
-                for p in batch {
-                    let refuse = |field: &str, reason: String| PaymentResult::Refused { id: p.id.clone(), field: field.to_owned(), reason };
-                    if p.id.trim().is_empty() || p.id.len() > 100 {
-                        results.push(refuse("id", "a payment needs an id of 1 to 100 characters".into()));
-                        continue;
-                    }
-                    if let Some(line) = by_id.get(&p.id) {
-                        results.push(PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id: *line });
-                        continue;
-                    }
-                    if !seen_ids.insert(p.id.as_str()) {
-                        results.push(PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id: p.line_id });
-                        continue;
-                    }
-                    if let Some(first) = by_line.get(&p.line_id).map(String::as_str).or(seen_lines.get(&p.line_id).copied()) {
-                        results.push(PaymentResult::Conflict { id: p.id.clone(), line_id: p.line_id, paid_by: first.to_owned() });
-                        continue;
-                    }
-                    let Some((line, status)) = facts.get(&p.line_id) else {
-                        results.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
-                        continue;
-                    };
-                    let Some((run, contract)) = line_run.get(&p.line_id).and_then(|r| runs.get(r)) else {
-                        results.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
-                        continue;
-                    };
-                    if line.total.is_zero() {
-                        results.push(refuse("line_id", "the line is for 0 đ: there is nothing to pay".into()));
-                        continue;
-                    }
-                    if let Err(e) = pay::check_payment(run.state, *status, line.total, p.amount) {
-                        results.push(refuse(&e.field, e.reason));
-                        continue;
-                    }
-                    if let Err(e) = text::required("agent", &p.agent, 100) {
-                        results.push(refuse(&e.field, e.reason));
-                        continue;
-                    }
-                    let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
-                    let on = chrono::DateTime::parse_from_rfc3339(&p.paid_at)
-                        .map(|d| d.date_naive())
-                        .unwrap_or_else(|_| change.date());
-                    transfers.push(r.payment(*line, on, &code));
-                    seen_lines.insert(p.line_id, p.id.as_str());
-                    accepted.push(p);
-                    results.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id });
-                }
-                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
-                let by_run: Vec<(i64, NewPayment)> = accepted
-                    .iter()
-                    .map(|p| (line_run.get(&p.line_id).copied().unwrap_or(0), (*p).clone()))
-                    .collect();
-                for (run_id, group) in group_by_run(&by_run) {
-                    insert_payments(&mut tx, &group, run_id, &change.at_text()).await?;
-                }
-                if !accepted.is_empty() {
-                    let n = note(
-                        "payments.record",
-                        format!("payments:{}", accepted.len()),
-                        &serde_json::json!({ "accepted": accepted.iter().map(|p| (&p.id, p.line_id, p.amount)).collect::<Vec<_>>() }),
-                    )?;
-                    commit(tx, head, change, vec![n]).await?;
-                }
-                Ok(results)
+                let mut answers = self.record_groups(&[(change, &crate::payments::Within::Anywhere, batch)]).await?;
+                Ok(answers.pop().unwrap_or_default())
             }
 
             async fn close_payroll(&self, change: &Change, run_id: i64) -> Result<Closed> {
@@ -1290,6 +1216,21 @@ macro_rules! shared_cycle {
                     .await?
                 {
                     Some(r) => Some(PaymentRecord {
+                        flags: {
+                            let id: String = r.try_get("id")?;
+                            let mut flags = Vec::new();
+                            for f in sqlx::query("SELECT kind, evidence FROM payment_flags WHERE payment_id = $1 ORDER BY kind")
+                                .bind(id)
+                                .fetch_all(&mut *conn)
+                                .await?
+                            {
+                                flags.push(crate::cycle::RecordedFlag {
+                                    kind: parsed("flag kind", chitra_core::anomaly::FlagKind::parse(&f.try_get::<String, _>("kind")?))?,
+                                    evidence: serde_json::from_str(&f.try_get::<String, _>("evidence")?).map_err(StoreError::corrupt)?,
+                                });
+                            }
+                            flags
+                        },
                         id: r.try_get("id")?,
                         amount: Dong(r.try_get("amount")?),
                         paid_at: r.try_get("paid_at")?,
@@ -1575,31 +1516,5 @@ macro_rules! shared_cycle {
             }
         }
 
-        fn group_by_run(items: &[(i64, NewPayment)]) -> Vec<(i64, Vec<NewPayment>)> {
-            let mut m: BTreeMap<i64, Vec<NewPayment>> = BTreeMap::new();
-            for (run, p) in items {
-                m.entry(*run).or_default().push(p.clone());
-            }
-            m.into_iter().collect()
-        }
-
-        async fn insert_payments(tx: &mut Tx, payments: &[NewPayment], run_id: i64, at: &str) -> Result<()> {
-            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
-            insert_rows(tx, "payments", COLUMNS, payments, |p, b| {
-                b.text(&p.id)
-                    .int(p.line_id)
-                    .int(run_id)
-                    .int(p.amount.get())
-                    .text(&p.paid_at)
-                    .text(&p.agent)
-                    .code(p.method.code())
-                    .opt_int(p.proof.get("point_id").and_then(|v| v.as_i64()))
-                    .text(&p.proof.to_string())
-                    .text(at);
-            })
-            .await?;
-            let ids: Vec<i64> = payments.iter().map(|p| p.line_id).collect();
-            set_status(tx, &ids, LineStatus::Paid.code()).await
-        }
     };
 }

@@ -210,6 +210,16 @@ impl Reader<'_> {
         (kind != ffi::SQLITE_NULL).then(|| self.int(col))
     }
 
+    pub fn opt_real(&self, col: c_int) -> Option<f64> {
+        // SAFETY: as in `int`.
+        unsafe {
+            if ffi::sqlite3_column_type(self.stmt, col) == ffi::SQLITE_NULL {
+                return None;
+            }
+            Some(ffi::sqlite3_column_double(self.stmt, col))
+        }
+    }
+
     pub fn text(&self, col: c_int) -> String {
         self.opt_text(col).unwrap_or_default()
     }

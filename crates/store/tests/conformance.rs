@@ -10,16 +10,20 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use chitra_core::anomaly::FlagKind;
 use chitra_core::contract::{FeeRule, NewContract};
 use chitra_core::decision::{DecisionKind, NewDecision};
 use chitra_core::ids::{CitizenId, CommuneCode};
 use chitra_core::office::{NewPaymentPoint, OfficeKind, PointKind};
+use chitra_core::payment::{Identity, Location};
 use chitra_core::payroll::{LineStatus, RunState};
 use chitra_core::register::{AddressSpell, NewBeneficiary, Sex};
 use chitra_core::rules::RuleBook;
+use chitra_core::schedule::{MonthDays, Weekdays};
 use chitra_core::units::{AdminUnit, OfficialFiles, UnitLevel, load_official};
 use chitra_core::{Dong, Period, Program};
-use chitra_store::cycle::{LineFilter, NewPayment, PaymentMethod, PaymentResult};
+use chitra_store::cycle::{LineFilter, NewPayment, PaymentResult};
+use chitra_store::payments::{Assignment, FlagFilter, NewSchedule, PaymentGroup, Within};
 use chitra_store::postgres::PgStore;
 use chitra_store::sqlite::SqliteStore;
 use chitra_store::{
@@ -176,6 +180,9 @@ conformance!(
     concurrent_writers_keep_one_chain,
     who_and_why_are_required_and_ids_are_masked_in_the_journal,
     verification_while_others_write_raises_no_false_alarm,
+    groups_are_committed_together_and_a_line_is_paid_once,
+    anomalies_are_flagged_with_their_evidence,
+    schedules_and_assignments,
     users_and_sessions_are_kept_with_their_scopes,
 );
 
@@ -189,6 +196,10 @@ fn d(s: &str) -> NaiveDate {
 
 fn p(s: &str) -> Period {
     Period::parse(s).unwrap()
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap()
 }
 
 const TODAY: &str = "2026-11-26";
@@ -345,6 +356,7 @@ async fn reference_data_loads_once_and_reads_back(h: &Harness) {
         latitude: Some(10.04),
         longitude: Some(106.59),
         pay_days: (11, 25),
+        opening_days: Weekdays::parse("mon-fri").unwrap(),
     };
     let created = s
         .add_payment_points(&change(), std::slice::from_ref(&point))
@@ -718,6 +730,7 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
                 latitude: None,
                 longitude: None,
                 pay_days: (2, 20),
+                opening_days: Weekdays::EVERY_DAY,
             }],
         )
         .await
@@ -918,17 +931,41 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
             .map(|l| (l.beneficiary_code.clone(), l.clone()))
             .collect();
         let cuc_skips = ["2021-06", "2021-07", "2021-08"].contains(&month);
+        let mut citizen_ids = std::collections::HashMap::new();
+        for l in &lines {
+            let f = s.beneficiary(&l.beneficiary_code).await.unwrap().unwrap();
+            citizen_ids.insert(
+                l.beneficiary_code.clone(),
+                f.beneficiary.citizen_id.as_str().to_owned(),
+            );
+        }
+        // Each beneficiary shows their card; after Bình's death, his family collects the funeral
+        // support with an authorisation.
         let payments: Vec<NewPayment> = lines
             .iter()
             .filter(|l| !(cuc_skips && l.beneficiary_code == cuc.code))
-            .map(|l| NewPayment {
-                id: format!("tablet-1:{}", l.id),
-                line_id: l.id,
-                amount: l.total,
-                paid_at: format!("{}T09:00:00+07:00", own(5)),
-                agent: "agent.tam".into(),
-                method: PaymentMethod::Point,
-                proof: serde_json::json!({ "citizen_id_seen": true }),
+            .map(|l| {
+                let identity = if l.funeral.get() > 0 {
+                    Identity::proxy(
+                        "Trần Văn Bảo",
+                        "083070000777",
+                        "UQ-12",
+                        "UBND phường Phú Khương",
+                        d("2021-12-31"),
+                    )
+                    .unwrap()
+                } else {
+                    Identity::citizen_id(&citizen_ids[&l.beneficiary_code]).unwrap()
+                };
+                NewPayment {
+                    id: format!("tablet-1:{}", l.id),
+                    line_id: l.id,
+                    amount: l.total,
+                    paid_at: at(&format!("{}T09:00:00+07:00", own(5))),
+                    agent: "agent.tam".into(),
+                    identity,
+                    location: Location::Point,
+                }
             })
             .collect();
         let results = s
@@ -938,7 +975,7 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, PaymentResult::Accepted { .. })),
+                .all(|r| matches!(r, PaymentResult::Accepted { flags, .. } if flags.is_empty())),
             "{results:?}"
         );
         // The tablet resends: the same ids give the first result, nothing is paid twice.
@@ -1405,6 +1442,766 @@ async fn verification_while_others_write_raises_no_false_alarm(h: &Harness) {
     writer.await.unwrap();
     assert!(checks > 0);
     assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// A district paying June 2021: two points (Phú Khương, with everyone but Dũng; Phú Hưng, with
+/// Dũng), the payroll opened on the 2nd.
+struct PayingMonth {
+    office: i64,
+    points: [i64; 2],
+    run: i64,
+    /// Line id and citizen ID, by the beneficiary's first name.
+    people: std::collections::HashMap<&'static str, (i64, String, String)>,
+}
+
+const NAMES: [&str; 8] = ["An", "Bình", "Cúc", "Dũng", "Em", "Giang", "Hà", "Khánh"];
+
+impl PayingMonth {
+    fn line(&self, name: &str) -> i64 {
+        self.people[name].0
+    }
+
+    fn code(&self, name: &str) -> String {
+        self.people[name].2.clone()
+    }
+
+    fn own(&self, name: &str) -> Identity {
+        Identity::citizen_id(&self.people[name].1).unwrap()
+    }
+}
+
+fn on(who: &str, date: &str) -> Change {
+    Change::on(who, "dịch vụ chi trả", d(date))
+}
+
+async fn paying_month(s: &dyn Store, home_of_cuc: Option<(f64, f64)>) -> PayingMonth {
+    init(s).await;
+    let office = s
+        .add_office(
+            &on("admin", "2021-01-04"),
+            &NewOffice {
+                kind: OfficeKind::DistrictOffice,
+                name: "Phòng LĐ-TB&XH thành phố Bến Tre".into(),
+                unit_code: "829".into(),
+                valid_from: None,
+                valid_to: Some(d("2025-06-30")),
+            },
+        )
+        .await
+        .unwrap();
+    let point = |code: &str, commune: &str| NewPaymentPoint {
+        code: code.into(),
+        name: format!("Điểm chi trả {code}"),
+        kind: PointKind::CommuneCulturalPostOffice,
+        commune: CommuneCode::parse(commune).unwrap(),
+        address: "Nhà văn hóa".into(),
+        latitude: Some(10.2415),
+        longitude: Some(106.3759),
+        pay_days: (2, 10),
+        opening_days: Weekdays::default(),
+    };
+    let made = s
+        .add_payment_points(
+            &on("admin", "2021-01-04"),
+            &[point("PK-01", "28756"), point("PH-01", "28786")],
+        )
+        .await
+        .unwrap();
+    let points = [made[0].id, made[1].id];
+    s.add_contract(
+        &on("admin", "2021-01-04"),
+        &NewContract {
+            code: "BT-BĐ-2021".into(),
+            name: "Hợp đồng chi trả 2021".into(),
+            office_id: office.id,
+            post_office: "Bưu điện tỉnh Bến Tre".into(),
+            area_code: "83".into(),
+            program: Program::SocialAssistance,
+            fee: FeeRule::PerBeneficiary {
+                amount: Dong(6_600),
+            },
+            advance_by_day: 25,
+            pay_from_day: 2,
+            pay_to_day: 20,
+            report_by_day: 20,
+            valid_from: p("2021-01"),
+            valid_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    let batch: Vec<NewBeneficiary> = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let commune = if *name == "Dũng" { "28786" } else { "28756" };
+            let mut b = person(
+                &format!("Nguyễn Văn {name}"),
+                "1936-02-02",
+                &format!("08303600{:04}", i + 1),
+                commune,
+                "K5c",
+            );
+            b.address.from = p("2021-01");
+            b.grant = grant("K5c", "2021-01", "2021-01-10");
+            b.payment_point_id = Some(if *name == "Dũng" {
+                points[1]
+            } else {
+                points[0]
+            });
+            b
+        })
+        .collect();
+    let files = s
+        .add_beneficiaries(&on("officer.an", "2021-01-10"), &batch)
+        .await
+        .unwrap();
+    if let Some(home) = home_of_cuc {
+        let n = s
+            .assign_beneficiaries(
+                &on("post.manager", "2021-05-10"),
+                points[0],
+                &[Assignment {
+                    beneficiary_code: files[2].beneficiary.code.clone(),
+                    home_delivery: Some("Già yếu, liệt giường".into()),
+                    home: Some(home),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let run = s
+        .generate_payroll(
+            &on("officer.an", "2021-05-21"),
+            office.id,
+            Program::SocialAssistance,
+            p("2021-06"),
+        )
+        .await
+        .unwrap();
+    s.approve_payroll(&on("officer.binh", "2021-05-22"), run.id)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("officer.an", "2021-05-24"), run.id)
+        .await
+        .unwrap();
+    s.open_payroll(&on("post.manager", "2021-06-02"), run.id)
+        .await
+        .unwrap();
+    let lines = s
+        .run_lines(
+            run.id,
+            &LineFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(lines.len(), NAMES.len());
+    let mut people = std::collections::HashMap::new();
+    for (name, f) in NAMES.iter().zip(&files) {
+        let line = lines
+            .iter()
+            .find(|l| l.beneficiary_id == f.beneficiary.id)
+            .unwrap();
+        people.insert(
+            *name,
+            (
+                line.id,
+                f.beneficiary.citizen_id.as_str().to_owned(),
+                f.beneficiary.code.clone(),
+            ),
+        );
+    }
+    PayingMonth {
+        office: office.id,
+        points,
+        run: run.id,
+        people,
+    }
+}
+
+fn payment(m: &PayingMonth, id: &str, name: &str, identity: Identity, when: &str) -> NewPayment {
+    NewPayment {
+        id: id.into(),
+        line_id: m.line(name),
+        amount: Dong(270_000),
+        paid_at: at(when),
+        agent: "agent.tam".into(),
+        identity,
+        location: Location::Point,
+    }
+}
+
+fn group(who: &str, within: Within, payments: Vec<NewPayment>) -> PaymentGroup {
+    PaymentGroup {
+        change: on(who, "2021-06-05"),
+        within,
+        payments,
+    }
+}
+
+async fn ledger_balances_and_matches(s: &dyn Store, period: &str) {
+    let balances = s.ledger_balances().await.unwrap();
+    assert_eq!(balances.iter().map(|b| b.balance).sum::<i64>(), 0);
+    assert!(balances.iter().all(|b| b.kind != "cash" || b.balance >= 0));
+    let rec = s.reconcile(p(period)).await.unwrap();
+    assert!(rec.mismatches.is_empty(), "{:?}", rec.mismatches);
+    assert_eq!(rec.payments, rec.pay_transfers);
+    assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// The HTTP server's writer commits many callers' payments at once: a line is paid once across
+/// groups, callers only pay within their jurisdiction, and each group is journaled by its actor.
+async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let before = journal_len(s).await;
+    let nine = "2021-06-05T09:00:00+07:00";
+    let answers = s
+        .record_payment_groups(&[
+            group(
+                "agent.tam",
+                Within::Point(m.points[0]),
+                vec![
+                    payment(&m, "tam:an", "An", m.own("An"), nine),
+                    // Dũng is paid at the other point: this agent may not.
+                    payment(&m, "tam:dung", "Dũng", m.own("Dũng"), nine),
+                ],
+            ),
+            group(
+                "agent.nam",
+                Within::Point(m.points[0]),
+                vec![
+                    // The same line, at the same moment, by another agent.
+                    payment(&m, "nam:an", "An", m.own("An"), nine),
+                    payment(&m, "nam:em", "Em", m.own("Em"), nine),
+                ],
+            ),
+            group(
+                "inspector.lan",
+                Within::Communes(Arc::new(["28786".to_owned()].into_iter().collect())),
+                vec![payment(&m, "lan:giang", "Giang", m.own("Giang"), nine)],
+            ),
+            group(
+                "agent.ha",
+                Within::Anywhere,
+                vec![
+                    // A tablet resending within the same transaction.
+                    payment(&m, "tam:an", "An", m.own("An"), nine),
+                    payment(&m, "ha:dung", "Dũng", m.own("Dũng"), nine),
+                    // A card that is not the beneficiary's.
+                    payment(&m, "ha:ha", "Hà", m.own("Khánh"), nine),
+                ],
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 4);
+    assert_eq!(
+        answers[0][0],
+        PaymentResult::Accepted {
+            id: "tam:an".into(),
+            line_id: m.line("An"),
+            flags: vec![]
+        }
+    );
+    assert!(
+        matches!(&answers[0][1], PaymentResult::Forbidden { line_id, .. } if *line_id == m.line("Dũng")),
+        "{:?}",
+        answers[0][1]
+    );
+    assert_eq!(
+        answers[1][0],
+        PaymentResult::Conflict {
+            id: "nam:an".into(),
+            line_id: m.line("An"),
+            paid_by: "tam:an".into()
+        },
+        "exactly one of two payments of a line is accepted, the other names it"
+    );
+    assert!(matches!(&answers[1][1], PaymentResult::Accepted { .. }));
+    assert!(
+        matches!(&answers[2][0], PaymentResult::Forbidden { .. }),
+        "Giang lives in Phú Khương, not in the inspector's commune: {:?}",
+        answers[2][0]
+    );
+    assert!(matches!(&answers[3][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:an"));
+    assert!(matches!(&answers[3][1], PaymentResult::Accepted { .. }));
+    assert!(
+        matches!(&answers[3][2], PaymentResult::Refused { field, .. } if field == "identity.citizen_id"),
+        "{:?}",
+        answers[3][2]
+    );
+    // One journal entry per group that accepted something, by its actor.
+    assert_eq!(journal_len(s).await, before + 3);
+    let tail = s.journal_tail(3).await.unwrap();
+    let mut actors: Vec<&str> = tail.iter().map(|e| e.draft.actor.as_str()).collect();
+    actors.sort();
+    assert_eq!(actors, ["agent.ha", "agent.nam", "agent.tam"]);
+    assert!(tail.iter().all(|e| e.draft.action == "payments.record"));
+    // What was refused or forbidden changed nothing: three lines paid, the rest due.
+    let run = s.run(m.run).await.unwrap();
+    let paid = run
+        .by_status
+        .iter()
+        .find(|x| x.status == LineStatus::Paid)
+        .unwrap();
+    assert_eq!((paid.lines, paid.amount), (3, Dong(3 * 270_000)));
+    assert_eq!(h.raw.count("payments").await, 3);
+    assert_eq!(h.raw.count("payment_flags").await, 0);
+    // Sent again alone, the answers are the first ones; a line of another point stays forbidden.
+    let again = s
+        .record_payment_groups(&[group(
+            "agent.tam",
+            Within::Point(m.points[0]),
+            vec![
+                payment(&m, "tam:an", "An", m.own("An"), nine),
+                payment(&m, "ha:dung", "Dũng", m.own("Dũng"), nine),
+            ],
+        )])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again[0][0], PaymentResult::AlreadyRecorded { line_id, .. } if *line_id == m.line("An"))
+    );
+    assert!(
+        matches!(&again[0][1], PaymentResult::Forbidden { .. }),
+        "an id used at another point says nothing of it: {:?}",
+        again[0][1]
+    );
+    assert_eq!(journal_len(s).await, before + 3, "nothing new to journal");
+    // Bad input is refused and names the field.
+    let mut future = payment(
+        &m,
+        "tam:khanh",
+        "Khánh",
+        m.own("Khánh"),
+        "2021-06-09T09:00:00+07:00",
+    );
+    let mut bank = payment(
+        &m,
+        "tam:khanh2",
+        "Khánh",
+        Identity::bank_account(Some("FT1"), None, None).unwrap(),
+        nine,
+    );
+    bank.location = Location::Remote;
+    let mut wrong = payment(&m, "tam:khanh3", "Khánh", m.own("Khánh"), nine);
+    wrong.amount = Dong(1);
+    let refused = s
+        .record_payments(
+            &on("agent.tam", "2021-06-05"),
+            &[future.clone(), bank, wrong],
+        )
+        .await
+        .unwrap();
+    let fields: Vec<&str> = refused
+        .iter()
+        .map(|r| match r {
+            PaymentResult::Refused { field, .. } => field.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(fields, ["paid_at", "identity", "amount"]);
+    future.paid_at = at(nine);
+    assert!(matches!(
+        &s.record_payments(&on("agent.tam", "2021-06-05"), &[future])
+            .await
+            .unwrap()[0],
+        PaymentResult::Accepted { .. }
+    ));
+    ledger_balances_and_matches(s, "2021-06").await;
+    let _ = m.office;
+}
+
+/// Each flag is raised with its evidence, written with the payment, and the payment is recorded
+/// all the same.
+async fn anomalies_are_flagged_with_their_evidence(h: &Harness) {
+    let s = &*h.store;
+    let home = (10.2415, 106.3759);
+    let m = paying_month(s, Some(home)).await;
+    // The point's June: the 2nd to the 10th, 07:30–16:30.
+    s.set_schedule(
+        &on("post.manager", "2021-05-25"),
+        &NewSchedule {
+            point_id: m.points[0],
+            period: p("2021-06"),
+            days: MonthDays::parse("2-10").unwrap(),
+            opens: chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+            closes: chrono::NaiveTime::from_hms_opt(16, 30, 0).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    // Bình died on the 3rd; it was recorded on the 4th, after the payroll was made.
+    s.add_decisions(
+        &on("officer.an", "2021-06-04"),
+        &[DecisionFor {
+            beneficiary_code: m.code("Bình"),
+            decision: NewDecision::death(
+                d("2021-06-03"),
+                d("2021-06-04"),
+                "Chủ tịch UBND phường",
+                "Chết ngày 03/06/2021",
+            ),
+        }],
+    )
+    .await
+    .unwrap();
+    let proxy = |id: &str, expires: &str| {
+        Identity::proxy(
+            "Lê Văn Tư",
+            id,
+            "UQ-88",
+            "UBND phường Phú Khương",
+            d(expires),
+        )
+        .unwrap()
+    };
+    let nine = "2021-06-05T09:00:00+07:00";
+    let mut cuc = payment(&m, "t:cuc", "Cúc", m.own("Cúc"), nine);
+    // About 2.2 km north of her home.
+    cuc.location = Location::parse("home", Some(10.2615), Some(106.3759)).unwrap();
+    // Recorded the next morning (the tablet synced then).
+    let answers = s
+        .record_payments(
+            &on("agent.tam", "2021-06-06"),
+            &[
+                payment(&m, "t:an", "An", m.own("An"), "2021-06-05T18:00:00+07:00"),
+                payment(&m, "t:binh", "Bình", m.own("Bình"), nine),
+                cuc,
+                payment(&m, "t:em", "Em", proxy("083070000002", "2021-05-31"), nine),
+                payment(
+                    &m,
+                    "t:giang",
+                    "Giang",
+                    proxy("083070000001", "2021-12-31"),
+                    nine,
+                ),
+                payment(&m, "t:ha", "Hà", proxy("083070000001", "2021-12-31"), nine),
+            ],
+        )
+        .await
+        .unwrap();
+    let flags_of = |r: &PaymentResult| match r {
+        PaymentResult::Accepted { flags, .. } => flags.clone(),
+        other => panic!("every flagged payment is recorded: {other:?}"),
+    };
+    let got: Vec<Vec<FlagKind>> = answers.iter().map(flags_of).collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![FlagKind::OutsideSchedule],
+            vec![FlagKind::DeadBeneficiary],
+            vec![FlagKind::HomeFarFromAddress],
+            vec![FlagKind::ProxyExpired],
+            vec![],
+            vec![],
+        ]
+    );
+    // The same proxy's third beneficiary of the month, in a later transaction, on the right day.
+    let third = s
+        .record_payments(
+            &on("agent.tam", "2021-06-06"),
+            &[payment(
+                &m,
+                "t:khanh",
+                "Khánh",
+                proxy("083070000001", "2021-12-31"),
+                "2021-06-06T10:00:00+07:00",
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(flags_of(&third[0]), vec![FlagKind::ProxyForMany]);
+    // The inspector's list: every flag, with its evidence, the beneficiary and the point.
+    let page = s
+        .flags(&FlagFilter {
+            period: Some(p("2021-06")),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5);
+    let find = |k: FlagKind| page.items.iter().find(|f| f.kind == k).unwrap();
+    let outside = find(FlagKind::OutsideSchedule);
+    assert_eq!(outside.payment_id, "t:an");
+    assert_eq!(outside.beneficiary_code, m.code("An"));
+    assert_eq!(outside.point_id, Some(m.points[0]));
+    assert_eq!(outside.point_code.as_deref(), Some("PK-01"));
+    assert_eq!(outside.evidence["days"], "2-10");
+    assert_eq!(outside.evidence["hours"], "07:30-16:30");
+    assert_eq!(outside.evidence["default_schedule"], false);
+    assert_eq!(
+        find(FlagKind::DeadBeneficiary).evidence["death_date"],
+        "2021-06-03"
+    );
+    let far = &find(FlagKind::HomeFarFromAddress).evidence;
+    assert!(
+        (2_100..2_300).contains(&far["distance_m"].as_u64().unwrap()),
+        "{far}"
+    );
+    assert_eq!(far["home"]["latitude"], home.0);
+    assert_eq!(
+        find(FlagKind::ProxyExpired).evidence["expires"],
+        "2021-05-31"
+    );
+    let many = find(FlagKind::ProxyForMany);
+    assert_eq!(many.payment_id, "t:khanh");
+    assert_eq!(many.evidence["beneficiaries"], 3);
+    assert_eq!(many.evidence["proxy_last4"], "0001");
+    // No flag keeps a whole citizen ID, nor does any payment's proof.
+    for f in &page.items {
+        assert!(
+            !f.evidence.to_string().contains("083070000001"),
+            "{}",
+            f.evidence
+        );
+    }
+    assert_eq!(
+        h.raw
+            .scalar("SELECT COUNT(*) FROM payments WHERE proof LIKE '%0830700000%' OR proof LIKE '%0830360000%'")
+            .await,
+        0
+    );
+    // Narrowed by kind, by point, by jurisdiction.
+    let by_kind = s
+        .flags(&FlagFilter {
+            period: Some(p("2021-06")),
+            kind: Some(FlagKind::ProxyExpired),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_kind.total, 1);
+    assert_eq!(by_kind.items[0].payment_id, "t:em");
+    let other_point = s
+        .flags(&FlagFilter {
+            period: Some(p("2021-06")),
+            point_id: Some(m.points[1]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(other_point.total, 0);
+    let elsewhere = s
+        .flags(&FlagFilter {
+            period: Some(p("2021-06")),
+            within: Within::Communes(Arc::new(["28786".to_owned()].into_iter().collect())),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.total, 0);
+    // The line's trail shows its payment's flag; sending the payment again gives it too.
+    let trail = s.line_trail(m.line("An")).await.unwrap();
+    let payment = trail.payment.unwrap();
+    assert_eq!(payment.flags.len(), 1);
+    assert_eq!(payment.flags[0].kind, FlagKind::OutsideSchedule);
+    assert_eq!(payment.method, "point");
+    assert_eq!(payment.proof["identity"]["kind"], "citizen_id");
+    assert_eq!(payment.proof["identity"]["last4"], "0001");
+    let again = s
+        .record_payments(&on("agent.tam", "2021-06-06"), &[payment_again(&m)])
+        .await
+        .unwrap();
+    assert_eq!(
+        again[0],
+        PaymentResult::AlreadyRecorded {
+            id: "t:an".into(),
+            line_id: m.line("An"),
+            flags: vec![FlagKind::OutsideSchedule]
+        }
+    );
+    let cuc = s.line_trail(m.line("Cúc")).await.unwrap();
+    assert!(
+        cuc.line.home_delivery,
+        "assigned to home delivery before the payroll"
+    );
+    assert_eq!(cuc.payment.unwrap().method, "home");
+    ledger_balances_and_matches(s, "2021-06").await;
+}
+
+fn payment_again(m: &PayingMonth) -> NewPayment {
+    payment(m, "t:an", "An", m.own("An"), "2021-06-05T18:00:00+07:00")
+}
+
+/// Points' schedules: the default until one is set, checked against its month; beneficiaries
+/// assigned to a point all or nothing.
+async fn schedules_and_assignments(h: &Harness) {
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let july = p("2021-07");
+    let defaults = s.schedules(july, None).await.unwrap();
+    assert_eq!(defaults.len(), 2);
+    assert!(defaults.iter().all(|x| x.default));
+    // July 2021: the 4th is a Sunday; the points open Monday to Saturday.
+    assert_eq!(defaults[0].days.code(), "2-3,5-10");
+    assert_eq!(
+        (
+            defaults[0].opens.to_string(),
+            defaults[0].closes.to_string()
+        ),
+        ("07:00:00".into(), "17:00:00".into())
+    );
+    let before = journal_len(s).await;
+    let set = |days: &str, opens: (u32, u32), closes: (u32, u32), point: i64| NewSchedule {
+        point_id: point,
+        period: p("2021-06"),
+        days: MonthDays::parse(days).unwrap(),
+        opens: chrono::NaiveTime::from_hms_opt(opens.0, opens.1, 0).unwrap(),
+        closes: chrono::NaiveTime::from_hms_opt(closes.0, closes.1, 0).unwrap(),
+    };
+    let field = |r: chitra_store::Result<chitra_store::payments::Schedule>| match r {
+        Err(StoreError::Invalid(e)) => e.field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field(
+            s.set_schedule(&change(), &set("25-31", (7, 0), (17, 0), m.points[0]))
+                .await
+        ),
+        "days"
+    );
+    assert_eq!(
+        field(
+            s.set_schedule(&change(), &set("2-10", (17, 0), (7, 0), m.points[0]))
+                .await
+        ),
+        "hours"
+    );
+    assert_eq!(
+        field(
+            s.set_schedule(&change(), &set("2-10", (7, 0), (17, 0), 999))
+                .await
+        ),
+        "point"
+    );
+    assert_eq!(journal_len(s).await, before, "refused: nothing changed");
+    s.set_schedule(&change(), &set("2-10", (7, 30), (16, 30), m.points[0]))
+        .await
+        .unwrap();
+    s.set_schedule(&change(), &set("3-8", (7, 30), (11, 0), m.points[0]))
+        .await
+        .unwrap();
+    let june = s.schedules(p("2021-06"), Some(m.points[0])).await.unwrap();
+    assert_eq!(june.len(), 1);
+    assert!(!june[0].default);
+    assert_eq!(june[0].days.code(), "3-8");
+    assert_eq!(
+        june[0].closes,
+        chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap()
+    );
+    assert_eq!(journal_len(s).await, before + 2);
+    assert!(s.schedules(p("2021-06"), Some(999)).await.is_err());
+
+    // Assignments: one unknown code refuses them all.
+    let assign = |code: String, home: Option<(f64, f64)>| Assignment {
+        beneficiary_code: code,
+        home_delivery: Some("Già yếu".into()),
+        home,
+    };
+    let e = s
+        .assign_beneficiaries(
+            &change(),
+            m.points[1],
+            &[
+                assign(m.code("An"), None),
+                assign("83-9999999".into(), None),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "[2].beneficiary"),
+        "{e}"
+    );
+    let e = s
+        .assign_beneficiaries(
+            &change(),
+            m.points[1],
+            &[assign(m.code("An"), Some((95.0, 106.0)))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "home"),
+        "{e}"
+    );
+    let e = s
+        .assign_beneficiaries(&change(), 999, &[assign(m.code("An"), None)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f.field == "point"),
+        "{e}"
+    );
+    let an = s
+        .beneficiary(&m.code("An"))
+        .await
+        .unwrap()
+        .unwrap()
+        .beneficiary;
+    assert_eq!(
+        (an.payment_point_id, an.home_delivery),
+        (Some(m.points[0]), None)
+    );
+    let n = s
+        .assign_beneficiaries(
+            &change(),
+            m.points[1],
+            &[assign(m.code("An"), Some((10.25, 106.37)))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let an = s
+        .beneficiary(&m.code("An"))
+        .await
+        .unwrap()
+        .unwrap()
+        .beneficiary;
+    assert_eq!(an.payment_point_id, Some(m.points[1]));
+    assert_eq!(an.home_delivery.as_deref(), Some("Già yếu"));
+    assert_eq!(journal_len(s).await, before + 3);
+    // The next payroll pays An at home, from the new point.
+    s.close_payroll(&on("post.manager", "2021-06-21"), m.run)
+        .await
+        .unwrap();
+    let july_run = s
+        .generate_payroll(
+            &on("officer.an", "2021-06-22"),
+            m.office,
+            Program::SocialAssistance,
+            july,
+        )
+        .await
+        .unwrap();
+    let lines = s
+        .run_lines(
+            july_run.id,
+            &LineFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let an_line = lines
+        .iter()
+        .find(|l| l.beneficiary_code == m.code("An"))
+        .unwrap();
+    assert!(an_line.home_delivery);
+    assert_eq!(
+        an_line.channel,
+        chitra_core::payroll::Channel::Point(m.points[1])
+    );
 }
 
 /// Users with roles and scopes, and their sessions (issue: the payment service). Neither the

@@ -131,6 +131,7 @@ pub async fn march_2021() -> Month {
                 latitude: None,
                 longitude: None,
                 pay_days: (2, 10),
+                opening_days: Default::default(),
             }],
         )
         .await

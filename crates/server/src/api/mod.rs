@@ -40,6 +40,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/points", get(points::list).post(points::add))
         .route(
+            "/api/v1/points/{id}/schedules/{period}",
+            axum::routing::put(points::set_schedule),
+        )
+        .route("/api/v1/points/{id}/assignments", post(points::assign))
+        .route("/api/v1/schedules", get(points::schedules))
+        .route("/api/v1/flags", get(points::flags))
+        .route(
             "/api/v1/contracts",
             get(payroll::contracts).post(payroll::add_contract),
         )

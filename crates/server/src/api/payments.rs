@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chitra_core::access::Action;
-use chitra_core::ids::CitizenId;
 use chitra_core::Dong;
-use chitra_store::cycle::{NewPayment, PaymentMethod, PaymentResult};
+use chitra_core::payment::{Identity, Location};
+use chitra_store::cycle::{NewPayment, PaymentResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,47 +77,37 @@ pub struct PaymentRequest {
 impl PaymentRequest {
     /// The payment as the store records it, by `agent`.
     pub fn parse(self, agent: &str) -> Result<NewPayment, ApiError> {
-        let method = match self.method.as_deref() {
-            None => PaymentMethod::Point,
-            Some(m) => PaymentMethod::parse(m).ok_or_else(|| {
-                ApiError::invalid(
+        let method = self.method.as_deref().map(str::trim).unwrap_or("point");
+        let location = match method {
+            "point" => Location::Point,
+            "home" => {
+                let (lat, lon) = match self.location {
+                    Some(l) => (Some(l.latitude), Some(l.longitude)),
+                    None => (None, None),
+                };
+                Location::parse("home", lat, lon)?
+            }
+            "bank" | "facility" => Location::Remote,
+            other => {
+                return Err(ApiError::invalid(
                     "method",
-                    format!("'{m}' is not a payment method: point, home, bank or facility"),
-                )
-            })?,
+                    format!("'{other}' is not a payment method: point, home, bank or facility"),
+                ));
+            }
         };
         let paid_at = match self.paid_at.as_deref() {
-            Some(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-                .map_err(|_| {
-                    ApiError::invalid(
-                        "paid_at",
-                        format!("'{s}' is not a time such as 2021-01-05T08:30:00+07:00"),
-                    )
-                })?
-                .to_rfc3339(),
+            Some(s) => chrono::DateTime::parse_from_rfc3339(s.trim()).map_err(|_| {
+                ApiError::invalid(
+                    "paid_at",
+                    format!("'{s}' is not a time such as 2021-01-05T08:30:00+07:00"),
+                )
+            })?,
             // Vietnam time (UTC+7, no daylight saving), as agents read their clocks.
-            None => (chrono::Utc::now() + chrono::Duration::hours(7))
-                .format("%Y-%m-%dT%H:%M:%S+07:00")
-                .to_string(),
+            None => chrono::Utc::now().with_timezone(&chitra_core::schedule::vietnam()),
         };
-        if method == PaymentMethod::Home && self.location.is_none() {
-            return Err(ApiError::invalid(
-                "location",
-                "a home delivery records where it was made: latitude and longitude",
-            ));
-        }
-        if let Some(l) = self.location
-            && (!(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude))
-        {
-            return Err(ApiError::invalid(
-                "location",
-                format!("{},{} is not on Earth", l.latitude, l.longitude),
-            ));
-        }
-        let mut proof = match self.identity {
+        let identity = match self.identity {
             IdentityRequest::CitizenId { number } => {
-                let id = CitizenId::parse(&number).map_err(|e| e.renamed("identity.number"))?;
-                serde_json::json!({ "identity": "citizen_id", "last4": id.last_four() })
+                Identity::citizen_id(&number).map_err(|e| e.renamed("identity.number"))?
             }
             IdentityRequest::Proxy {
                 full_name,
@@ -126,45 +116,26 @@ impl PaymentRequest {
                 issuer,
                 expires,
             } => {
-                let name = chitra_core::text::required("identity.full_name", &full_name, 100)?;
-                let id =
-                    CitizenId::parse(&citizen_id).map_err(|e| e.renamed("identity.citizen_id"))?;
-                let authorisation =
-                    chitra_core::text::required("identity.authorisation", &authorisation, 100)?;
-                let issuer = chitra_core::text::required("identity.issuer", &issuer, 200)?;
                 let expires = chitra_core::register::parse_date("identity.expires", &expires)?;
-                serde_json::json!({
-                    "identity": "proxy",
-                    "name": name,
-                    "last4": id.last_four(),
-                    "authorisation": authorisation,
-                    "issuer": issuer,
-                    "expires": expires,
-                })
+                Identity::proxy(&full_name, &citizen_id, &authorisation, &issuer, expires)?
             }
-            IdentityRequest::BankAccount => serde_json::json!({ "identity": "bank_account" }),
-            IdentityRequest::Facility => serde_json::json!({ "identity": "facility" }),
+            IdentityRequest::BankAccount => Identity::bank_account(None, None, None)?,
+            IdentityRequest::Facility => Identity::Facility,
         };
-        if let (Some(l), Some(obj)) = (self.location, proof.as_object_mut()) {
-            obj.insert(
-                "location".into(),
-                serde_json::json!({ "latitude": l.latitude, "longitude": l.longitude }),
-            );
-        }
         Ok(NewPayment {
             id: self.id,
             line_id: self.line_id,
             amount: Dong(self.amount),
             paid_at,
             agent: agent.to_owned(),
-            method,
-            proof,
+            identity,
+            location,
         })
     }
 }
 
-/// What the caller may pay.
-fn within(caller: &Caller) -> Within {
+/// What the caller may pay (or see of payments).
+pub fn within(caller: &Caller) -> Within {
     let j = &caller.jurisdiction;
     if let Some(p) = j.point() {
         Within::Point(p)
@@ -224,13 +195,8 @@ pub async fn record_one(
             field: Some("line_id".into()),
             paid_by: Some(paid_by),
         }),
-        PaymentResult::Refused { field, reason, .. } => {
-            if reason == "the line is not yours to pay" {
-                Err(ApiError::forbidden(format!("line {line_id} is not yours to pay")))
-            } else {
-                Err(ApiError::invalid(field, reason))
-            }
-        }
+        PaymentResult::Forbidden { reason, .. } => Err(ApiError::forbidden(reason)),
+        PaymentResult::Refused { field, reason, .. } => Err(ApiError::invalid(field, reason)),
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn build(s: &dyn Store, extra: u32) -> Fixture {
         latitude: Some(10.24),
         longitude: Some(106.38),
         pay_days: (1, 28),
+        opening_days: Default::default(),
     };
     let points = s
         .add_payment_points(

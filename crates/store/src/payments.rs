@@ -1,0 +1,152 @@
+//! The payment service as the store keeps it: payment points' schedules, which beneficiaries each
+//! point serves, payments recorded in groups (one transaction for many callers: the HTTP server's
+//! single writer), and the flags an inspector must see. The rules are the core's (`schedule`,
+//! `payment`, `anomaly`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chitra_core::Period;
+use chitra_core::anomaly::FlagKind;
+use chitra_core::schedule::{MonthDays, PointSchedule};
+use chrono::NaiveTime;
+use serde::Serialize;
+
+use crate::cycle::{NewPayment, PaymentResult};
+use crate::{Change, Page, Result};
+
+/// Which lines a caller may pay (or see): the caller's jurisdiction.
+#[derive(Clone, Debug, Default)]
+pub enum Within {
+    /// Everywhere (the CLI, an administrator).
+    #[default]
+    Anywhere,
+    /// The lines of one payment point (its agents).
+    Point(i64),
+    /// The lines of beneficiaries of these communes (official 5-digit codes).
+    Communes(Arc<HashSet<String>>),
+}
+
+impl Within {
+    /// Whether a line of `point` (if paid at a point) in `commune` is within.
+    pub fn allows(&self, point: Option<i64>, commune: &str) -> bool {
+        match self {
+            Within::Anywhere => true,
+            Within::Point(p) => point == Some(*p),
+            Within::Communes(c) => c.contains(commune),
+        }
+    }
+}
+
+/// Payments of one caller, recorded with others' in one transaction.
+#[derive(Clone, Debug)]
+pub struct PaymentGroup {
+    /// Who records them and why: one journal entry per group that accepted something.
+    pub change: Change,
+    pub within: Within,
+    pub payments: Vec<NewPayment>,
+}
+
+/// A schedule to set for a point's month.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSchedule {
+    pub point_id: i64,
+    pub period: Period,
+    pub days: MonthDays,
+    pub opens: NaiveTime,
+    pub closes: NaiveTime,
+}
+
+/// A point's schedule for a month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    pub point_id: i64,
+    pub point_code: String,
+    pub point_name: String,
+    pub commune_code: String,
+    pub period: Period,
+    pub days: MonthDays,
+    pub opens: NaiveTime,
+    pub closes: NaiveTime,
+    /// No schedule was set: the point's pay days on its opening weekdays, 07:00–17:00.
+    pub default: bool,
+}
+
+impl Schedule {
+    pub fn point_schedule(&self) -> PointSchedule {
+        PointSchedule {
+            period: self.period,
+            days: self.days,
+            opens: self.opens,
+            closes: self.closes,
+        }
+    }
+}
+
+/// A beneficiary to be served by a point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub beneficiary_code: String,
+    /// Paid at home, and why (old, frail, sick); `None`: at the point.
+    pub home_delivery: Option<String>,
+    /// The home's coordinates (latitude, longitude), to check home deliveries against.
+    pub home: Option<(f64, f64)>,
+}
+
+/// What lists of flags may be narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct FlagFilter {
+    pub period: Option<Period>,
+    pub kind: Option<FlagKind>,
+    pub point_id: Option<i64>,
+    /// The caller's jurisdiction: only flags of lines within it.
+    pub within: Within,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A flag raised by a payment, with what an inspector needs to follow it up.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlagRow {
+    pub payment_id: String,
+    pub line_id: i64,
+    pub period: Period,
+    pub beneficiary_code: String,
+    pub full_name: String,
+    pub commune_code: String,
+    pub point_id: Option<i64>,
+    pub point_code: Option<String>,
+    pub kind: FlagKind,
+    pub evidence: serde_json::Value,
+    pub paid_at: String,
+    pub agent: String,
+    pub recorded_at: String,
+}
+
+/// The payment service.
+#[async_trait::async_trait]
+pub trait Payments: Send + Sync {
+    /// Sets (or sets again) a point's schedule for a month.
+    async fn set_schedule(&self, change: &Change, schedule: &NewSchedule) -> Result<Schedule>;
+    /// The schedules of a month, of every point or of one; a point without one set has its
+    /// default, marked so.
+    async fn schedules(&self, period: Period, point_id: Option<i64>) -> Result<Vec<Schedule>>;
+    /// Beneficiaries to be served by a point (from the next payroll on), each at the point or at
+    /// home with the reason. All or nothing; returns how many were assigned.
+    async fn assign_beneficiaries(
+        &self,
+        change: &Change,
+        point_id: i64,
+        assignments: &[Assignment],
+    ) -> Result<usize>;
+    /// Records the payments of several callers in ONE transaction (one fsync), with one journal
+    /// entry per group that accepted something (its actor the group's). Answers per group, per
+    /// payment, in order. A line is paid at most once, across groups too; refused payments change
+    /// nothing; the flags a payment raises are written with it.
+    async fn record_payment_groups(
+        &self,
+        groups: &[PaymentGroup],
+    ) -> Result<Vec<Vec<PaymentResult>>>;
+    /// Flags raised by payments, newest month first, then in payment order.
+    async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>>;
+}

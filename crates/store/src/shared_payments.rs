@@ -1,0 +1,672 @@
+//! The payment service, one body for both backends (see `shared.rs`). Expanded after
+//! `shared_store!` and `shared_cycle!` in the same module, whose helpers it uses.
+//!
+//! Recording a transaction of payments reads what it needs with one batched lookup per table
+//! (lines with their beneficiaries, payments already made, deaths, runs, points and schedules,
+//! proxies), decides each payment in memory with the core's rules, then writes the accepted ones
+//! with a bulk insert per table — whatever the number of groups.
+
+macro_rules! shared_payments {
+    ($Store:ident) => {
+        use chitra_core::anomaly::{self, Flag, FlagKind};
+        use chitra_core::payment::{self as pmt, Coordinates, Identity, Location};
+        use chitra_core::schedule::{MonthDays, PointSchedule, Weekdays};
+        use crate::payments::{Assignment, FlagFilter, FlagRow, NewSchedule, PaymentGroup, Payments, Schedule, Within};
+
+        /// How late a payment's time may be after the moment it is recorded: tablets' clocks drift.
+        const CLOCK_SKEW_MINUTES: i64 = 15;
+
+        /// What paying a line needs to know of it and its beneficiary.
+        struct PayLine {
+            run_id: i64,
+            beneficiary_id: i64,
+            channel: Channel,
+            commune: String,
+            total: Dong,
+            funeral: Dong,
+            status: LineStatus,
+            citizen_id: String,
+            home: Option<Coordinates>,
+        }
+
+        impl PayLine {
+            fn point(&self) -> Option<i64> {
+                match self.channel {
+                    Channel::Point(p) => Some(p),
+                    _ => None,
+                }
+            }
+        }
+
+        /// A payment point as schedules need it.
+        struct PointFacts {
+            code: String,
+            name: String,
+            commune: String,
+            pay_days: (u8, u8),
+            opening: Weekdays,
+        }
+
+        /// A payment row to write.
+        struct PaymentRow<'a> {
+            p: &'a NewPayment,
+            run_id: i64,
+            method: pmt::Method,
+            point_id: Option<i64>,
+            proof: String,
+            at: &'a str,
+        }
+
+        /// The proof a payment keeps: how identity was checked (never a whole citizen ID) and where.
+        fn proof_json(identity: &Identity, location: &Location) -> Result<String> {
+            serde_json::to_string(&serde_json::json!({ "identity": identity.stored(), "location": location }))
+                .map_err(|e| StoreError::corrupt(format!("payment proof: {e}")))
+        }
+
+        /// Inserts payments and marks their lines paid.
+        async fn insert_payment_rows(tx: &mut Tx, rows: &[PaymentRow<'_>]) -> Result<()> {
+            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
+            insert_rows(tx, "payments", COLUMNS, rows, |r, b| {
+                b.text(&r.p.id)
+                    .int(r.p.line_id)
+                    .int(r.run_id)
+                    .int(r.p.amount.get())
+                    .text(&r.p.paid_at.to_rfc3339())
+                    .text(&r.p.agent)
+                    .code(r.method.code())
+                    .opt_int(r.point_id)
+                    .text(&r.proof)
+                    .text(r.at);
+            })
+            .await?;
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.p.line_id).collect();
+            ids.sort_unstable();
+            set_status(tx, &ids, LineStatus::Paid.code()).await
+        }
+
+        fn parse_point(r: &Reader<'_>) -> Result<(i64, PointFacts)> {
+            let day = |c| u8::try_from(r.int(c)).map_err(|_| StoreError::corrupt(format!("stored pay day {}", r.int(c))));
+            Ok((
+                r.int(0),
+                PointFacts {
+                    code: r.text(1),
+                    name: r.text(2),
+                    commune: r.text(3),
+                    pay_days: (day(4)?, day(5)?),
+                    opening: parsed("opening days", Weekdays::parse(r.str(6).unwrap_or("")))?,
+                },
+            ))
+        }
+
+        const POINT_FACTS: &str = "SELECT id, code, name, commune_code, pay_day_first, pay_day_last, opening_days FROM payment_points";
+
+        async fn point_facts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, PointFacts>> {
+            Ok(lookup_ids(conn, &format!("{POINT_FACTS} WHERE id"), ids, parse_point).await?.into_iter().collect())
+        }
+
+        /// The schedules of (point, month) pairs: as set, else the default; only for known points.
+        async fn schedules_of(conn: &mut Conn, points: &HashMap<i64, PointFacts>, wanted: &[(i64, Period)]) -> Result<HashMap<(i64, Period), (PointSchedule, bool)>> {
+            let mut ids: Vec<i64> = wanted.iter().map(|(p, _)| *p).filter(|p| points.contains_key(p)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let set: Vec<(i64, i64, String, String, String)> = lookup_ids(conn, "SELECT point_id, period, days, opens, closes FROM point_schedules WHERE point_id", &ids, |r| {
+                Ok((r.int(0), r.int(1), r.text(2), r.text(3), r.text(4)))
+            })
+            .await?;
+            let mut out = HashMap::new();
+            for (point, period, days, opens, closes) in set {
+                let period = period_of(period)?;
+                let s = PointSchedule {
+                    period,
+                    days: parsed("schedule days", MonthDays::parse(&days))?,
+                    opens: parsed("schedule hours", chitra_core::schedule::parse_time("opens", &opens))?,
+                    closes: parsed("schedule hours", chitra_core::schedule::parse_time("closes", &closes))?,
+                };
+                out.insert((point, period), (s, false));
+            }
+            for (point, period) in wanted {
+                if let Some(f) = points.get(point) {
+                    out.entry((*point, *period)).or_insert_with(|| (PointSchedule::default_for(*period, f.pay_days, f.opening), true));
+                }
+            }
+            Ok(out)
+        }
+
+        fn schedule_row(point_id: i64, f: &PointFacts, s: &PointSchedule, default: bool) -> Schedule {
+            Schedule {
+                point_id,
+                point_code: f.code.clone(),
+                point_name: f.name.clone(),
+                commune_code: f.commune.clone(),
+                period: s.period,
+                days: s.days,
+                opens: s.opens,
+                closes: s.closes,
+                default,
+            }
+        }
+
+        /// The kinds of flag recorded for payments, by payment id.
+        async fn flags_of(conn: &mut Conn, ids: &[String]) -> Result<HashMap<String, Vec<FlagKind>>> {
+            let mut out: HashMap<String, Vec<FlagKind>> = HashMap::new();
+            for (id, kind) in lookup_texts(conn, "SELECT payment_id, kind FROM payment_flags WHERE payment_id", ids, |r| Ok((r.text(0), r.text(1)))).await? {
+                out.entry(id).or_default().push(parsed("flag kind", FlagKind::parse(&kind))?);
+            }
+            for kinds in out.values_mut() {
+                kinds.sort();
+            }
+            Ok(out)
+        }
+
+        /// One payment accepted by the decision pass, with what writing it needs.
+        struct Accepted<'a> {
+            group: usize,
+            p: &'a NewPayment,
+            run_id: i64,
+            method: pmt::Method,
+            point_id: Option<i64>,
+            period: Period,
+            beneficiary_id: i64,
+            transfer: Transfer,
+            flags: Vec<Flag>,
+        }
+
+        impl $Store {
+            /// Records groups of payments in one transaction (see [`Payments::record_payment_groups`]).
+            async fn record_groups(&self, groups: &[(&Change, &Within, &[NewPayment])]) -> Result<Vec<Vec<PaymentResult>>> {
+                let started = std::time::Instant::now();
+                let all = || groups.iter().flat_map(|(_, _, ps)| ps.iter());
+                let mut ids: Vec<String> = all().map(|p| p.id.clone()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut wanted_lines: Vec<i64> = all().map(|p| p.line_id).collect();
+                let (mut tx, head) = self.begin_write().await?;
+                // Payments already recorded under these ids, and the lines they paid.
+                let by_id: HashMap<String, i64> = lookup_texts(&mut tx, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
+                    .await?
+                    .into_iter()
+                    .collect();
+                wanted_lines.extend(by_id.values().copied());
+                wanted_lines.sort_unstable();
+                wanted_lines.dedup();
+                // The lines, with their beneficiaries.
+                let lines: HashMap<i64, PayLine> = lookup_ids(
+                    &mut tx,
+                    "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id",
+                    &wanted_lines,
+                    |r| {
+                        let home = match (r.opt_real(11), r.opt_real(12)) {
+                            (Some(lat), Some(lon)) => Coordinates::new("home", lat, lon).ok(),
+                            _ => None,
+                        };
+                        Ok((r.int(0), PayLine {
+                            run_id: r.int(1),
+                            beneficiary_id: r.int(2),
+                            channel: channel_of(r.str(3).unwrap_or(""), r.opt_int(4), r.opt_int(5))?,
+                            commune: r.text(6),
+                            total: Dong(r.int(7)),
+                            funeral: Dong(r.int(8)),
+                            status: status_of(r.str(9).unwrap_or(""))?,
+                            citizen_id: r.text(10),
+                            home,
+                        }))
+                    },
+                )
+                .await?
+                .into_iter()
+                .collect();
+                // Lines already paid, and by which payment.
+                let by_line: HashMap<i64, String> = lookup_ids(&mut tx, "SELECT line_id, id FROM payments WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
+                    .await?
+                    .into_iter()
+                    .collect();
+                // Deaths on record.
+                let mut beneficiaries: Vec<i64> = lines.values().map(|l| l.beneficiary_id).collect();
+                beneficiaries.sort_unstable();
+                beneficiaries.dedup();
+                let mut deaths: HashMap<i64, chrono::NaiveDate> = HashMap::new();
+                for (b, on) in lookup_ids(&mut tx, "SELECT beneficiary_id, death_date FROM decisions WHERE death_date IS NOT NULL AND beneficiary_id", &beneficiaries, |r| Ok((r.int(0), r.date(1)))).await? {
+                    if let Some(on) = on {
+                        let d = deaths.entry(b).or_insert(on);
+                        *d = (*d).min(on);
+                    }
+                }
+                // The runs and their contracts.
+                let mut run_ids: Vec<i64> = lines.values().map(|l| l.run_id).collect();
+                run_ids.sort_unstable();
+                run_ids.dedup();
+                let mut runs: HashMap<i64, (Run, String)> = HashMap::new();
+                let heads = lookup_ids(&mut tx, &format!("SELECT {RUN_COLUMNS} FROM payroll_runs WHERE id"), &run_ids, |r| {
+                    Ok((r.int(0), r.int(4)))
+                })
+                .await?;
+                for (run_id, contract_id) in heads {
+                    let run = run_head(&mut tx, run_id).await?;
+                    let contract = contract_of(&mut tx, contract_id).await?;
+                    runs.insert(run_id, (run, contract.terms.code));
+                }
+                // The points, their schedules for the lines' months, and proxies' months so far.
+                let mut point_ids: Vec<i64> = lines.values().filter_map(PayLine::point).collect();
+                point_ids.sort_unstable();
+                point_ids.dedup();
+                let points = point_facts(&mut tx, &point_ids).await?;
+                let mut months: Vec<(i64, Period)> = lines
+                    .iter()
+                    .filter_map(|(id, l)| Some((l.point()?, pay::parse_line_id(*id)?.0)))
+                    .collect();
+                months.sort_unstable();
+                months.dedup();
+                let schedules = schedules_of(&mut tx, &points, &months).await?;
+                let mut proxy_keys: Vec<String> = all().filter_map(|p| p.identity.proxy_key()).collect();
+                proxy_keys.sort_unstable();
+                proxy_keys.dedup();
+                let mut proxies: HashMap<(String, i64), HashSet<i64>> = HashMap::new();
+                for (key, period, beneficiary) in lookup_texts(&mut tx, "SELECT proxy_key, period, beneficiary_id FROM proxy_collections WHERE proxy_key", &proxy_keys, |r| Ok((r.text(0), r.int(1), r.int(2)))).await? {
+                    proxies.entry((key, period)).or_default().insert(beneficiary);
+                }
+                // Balances of the accounts the lines' money waits in, and of paid-out.
+                let code = |p: i64| points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"));
+                let mut names: Vec<String> = lines
+                    .values()
+                    .filter_map(|l| {
+                        let (run, contract) = runs.get(&l.run_id)?;
+                        let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
+                        Some([r.holder(l.channel, &code).to_string(), Account::paid(run.program).to_string()])
+                    })
+                    .flatten()
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                let mut ledger = Ledger::with(account_balances(&mut tx, &names).await?, []);
+                let already = flags_of(&mut tx, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
+
+                // Each payment decided in order, across groups.
+                let mut results: Vec<Vec<PaymentResult>> = Vec::with_capacity(groups.len());
+                let mut accepted: Vec<Accepted<'_>> = Vec::new();
+                let mut seen_ids: HashMap<&str, usize> = HashMap::new();
+                let mut seen_lines: HashMap<i64, &str> = HashMap::new();
+                for (gi, (change, within, payments)) in groups.iter().enumerate() {
+                    let mut answers = Vec::with_capacity(payments.len());
+                    let who = change.check();
+                    let latest = change.at + chrono::Duration::minutes(CLOCK_SKEW_MINUTES);
+                    for p in payments.iter() {
+                        let refuse = |field: &str, reason: String| PaymentResult::Refused { id: p.id.clone(), field: field.to_owned(), reason };
+                        let forbidden = || PaymentResult::Forbidden {
+                            id: p.id.clone(),
+                            line_id: p.line_id,
+                            reason: "this line is not within what you may pay".into(),
+                        };
+                        if let Err(e) = &who {
+                            answers.push(refuse(&e.field, e.reason.clone()));
+                            continue;
+                        }
+                        if p.id.trim().is_empty() || p.id.chars().count() > 100 {
+                            answers.push(refuse("id", "a payment needs an id of 1 to 100 characters".into()));
+                            continue;
+                        }
+                        // The same id again: the first result, if the caller may see it.
+                        let first = by_id.get(&p.id).map(|line| (*line, already.get(&p.id).cloned().unwrap_or_default())).or_else(|| {
+                            seen_ids.get(p.id.as_str()).map(|i| {
+                                let a = &accepted[*i];
+                                (a.p.line_id, a.flags.iter().map(Flag::kind).collect())
+                            })
+                        });
+                        if let Some((line_id, flags)) = first {
+                            let allowed = lines.get(&line_id).is_some_and(|l| within.allows(l.point(), &l.commune));
+                            answers.push(if allowed {
+                                PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id, flags }
+                            } else {
+                                PaymentResult::Forbidden { id: p.id.clone(), line_id, reason: "this payment id was used for a line not within what you may pay".into() }
+                            });
+                            continue;
+                        }
+                        let Some(line) = lines.get(&p.line_id) else {
+                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                            continue;
+                        };
+                        if !within.allows(line.point(), &line.commune) {
+                            answers.push(forbidden());
+                            continue;
+                        }
+                        if let Some(first) = by_line.get(&p.line_id).map(String::as_str).or(seen_lines.get(&p.line_id).copied()) {
+                            answers.push(PaymentResult::Conflict { id: p.id.clone(), line_id: p.line_id, paid_by: first.to_owned() });
+                            continue;
+                        }
+                        let Some((run, contract)) = runs.get(&line.run_id) else {
+                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                            continue;
+                        };
+                        if line.total.is_zero() {
+                            answers.push(refuse("line_id", "the line is for 0 đ: there is nothing to pay".into()));
+                            continue;
+                        }
+                        if let Err(e) = pay::check_payment(run.state, line.status, line.total, p.amount) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        if let Err(e) = text::required("agent", &p.agent, 100) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        if p.paid_at > latest {
+                            answers.push(refuse("paid_at", format!("{} is after the payment is recorded ({}): a payment is recorded once it is made", p.paid_at.to_rfc3339(), change.at.to_rfc3339())));
+                            continue;
+                        }
+                        let method = match pmt::check_payment_proof(&p.identity, &p.location, line.channel, &line.citizen_id) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                answers.push(refuse(&e.field, e.reason));
+                                continue;
+                            }
+                        };
+                        let local = chitra_core::schedule::vietnam_time(&p.paid_at);
+                        let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
+                        let owed = cyc::Owed { line_id: p.line_id, channel: line.channel, total: line.total };
+                        let transfer = r.payment(owed, local.date(), &code);
+                        if let Err(e) = ledger.post(&transfer) {
+                            let e = ledger_error(e);
+                            answers.push(match e {
+                                StoreError::Invalid(f) => refuse(&f.field, f.reason),
+                                other => refuse("amount", other.to_string()),
+                            });
+                            continue;
+                        }
+                        // Accepted: the flags it raises, for the inspector.
+                        let proxy_beneficiaries = match p.identity.proxy_key() {
+                            Some(key) => {
+                                let set = proxies.entry((key, run.period.yyyymm())).or_default();
+                                set.insert(line.beneficiary_id);
+                                set.len()
+                            }
+                            None => 0,
+                        };
+                        let schedule = line.point().and_then(|pt| schedules.get(&(pt, run.period))).map(|(s, d)| (s, *d));
+                        let flags = anomaly::check(&anomaly::PaymentFacts {
+                            paid_at: local,
+                            identity: &p.identity,
+                            location: &p.location,
+                            schedule,
+                            death_date: deaths.get(&line.beneficiary_id).copied(),
+                            funeral: line.funeral,
+                            home: line.home,
+                            proxy_beneficiaries,
+                        });
+                        answers.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id, flags: flags.iter().map(Flag::kind).collect() });
+                        seen_ids.insert(p.id.as_str(), accepted.len());
+                        seen_lines.insert(p.line_id, p.id.as_str());
+                        accepted.push(Accepted {
+                            group: gi,
+                            p,
+                            run_id: run.id,
+                            method,
+                            point_id: line.point(),
+                            period: run.period,
+                            beneficiary_id: line.beneficiary_id,
+                            transfer,
+                            flags,
+                        });
+                    }
+                    results.push(answers);
+                }
+                tracing::debug!(elapsed = ?started.elapsed(), accepted = accepted.len(), "payments: decided");
+                if accepted.is_empty() {
+                    return Ok(results);
+                }
+
+                // Written: transfers and balances, payments and their lines, flags, proxies.
+                let ats: Vec<String> = groups.iter().map(|(c, _, _)| c.at_text()).collect();
+                let new: Vec<(&Transfer, &str)> = accepted.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
+                store_transfers(&mut tx, &ledger, &names, &new).await?;
+                let mut rows = Vec::with_capacity(accepted.len());
+                for a in &accepted {
+                    rows.push(PaymentRow {
+                        p: a.p,
+                        run_id: a.run_id,
+                        method: a.method,
+                        point_id: a.point_id,
+                        proof: proof_json(&a.p.identity, &a.p.location)?,
+                        at: ats[a.group].as_str(),
+                    });
+                }
+                insert_payment_rows(&mut tx, &rows).await?;
+                let flagged: Vec<(&Accepted<'_>, &Flag)> = accepted.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
+                const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
+                insert_rows(&mut tx, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
+                    b.text(&a.p.id)
+                        .code(f.kind().code())
+                        .int(a.p.line_id)
+                        .int(a.period.yyyymm())
+                        .opt_int(a.point_id)
+                        .text(&f.evidence().to_string())
+                        .text(&ats[a.group]);
+                })
+                .await?;
+                let by_proxy: Vec<(&Accepted<'_>, String)> = accepted.iter().filter_map(|a| Some((a, a.p.identity.proxy_key()?))).collect();
+                insert_rows(&mut tx, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
+                    b.int(a.p.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&a.p.id);
+                })
+                .await?;
+                tracing::debug!(elapsed = ?started.elapsed(), "payments: written");
+                // One journal entry per group that accepted something, by the group's actor.
+                let mut head = head;
+                for (gi, (change, _, _)) in groups.iter().enumerate() {
+                    let mine: Vec<&Accepted<'_>> = accepted.iter().filter(|a| a.group == gi).collect();
+                    if mine.is_empty() {
+                        continue;
+                    }
+                    let flags = mine.iter().map(|a| a.flags.len()).sum::<usize>();
+                    let n = note(
+                        "payments.record",
+                        format!("payments:{}", mine.len()),
+                        &serde_json::json!({
+                            "accepted": mine.iter().map(|a| (&a.p.id, a.p.line_id, a.p.amount)).collect::<Vec<_>>(),
+                            "flags": flags,
+                        }),
+                    )?;
+                    append_journal(&mut tx, &mut head, change, vec![n]).await?;
+                }
+                tx.commit().await?;
+                tracing::debug!(elapsed = ?started.elapsed(), "payments: committed");
+                Ok(results)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Payments for $Store {
+            async fn set_schedule(&self, change: &Change, schedule: &NewSchedule) -> Result<Schedule> {
+                change.check()?;
+                let s = PointSchedule::new(schedule.period, schedule.days, schedule.opens, schedule.closes)?;
+                let (mut tx, head) = self.begin_write().await?;
+                let points = point_facts(&mut tx, &[schedule.point_id]).await?;
+                let Some(point) = points.get(&schedule.point_id) else {
+                    return Err(StoreError::invalid("point", format!("no payment point #{}", schedule.point_id)));
+                };
+                sqlx::query(
+                    "INSERT INTO point_schedules (point_id, period, days, opens, closes, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (point_id, period) DO UPDATE SET days = excluded.days, opens = excluded.opens, closes = excluded.closes, set_by = excluded.set_by, set_at = excluded.set_at",
+                )
+                .bind(schedule.point_id)
+                .bind(s.period.yyyymm())
+                .bind(s.days.code())
+                .bind(s.opens.format("%H:%M").to_string())
+                .bind(s.closes.format("%H:%M").to_string())
+                .bind(change.actor.clone())
+                .bind(change.at_text())
+                .execute(&mut *tx)
+                .await?;
+                let row = schedule_row(schedule.point_id, point, &s, false);
+                let n = note("payment_point.schedule", format!("payment_point:{}", point.code), &row)?;
+                commit(tx, head, change, vec![n]).await?;
+                Ok(row)
+            }
+
+            async fn schedules(&self, period: Period, point_id: Option<i64>) -> Result<Vec<Schedule>> {
+                let mut conn = self.pool.acquire().await?;
+                let mut points: Vec<(i64, PointFacts)> = match point_id {
+                    Some(id) => lookup_ids(&mut conn, &format!("{POINT_FACTS} WHERE id"), &[id], parse_point).await?,
+                    None => {
+                        let mut all = Vec::new();
+                        scan(&mut conn, &format!("{POINT_FACTS} ORDER BY id"), &[], |r| {
+                            all.push(parse_point(r)?);
+                            Ok(())
+                        })
+                        .await?;
+                        all
+                    }
+                };
+                if let (Some(id), true) = (point_id, points.is_empty()) {
+                    return Err(StoreError::invalid("point", format!("no payment point #{id}")));
+                }
+                points.sort_by_key(|(id, _)| *id);
+                let wanted: Vec<(i64, Period)> = points.iter().map(|(id, _)| (*id, period)).collect();
+                let facts: HashMap<i64, PointFacts> = points.into_iter().collect();
+                let schedules = schedules_of(&mut conn, &facts, &wanted).await?;
+                let mut out = Vec::with_capacity(wanted.len());
+                for (id, _) in &wanted {
+                    if let (Some(f), Some((s, default))) = (facts.get(id), schedules.get(&(*id, period))) {
+                        out.push(schedule_row(*id, f, s, *default));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn assign_beneficiaries(&self, change: &Change, point_id: i64, assignments: &[Assignment]) -> Result<usize> {
+                change.check()?;
+                let len = assignments.len();
+                // Checked first, all of them: nothing is written if one is wrong.
+                let mut checked = Vec::with_capacity(len);
+                let mut seen = HashSet::new();
+                for (i, a) in assignments.iter().enumerate() {
+                    let code = a.beneficiary_code.trim();
+                    if !seen.insert(code) {
+                        return Err(in_batch(len, i, FieldError::new("beneficiary", format!("{code} is assigned twice"))));
+                    }
+                    let reason = match &a.home_delivery {
+                        Some(r) => Some(text::required("home_delivery", r, 500).map_err(|e| in_batch(len, i, e))?),
+                        None => None,
+                    };
+                    let home = match a.home {
+                        Some((lat, lon)) => Some(Coordinates::new("home", lat, lon).map_err(|e| in_batch(len, i, e))?),
+                        None => None,
+                    };
+                    checked.push((code.to_owned(), reason, home));
+                }
+                let (mut tx, head) = self.begin_write().await?;
+                let points = point_facts(&mut tx, &[point_id]).await?;
+                let Some(point) = points.get(&point_id) else {
+                    return Err(StoreError::invalid("point", format!("no payment point #{point_id}")));
+                };
+                let codes: Vec<String> = checked.iter().map(|(c, ..)| c.clone()).collect();
+                let known: HashMap<String, i64> = lookup_texts(&mut tx, "SELECT code, id FROM beneficiaries WHERE code", &codes, |r| Ok((r.text(0), r.int(1))))
+                    .await?
+                    .into_iter()
+                    .collect();
+                let mut notes = Vec::with_capacity(len);
+                let mut rows = Vec::with_capacity(len);
+                for (i, (code, reason, home)) in checked.iter().enumerate() {
+                    let Some(id) = known.get(code) else {
+                        return Err(in_batch(len, i, FieldError::new("beneficiary", format!("no beneficiary has the code '{code}'"))));
+                    };
+                    rows.push((*id, reason.clone(), *home));
+                    notes.push(note(
+                        "beneficiary.assign",
+                        format!("beneficiary:{code}"),
+                        &serde_json::json!({ "payment_point": point.code, "point_id": point_id, "home_delivery": reason, "home": home }),
+                    )?);
+                }
+                for (id, reason, home) in &rows {
+                    sqlx::query(
+                        "UPDATE beneficiaries SET payment_point_id = $1, home_delivery = $2, home_latitude = COALESCE($3, home_latitude), home_longitude = COALESCE($4, home_longitude) WHERE id = $5",
+                    )
+                    .bind(point_id)
+                    .bind(reason.clone())
+                    .bind(home.map(|h| h.latitude))
+                    .bind(home.map(|h| h.longitude))
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                // The compiled registers must read the changed rows again.
+                sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'register_version'")
+                    .execute(&mut *tx)
+                    .await?;
+                commit(tx, head, change, notes).await?;
+                Ok(rows.len())
+            }
+
+            async fn record_payment_groups(&self, groups: &[PaymentGroup]) -> Result<Vec<Vec<PaymentResult>>> {
+                let groups: Vec<(&Change, &Within, &[NewPayment])> = groups.iter().map(|g| (&g.change, &g.within, g.payments.as_slice())).collect();
+                self.record_groups(&groups).await
+            }
+
+            async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>> {
+                fn conditions(q: &mut QueryBuilder<Db>, f: &FlagFilter) {
+                    q.push(" WHERE 1 = 1");
+                    if let Some(p) = f.period {
+                        q.push(" AND f.period = ").push_bind(p.yyyymm());
+                    }
+                    if let Some(k) = f.kind {
+                        q.push(" AND f.kind = ").push_bind(k.code());
+                    }
+                    if let Some(p) = f.point_id {
+                        q.push(" AND f.point_id = ").push_bind(p);
+                    }
+                    match &f.within {
+                        Within::Anywhere => {}
+                        Within::Point(p) => {
+                            q.push(" AND f.point_id = ").push_bind(*p);
+                        }
+                        Within::Communes(c) => {
+                            let mut codes: Vec<String> = c.iter().cloned().collect();
+                            codes.sort();
+                            // No code is empty: the first one keeps the list from being `IN ()`.
+                            q.push(" AND l.commune_code IN (");
+                            let mut sep = q.separated(", ");
+                            sep.push_bind(String::new());
+                            for code in codes {
+                                sep.push_bind(code);
+                            }
+                            q.push(")");
+                        }
+                    }
+                }
+                const FROM: &str = " FROM payment_flags f JOIN payments p ON p.id = f.payment_id JOIN payroll_lines l ON l.id = f.line_id JOIN beneficiaries b ON b.id = l.beneficiary_id LEFT JOIN payment_points pt ON pt.id = f.point_id";
+                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
+                count.push(FROM);
+                conditions(&mut count, filter);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT f.payment_id, f.line_id, f.period, f.kind, f.evidence, f.point_id, pt.code AS point_code, b.code AS beneficiary_code, b.full_name, l.commune_code, p.paid_at, p.agent, p.recorded_at",
+                );
+                q.push(FROM);
+                conditions(&mut q, filter);
+                let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(1000) };
+                q.push(" ORDER BY f.period DESC, p.recorded_at, f.payment_id, f.kind LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
+                let rows = q.build().fetch_all(&self.pool).await?;
+                let items = rows
+                    .iter()
+                    .map(|r| {
+                        let evidence: String = r.try_get("evidence")?;
+                        Ok(FlagRow {
+                            payment_id: r.try_get("payment_id")?,
+                            line_id: r.try_get("line_id")?,
+                            period: period_of(r.try_get("period")?)?,
+                            beneficiary_code: r.try_get("beneficiary_code")?,
+                            full_name: r.try_get("full_name")?,
+                            commune_code: r.try_get("commune_code")?,
+                            point_id: r.try_get("point_id")?,
+                            point_code: r.try_get("point_code")?,
+                            kind: parsed("flag kind", FlagKind::parse(&r.try_get::<String, _>("kind")?))?,
+                            evidence: serde_json::from_str(&evidence).map_err(|e| StoreError::corrupt(format!("flag evidence: {e}")))?,
+                            paid_at: r.try_get("paid_at")?,
+                            agent: r.try_get("agent")?,
+                            recorded_at: r.try_get("recorded_at")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page { total, offset: filter.offset.max(0), items })
+            }
+        }
+    };
+}
