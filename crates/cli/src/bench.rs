@@ -29,6 +29,8 @@ use crate::output::{Failure, Outcome, Table, emit, fields, vnd};
 use crate::{BenchPayments, BenchPayroll, BenchReconcile, Global};
 
 /// The month the bench pays: after the 2025 reorganisation, on the two-level units.
+pub mod http;
+
 const MONTH: (i32, u32) = (2025, 8);
 const POINTS: usize = 11_000;
 

@@ -120,6 +120,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
         Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
         Command::Bench(BenchCommand::Payments(a)) => crate::bench::payments(&g, a).await,
+        Command::Bench(BenchCommand::Http(a)) => crate::bench::http::run(&g, a).await,
         Command::Bench(BenchCommand::Documents(a)) => {
             crate::documents::bench_documents(&g, a).await
         }

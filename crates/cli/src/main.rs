@@ -7,8 +7,8 @@ mod demo;
 mod documents;
 mod month;
 mod output;
-mod service;
 mod points;
+mod service;
 
 use std::process::ExitCode;
 
@@ -124,6 +124,28 @@ pub enum BenchCommand {
     /// On the database `bench payroll` made: record the month's payments through the payment
     /// service's group commit, in groups like a busy server's, and time them.
     Payments(BenchPayments),
+    /// On the database `bench payroll` made: payments over HTTP on loopback through the real
+    /// server — the batch endpoint, then single payments sent by `wrk`.
+    Http(BenchHttp),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchHttp {
+    /// Payments sent through the batch endpoint.
+    #[arg(long, default_value_t = 200_000)]
+    pub batch_payments: usize,
+    /// Payments per batch request (at most 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// Clients sending batches at once.
+    #[arg(long, default_value_t = 2)]
+    pub clients: usize,
+    /// wrk's connections for single payments.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// How long wrk sends single payments.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (when served behind TLS).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Write the schedule notices' SMS messages to this file, one JSON line each (what a gateway
+    /// is given); without it they go to the log.
+    #[arg(long)]
+    pub notices_to: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +72,11 @@ pub async fn serve(g: &Global, args: &ServeArgs) -> Outcome {
         secure_cookies: args.secure_cookies,
         ..chitra_server::Config::default()
     };
+    let sender: Arc<dyn chitra_server::notices::NoticeSender> = match &args.notices_to {
+        Some(path) => Arc::new(chitra_server::notices::FileSender::new(path.clone())),
+        None => Arc::new(chitra_server::notices::LogSender),
+    };
+    chitra_server::notices::start(store.clone(), sender, std::time::Duration::from_secs(5));
     let state = chitra_server::AppState::new(store, config);
     // Tests and scripts wait for this line, then talk to the printed address.
     println!("chitra: listening on http://{bound} ({})", g.db);
@@ -125,7 +134,10 @@ pub async fn user(g: &Global, command: UserCommand) -> Outcome {
                 fields(&[
                     ("Người dùng (user)", user.username.clone()),
                     ("Tên (name)", user.display_name.clone()),
-                    ("Vai trò (role)", format!("{} — {}", user.role, user.role.name_vi())),
+                    (
+                        "Vai trò (role)",
+                        format!("{} — {}", user.role, user.role.name_vi()),
+                    ),
                     ("Phạm vi (scope)", user.scope.to_string()),
                 ])
             })

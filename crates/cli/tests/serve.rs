@@ -104,8 +104,12 @@ async fn acknowledged_payments_survive_a_kill(db: &str, store: Box<dyn Store>) {
     let mut tablets = Vec::new();
     for t in 0..8usize {
         let share: Vec<_> = lines.iter().skip(t).step_by(8).cloned().collect();
-        let (http, base, agent, acknowledged) =
-            (http.clone(), base.clone(), agent.clone(), acknowledged.clone());
+        let (http, base, agent, acknowledged) = (
+            http.clone(),
+            base.clone(),
+            agent.clone(),
+            acknowledged.clone(),
+        );
         let ids = f.citizen_ids.clone();
         tablets.push(tokio::spawn(async move {
             let payment = |l: &chitra_store::cycle::LineRow| {
@@ -132,14 +136,22 @@ async fn acknowledged_payments_survive_a_kill(db: &str, store: Box<dyn Store>) {
                 };
                 let Ok(r) = sent else { return };
                 let status = r.status().as_u16();
-                let Ok(body) = r.json::<Value>().await else { return };
+                let Ok(body) = r.json::<Value>().await else {
+                    return;
+                };
                 let mut ack = acknowledged.lock().unwrap();
                 if status == 201 {
-                    ack.insert(body["line_id"].as_i64().unwrap(), body["id"].as_str().unwrap().to_owned());
+                    ack.insert(
+                        body["line_id"].as_i64().unwrap(),
+                        body["id"].as_str().unwrap().to_owned(),
+                    );
                 } else if status == 200 {
                     for item in body["results"].as_array().into_iter().flatten() {
                         if item["result"] == "accepted" {
-                            ack.insert(item["line_id"].as_i64().unwrap(), item["id"].as_str().unwrap().to_owned());
+                            ack.insert(
+                                item["line_id"].as_i64().unwrap(),
+                                item["id"].as_str().unwrap().to_owned(),
+                            );
                         }
                     }
                 }
@@ -159,7 +171,11 @@ async fn acknowledged_payments_survive_a_kill(db: &str, store: Box<dyn Store>) {
         t.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 60, "only {} acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 60,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
     assert!(
         acknowledged.len() < lines.len(),
         "the server was killed before the tablets finished"
@@ -181,7 +197,10 @@ async fn acknowledged_payments_survive_a_kill(db: &str, store: Box<dyn Store>) {
         assert_eq!(trail["payment"]["id"], id.as_str(), "line {line}: {trail}");
     }
     let reconcile: Value = http
-        .get(format!("{base}/api/v1/reports/reconcile?period={}", f.period))
+        .get(format!(
+            "{base}/api/v1/reports/reconcile?period={}",
+            f.period
+        ))
         .bearer_auth(&inspector)
         .send()
         .await
@@ -218,10 +237,12 @@ async fn postgres_acknowledged_payments_survive_a_kill() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let name = format!("chitra_crash_{}", std::process::id());
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await
@@ -230,8 +251,10 @@ async fn postgres_acknowledged_payments_survive_a_kill() {
     let db = format!("{base}/{name}");
     let store = chitra_store::open(&db, OpenMode::Create).await.unwrap();
     acknowledged_payments_survive_a_kill(&db, store).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
 }

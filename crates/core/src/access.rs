@@ -480,7 +480,10 @@ impl Holdings {
                         || Account::fees(c).as_str() == name
                 })
             }
-            AccountKind::Cash => self.points.iter().any(|p| Account::cash(p).as_str() == name),
+            AccountKind::Cash => self
+                .points
+                .iter()
+                .any(|p| Account::cash(p).as_str() == name),
         }
     }
 }
@@ -506,7 +509,14 @@ mod tests {
         ] {
             assert_eq!(Scope::parse(s).unwrap().to_string(), s);
         }
-        for bad in ["", "province", "province:8x", "point:0", "town:1", "commune:123456"] {
+        for bad in [
+            "",
+            "province",
+            "province:8x",
+            "point:0",
+            "town:1",
+            "commune:123456",
+        ] {
             assert_eq!(Scope::parse(bad).unwrap_err().field, "scope", "{bad}");
         }
     }
@@ -520,7 +530,11 @@ mod tests {
         assert!(Role::LocalOfficer.fits(&district).is_ok());
         assert!(Role::LocalOfficer.fits(&Scope::Country).is_err());
         assert!(Role::Inspector.fits(&point).is_err());
-        assert!(Role::ProvinceOfficer.fits(&Scope::Province("83".into())).is_ok());
+        assert!(
+            Role::ProvinceOfficer
+                .fits(&Scope::Province("83".into()))
+                .is_ok()
+        );
         assert_eq!(Role::parse("nobody").unwrap_err().field, "role");
     }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::error::FieldError;
 use crate::money::Dong;
 use crate::period::Period;
 use crate::register::Sex;
@@ -84,6 +85,74 @@ pub fn notice(f: &NoticeFacts<'_>) -> NoticeText {
     NoticeText { vi, ascii }
 }
 
+/// A Vietnamese mobile number, kept as ten digits starting with 0 (`+84…` is read too).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(s: &str) -> Result<PhoneNumber, FieldError> {
+        let digits: String = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-'))
+            .collect();
+        let national = match digits.strip_prefix("+84") {
+            Some(rest) => format!("0{rest}"),
+            None => digits,
+        };
+        let ok = national.len() == 10
+            && national.bytes().all(|b| b.is_ascii_digit())
+            && matches!(national.as_bytes()[1], b'3' | b'5' | b'7' | b'8' | b'9')
+            && national.starts_with('0');
+        if ok {
+            Ok(PhoneNumber(national))
+        } else {
+            Err(FieldError::new(
+                "phone",
+                format!(
+                    "'{}' is not a Vietnamese mobile number such as 0912 345 678",
+                    s.trim()
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Shown in lists: the last three digits.
+    pub fn masked(&self) -> String {
+        format!("*******{}", &self.0[7..])
+    }
+}
+
+impl std::fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+/// A name as the public lookup shows it: the family name and the given name whole, the middle
+/// names as initials ("Nguyễn Văn Ân" → "Nguyễn V. Ân").
+pub fn public_name(full_name: &str) -> String {
+    let words: Vec<&str> = full_name.split_whitespace().collect();
+    if words.len() <= 2 {
+        return words.join(" ");
+    }
+    let middle: Vec<String> = words[1..words.len() - 1]
+        .iter()
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{c}."))
+        .collect();
+    format!(
+        "{} {} {}",
+        words[0],
+        middle.join(" "),
+        words[words.len() - 1]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -130,5 +199,24 @@ mod tests {
         assert!(home.vi.contains("Bà Đặng Thị Đào"));
         assert!(home.vi.contains("chi trả tại nhà"));
         assert!(home.ascii.contains("Ba Dang Thi Dao"));
+    }
+
+    #[test]
+    fn phone_numbers_are_read_in_both_forms_and_masked() {
+        let p = PhoneNumber::parse("0912 345 678").unwrap();
+        assert_eq!(p.as_str(), "0912345678");
+        assert_eq!(PhoneNumber::parse("+84912345678").unwrap(), p);
+        assert_eq!(p.masked(), "*******678");
+        assert!(!format!("{p:?}").contains("0912"));
+        for bad in ["", "12345", "0112345678", "09123456789", "09a2345678"] {
+            assert_eq!(PhoneNumber::parse(bad).unwrap_err().field, "phone", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_public_page_shortens_middle_names() {
+        assert_eq!(public_name("Nguyễn Văn Ân"), "Nguyễn V. Ân");
+        assert_eq!(public_name("Trần Thị Ngọc Bích"), "Trần T. N. Bích");
+        assert_eq!(public_name("Lê Hoa"), "Lê Hoa");
     }
 }

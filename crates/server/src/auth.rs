@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
@@ -102,9 +102,15 @@ impl RateLimiter {
     /// Refused while `key` has had `max` attempts in the window: how long until it may try again.
     pub fn check(&self, key: &str) -> Result<(), ApiError> {
         let now = Instant::now();
-        let mut seen = self.seen.lock().map_err(|_| ApiError::Internal("rate limiter".into()))?;
+        let mut seen = self
+            .seen
+            .lock()
+            .map_err(|_| ApiError::Internal("rate limiter".into()))?;
         if let Some(times) = seen.get_mut(key) {
-            while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.window)
+            {
                 times.pop_front();
             }
             if times.len() >= self.max
@@ -127,7 +133,9 @@ impl RateLimiter {
                 let window = self.window;
                 seen.retain(|_, t| t.back().is_some_and(|b| b.elapsed() < window));
             }
-            seen.entry(key.to_owned()).or_default().push_back(Instant::now());
+            seen.entry(key.to_owned())
+                .or_default()
+                .push_back(Instant::now());
         }
     }
 
@@ -205,9 +213,16 @@ fn action_words(a: Action) -> &'static str {
 
 /// The token a request carries: `Authorization: Bearer …`, else the session cookie.
 pub fn presented_token(parts: &Parts) -> Option<(String, bool)> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some((t.trim().to_owned(), false));
         }
     }
@@ -237,7 +252,10 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, by_cookie) = presented_token(parts).ok_or(ApiError::Unauthenticated)?;
         let hash = token_hash(&token);
-        let session = state.session(&hash).await?.ok_or(ApiError::Unauthenticated)?;
+        let session = state
+            .session(&hash)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
         if by_cookie && changes_something(&parts.method) {
             // A page of another site can make the browser send the cookie, but cannot read the
             // token it must repeat.
@@ -249,7 +267,9 @@ impl FromRequestParts<AppState> for Caller {
             if sent.is_empty() || sent != session.csrf {
                 return Err(ApiError::bad_request(
                     "csrf",
-                    format!("a change made with the session cookie must repeat its CSRF token in the {CSRF_HEADER} header"),
+                    format!(
+                        "a change made with the session cookie must repeat its CSRF token in the {CSRF_HEADER} header"
+                    ),
                     None,
                 ));
             }

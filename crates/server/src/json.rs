@@ -145,11 +145,15 @@ mod tests {
     #[test]
     fn errors_name_the_field_and_the_kind() {
         assert_eq!(
-            field(parse(br#"{"payments": [{"amount": 1, "line_id": 2}, {"amount": "x", "line_id": 3}]}"#)),
+            field(parse(
+                br#"{"payments": [{"amount": 1, "line_id": 2}, {"amount": "x", "line_id": 3}]}"#
+            )),
             ("wrong_type".into(), Some("payments[1].amount".into()))
         );
         assert_eq!(
-            field(parse(br#"{"payments": [{"amount": 1, "line_id": 2, "tip": 5}]}"#)),
+            field(parse(
+                br#"{"payments": [{"amount": 1, "line_id": 2, "tip": 5}]}"#
+            )),
             ("unknown_field".into(), Some("payments[0].tip".into()))
         );
         assert_eq!(

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, payments, payroll, points, register, reports, session, users};
+use crate::api::{audit, outreach, payments, payroll, points, register, reports, session, users};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::json::Json;
 
@@ -51,6 +51,10 @@ impl Modify for Security {
         points::set_schedule,
         points::assign,
         points::flags,
+        outreach::set_phone,
+        outreach::queue,
+        outreach::list,
+        outreach::lookup,
         payroll::contracts,
         payroll::add_contract,
         payroll::list,

@@ -140,8 +140,8 @@ pub async fn holdings(state: &AppState, caller: &Caller) -> ApiResult<Holdings> 
         .filter(|p| j.covers_point(p.id, p.commune.as_str()))
         .map(|p| p.code)
         .collect();
-    let program_wide = j.is_everywhere()
-        || matches!(caller.user.scope, chitra_core::access::Scope::Province(_));
+    let program_wide =
+        j.is_everywhere() || matches!(caller.user.scope, chitra_core::access::Scope::Province(_));
     Ok(Holdings {
         offices,
         contracts,

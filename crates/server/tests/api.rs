@@ -15,6 +15,7 @@ both_backends!(
     a_browser_session_needs_its_csrf_token_and_ends_at_logout,
     guessing_passwords_is_slowed_down,
     the_service_describes_itself,
+    notices_go_out_and_beneficiaries_look_themselves_up,
 );
 
 fn citizen_id_of(app: &TestApp, code: &str) -> String {
@@ -76,7 +77,12 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     let total = |b: &Value| b["total"].as_i64().unwrap();
     let (s, b) = officer.get("/api/v1/beneficiaries").await;
     assert_eq!((s, total(&b)), (200, 6), "{b}");
-    assert!(b["items"][0]["citizen_id_masked"].as_str().unwrap().starts_with("********"));
+    assert!(
+        b["items"][0]["citizen_id_masked"]
+            .as_str()
+            .unwrap()
+            .starts_with("********")
+    );
     let (_, b) = neighbour.get("/api/v1/beneficiaries").await;
     assert_eq!(total(&b), 2);
     let (_, b) = agent1.get("/api/v1/beneficiaries").await;
@@ -131,7 +137,11 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
         assert_eq!(s, 403, "{b}");
     }
     let (s, b) = neighbour.post("/api/v1/beneficiaries", &newcomer).await;
-    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("commune")), "{b}");
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (422, Some("commune")),
+        "{b}"
+    );
     assert_eq!(app.journal_len().await, before, "refusals change nothing");
     let (s, b) = officer.post("/api/v1/beneficiaries", &newcomer).await;
     assert_eq!(s, 201, "{b}");
@@ -151,7 +161,12 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
         .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
         .await;
     assert_eq!(s, 403, "maker-checker: {b}");
-    assert!(b["error"]["message"].as_str().unwrap().contains("second person"));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("second person")
+    );
     for who in [&inspector, &agent1, &post, &neighbour] {
         let (s, _) = who
             .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
@@ -198,9 +213,13 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     assert_eq!(lines_of(&inspector, id, "").await.len(), 7);
     let theirs = lines_of(&officer, id, &format!("&point={}", f.point2)).await;
     assert_eq!(theirs.len(), 3);
-    let (s, _) = agent1.get(&format!("/api/v1/lines/{}", theirs[0]["id"])).await;
+    let (s, _) = agent1
+        .get(&format!("/api/v1/lines/{}", theirs[0]["id"]))
+        .await;
     assert_eq!(s, 403, "another point's line");
-    let (s, _) = agent1.get(&format!("/api/v1/lines/{}", mine[0]["id"])).await;
+    let (s, _) = agent1
+        .get(&format!("/api/v1/lines/{}", mine[0]["id"]))
+        .await;
     assert_eq!(s, 200);
 
     // Paying: at one's own point, once.
@@ -215,7 +234,11 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     let (s, b) = agent1.post("/api/v1/payments", &first).await;
     assert_eq!((s, b["result"].as_str()), (201, Some("accepted")), "{b}");
     let (s, b) = agent1.post("/api/v1/payments", &first).await;
-    assert_eq!((s, b["result"].as_str()), (200, Some("already_recorded")), "{b}");
+    assert_eq!(
+        (s, b["result"].as_str()),
+        (200, Some("already_recorded")),
+        "{b}"
+    );
     let (s, b) = agent1
         .post("/api/v1/payments", &pay("tablet-1:0002", line1, &cid1))
         .await;
@@ -238,9 +261,19 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
         .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = post
-        .post("/api/v1/payments", &pay("post:0001", &theirs[1], &citizen_id_of(app, theirs[1]["beneficiary_code"].as_str().unwrap())))
+        .post(
+            "/api/v1/payments",
+            &pay(
+                "post:0001",
+                &theirs[1],
+                &citizen_id_of(app, theirs[1]["beneficiary_code"].as_str().unwrap()),
+            ),
+        )
         .await;
-    assert_eq!(s, 201, "the commune's post manager pays in the commune: {b}");
+    assert_eq!(
+        s, 201,
+        "the commune's post manager pays in the commune: {b}"
+    );
 
     // Reading money and the journal.
     let (s, b) = inspector.get("/api/v1/audit/verify").await;
@@ -253,13 +286,23 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     assert_eq!(s, 403);
     let (s, b) = province.get("/api/v1/ledger/balances").await;
     assert_eq!(s, 200);
-    let sum: i64 = b.as_array().unwrap().iter().map(|a| a["balance"].as_i64().unwrap()).sum();
-    assert_eq!(sum, 0, "a province's accounts: the budget, funds, post and cash: {b}");
+    let sum: i64 = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["balance"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        sum, 0,
+        "a province's accounts: the budget, funds, post and cash: {b}"
+    );
     let (s, b) = inspector
         .get(&format!("/api/v1/reports/settlement?period={period}"))
         .await;
     assert_eq!((s, b["balances"].as_bool()), (200, Some(true)), "{b}");
-    let (s, b) = admin.get(&format!("/api/v1/reports/reconcile?period={period}")).await;
+    let (s, b) = admin
+        .get(&format!("/api/v1/reports/reconcile?period={period}"))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(b["mismatches"].as_array().unwrap().len(), 0, "{b}");
     assert_eq!(b["payments"], 3);
@@ -278,7 +321,11 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     let line3 = &mine[1];
     let cid3 = {
         let who = line3["beneficiary_code"].as_str().unwrap();
-        if who == lan { "086140000099".to_owned() } else { citizen_id_of(app, who) }
+        if who == lan {
+            "086140000099".to_owned()
+        } else {
+            citizen_id_of(app, who)
+        }
     };
     let (s, b) = agent1
         .post("/api/v1/payments", &pay("tablet-1:0009", line3, &cid3))
@@ -298,7 +345,10 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     assert_eq!(s, 201, "{b}");
     let (s, b) = admin.get("/api/v1/users").await;
     assert_eq!((s, b.as_array().unwrap().len()), (200, 10));
-    assert!(b.to_string().find("argon2").is_none(), "no password hash is shown");
+    assert!(
+        b.to_string().find("argon2").is_none(),
+        "no password hash is shown"
+    );
     let (s, _) = app.client("nhan.vien.3").await.get("/api/v1/auth/me").await;
     assert_eq!(s, 200);
     assert!(app.store.verify_journal().await.unwrap().intact);
@@ -321,7 +371,9 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     let lines = lines_of(&agent, id, "").await;
     let line = &lines[0];
     let cid = citizen_id_of(app, line["beneficiary_code"].as_str().unwrap());
-    let (s, b) = agent.post("/api/v1/payments", &pay("early:1", line, &cid)).await;
+    let (s, b) = agent
+        .post("/api/v1/payments", &pay("early:1", line, &cid))
+        .await;
     assert_eq!(s, 422, "{b}");
     checker
         .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
@@ -385,7 +437,10 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     let (s, b) = agent
         .post_raw("/api/v1/payments", "text/plain", &good.to_string())
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("content_type")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("content_type"))
+    );
     // Bad query strings and paths.
     for (path, field) in [
         ("/api/v1/payrolls?period=2026-13", "period"),
@@ -411,7 +466,11 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
                     "citizen_id": "086150000001", "commune": "28756", "category": "K5c"}),
         )
         .await;
-    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("birth_date")), "{b}");
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (422, Some("birth_date")),
+        "{b}"
+    );
     // A batch answers item by item; the bad ones change nothing.
     let other = &lines[1];
     let cid2 = citizen_id_of(app, other["beneficiary_code"].as_str().unwrap());
@@ -428,16 +487,34 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     assert_eq!(s, 200, "{b}");
     let r = b["results"].as_array().unwrap();
     assert_eq!(r.len(), 3);
-    assert_eq!((r[0]["result"].as_str(), r[0]["field"].as_str()), (Some("refused"), Some("amount")));
-    assert_eq!((r[1]["result"].as_str(), r[1]["field"].as_str()), (Some("refused"), Some("amount")));
+    assert_eq!(
+        (r[0]["result"].as_str(), r[0]["field"].as_str()),
+        (Some("refused"), Some("amount"))
+    );
+    assert_eq!(
+        (r[1]["result"].as_str(), r[1]["field"].as_str()),
+        (Some("refused"), Some("amount"))
+    );
     assert_eq!(r[2]["result"], "accepted");
-    assert_eq!(app.journal_len().await, before + 1, "only the accepted payment was journaled");
+    assert_eq!(
+        app.journal_len().await,
+        before + 1,
+        "only the accepted payment was journaled"
+    );
     let (s, b) = agent
-        .post("/api/v1/payments/batch", &json!({ "payments": vec![good.clone(); 10_001] }))
+        .post(
+            "/api/v1/payments/batch",
+            &json!({ "payments": vec![good.clone(); 10_001] }),
+        )
         .await;
     assert_eq!((s, b["error"]["field"].as_str()), (422, Some("payments")));
     assert_eq!(app.journal_len().await, before + 1);
-    let (s, b) = app.store.reconcile(f.period).await.map(|r| (200, r.mismatches.len())).unwrap();
+    let (s, b) = app
+        .store
+        .reconcile(f.period)
+        .await
+        .map(|r| (200, r.mismatches.len()))
+        .unwrap();
     assert_eq!((s, b), (200, 0));
 }
 
@@ -450,7 +527,10 @@ async fn a_browser_session_needs_its_csrf_token_and_ends_at_logout(app: &TestApp
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    assert!(b.get("token").is_none(), "a browser gets a cookie, not a token");
+    assert!(
+        b.get("token").is_none(),
+        "a browser gets a cookie, not a token"
+    );
     let csrf = b["csrf_token"].as_str().unwrap().to_owned();
     let raw = reqwest::Client::new()
         .post(app.url("/api/v1/auth/login"))
@@ -459,10 +539,14 @@ async fn a_browser_session_needs_its_csrf_token_and_ends_at_logout(app: &TestApp
         .await
         .unwrap();
     let cookie = raw.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let (s, _) = browser.get("/api/v1/auth/me").await;
     assert_eq!(s, 200, "the cookie signs the browser in");
-    let generate = json!({ "office_id": app.fixture.office, "period": app.fixture.period.to_string() });
+    let generate =
+        json!({ "office_id": app.fixture.office, "period": app.fixture.period.to_string() });
     let (s, b) = browser.post("/api/v1/payrolls", &generate).await;
     assert_eq!((s, b["error"]["code"].as_str()), (400, Some("csrf")), "{b}");
     let with_token = Client {
@@ -493,7 +577,10 @@ async fn guessing_passwords_is_slowed_down(app: &TestApp) {
                 &json!({ "username": "thanh.tra", "password": "not the password" }),
             )
             .await;
-        assert_eq!((s, b["error"]["code"].as_str()), (401, Some("unauthenticated")));
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (401, Some("unauthenticated"))
+        );
     }
     let r = reqwest::Client::new()
         .post(app.url("/api/v1/auth/login"))
@@ -544,5 +631,162 @@ async fn the_service_describes_itself(app: &TestApp) {
     routes.sort();
     insta::assert_snapshot!("routes", routes.join("\n"));
     let payment = &doc["components"]["schemas"]["PaymentRequest"];
-    assert!(payment["required"].as_array().unwrap().contains(&json!("line_id")));
+    assert!(
+        payment["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("line_id"))
+    );
+}
+
+async fn notices_go_out_and_beneficiaries_look_themselves_up(app: &TestApp) {
+    let f = &app.fixture;
+    let officer = app.client("can.bo").await;
+    let post = app.client("buu.dien").await;
+    let agent = app.client("nhan.vien.1").await;
+    let (an, binh) = (&f.at_point1[0], &f.at_point1[1]);
+    for (code, phone) in [(an, "0912 345 678"), (binh, "+84983000111")] {
+        let (s, b) = officer
+            .put(
+                &format!("/api/v1/beneficiaries/{code}/phone"),
+                &json!({ "phone": phone }),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+    let (s, b) = officer
+        .put(
+            &format!("/api/v1/beneficiaries/{an}/phone"),
+            &json!({ "phone": "12345" }),
+        )
+        .await;
+    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("phone")));
+    let (s, _) = agent
+        .put(
+            &format!("/api/v1/beneficiaries/{an}/phone"),
+            &json!({ "phone": "0912345678" }),
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    // The month handed to the post: its notices, once per line.
+    let period = f.period.to_string();
+    let (_, run) = officer
+        .post(
+            "/api/v1/payrolls",
+            &json!({ "office_id": f.office, "period": period }),
+        )
+        .await;
+    let id = run["id"].as_i64().unwrap();
+    app.client("chu.tich")
+        .await
+        .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
+        .await;
+    let (s, _) = agent
+        .post("/api/v1/notices", &json!({ "period": period }))
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = post
+        .post("/api/v1/notices", &json!({ "period": period }))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["queued"].as_i64(), b["without_phone"].as_i64()),
+        (Some(2), Some(4)),
+        "{b}"
+    );
+    let (_, again) = post
+        .post("/api/v1/notices", &json!({ "period": period }))
+        .await;
+    assert_eq!(
+        (again["queued"].as_i64(), again["already"].as_i64()),
+        (Some(0), Some(6))
+    );
+    let (s, list) = post.get("/api/v1/notices?status=pending").await;
+    assert_eq!((s, list["total"].as_i64()), (200, Some(2)), "{list}");
+    let first = &list["items"][0];
+    assert_eq!(first["phone_masked"], "*******678");
+    assert!(
+        list.to_string().find("0912345678").is_none(),
+        "lists never show the number"
+    );
+    let text = first["text_vi"].as_str().unwrap();
+    assert!(
+        text.contains("Nguyễn Văn Ân") && text.contains("Bưu điện văn hóa phường Phú Khương"),
+        "{text}"
+    );
+    assert!(first["text_ascii"].as_str().unwrap().is_ascii());
+
+    // The default sender writes what a gateway would be given.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sms.jsonl");
+    let sender = chitra_server::notices::FileSender::new(out.clone());
+    let sent = chitra_server::notices::send_pending(&*app.store, &sender, 100)
+        .await
+        .unwrap();
+    assert_eq!(sent, 2);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.lines().count(), 2);
+    assert!(written.contains("\"to\":\"0912345678\""), "{written}");
+    let (_, left) = post.get("/api/v1/notices?status=pending").await;
+    assert_eq!(left["total"], 0);
+    let (_, done) = post.get("/api/v1/notices?status=sent").await;
+    assert_eq!(done["total"], 2);
+
+    // The public lookup: code and year of birth, or the last 4 digits of the citizen ID.
+    let anon = app.anonymous();
+    let file = app
+        .store
+        .beneficiary(an)
+        .await
+        .unwrap()
+        .unwrap()
+        .beneficiary;
+    let year = chrono::Datelike::year(&file.birth_date);
+    let (s, b) = anon
+        .get(&format!(
+            "/api/v1/public/lookup?code={an}&birth_year={year}"
+        ))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["name"], "Nguyễn V. Ân");
+    let month = &b["months"][0];
+    assert_eq!(month["period"], period);
+    assert_eq!(month["status"], "due");
+    assert_eq!(month["point_name"], "Bưu điện văn hóa phường Phú Khương");
+    assert!(
+        month["days"].as_str().is_some() && month["hours"].as_str().is_some(),
+        "{b}"
+    );
+    assert!(b.get("citizen_id").is_none() && b.to_string().find(&f.citizen_ids[an]).is_none());
+    let last4 = &f.citizen_ids[an][8..];
+    let (s, _) = anon
+        .get(&format!(
+            "/api/v1/public/lookup?code={an}&citizen_last4={last4}"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = anon
+        .get(&format!(
+            "/api/v1/public/lookup?code={an}&birth_year={}",
+            year + 1
+        ))
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("not_found")));
+    let (s, b) = anon.get(&format!("/api/v1/public/lookup?code={an}")).await;
+    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("birth_year")));
+    let mut limited = false;
+    for _ in 0..25 {
+        let (s, b) = anon
+            .get(&format!(
+                "/api/v1/public/lookup?code={an}&birth_year={year}"
+            ))
+            .await;
+        if s == 429 {
+            assert_eq!(b["error"]["code"], "rate_limited");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "lookups are limited per address");
 }

@@ -24,10 +24,27 @@ async fn thirty_two_clients_pay_each_line_once(backend: Backend) {
         .await;
     let id = run["id"].as_i64().unwrap();
     let checker = app.client("chu.tich").await;
-    assert_eq!(checker.post(&format!("/api/v1/payrolls/{id}/approve"), &json!({})).await.0, 200);
-    assert_eq!(officer.post(&format!("/api/v1/payrolls/{id}/fund"), &json!({})).await.0, 200);
+    assert_eq!(
+        checker
+            .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        officer
+            .post(&format!("/api/v1/payrolls/{id}/fund"), &json!({}))
+            .await
+            .0,
+        200
+    );
     let post = app.client("buu.dien").await;
-    assert_eq!(post.post(&format!("/api/v1/payrolls/{id}/open"), &json!({})).await.0, 200);
+    assert_eq!(
+        post.post(&format!("/api/v1/payrolls/{id}/open"), &json!({}))
+            .await
+            .0,
+        200
+    );
     let agent = app.client("nhan.vien.1").await;
     let (_, page) = agent
         .get(&format!("/api/v1/payrolls/{id}/lines?limit=1000"))
@@ -66,7 +83,9 @@ async fn thirty_two_clients_pay_each_line_once(backend: Backend) {
                     let before = accepted.insert(line, pid);
                     assert!(before.is_none(), "line {line} accepted twice");
                 }
-                409 => conflicts.push((line, body["error"]["paid_by"].as_str().unwrap().to_owned())),
+                409 => {
+                    conflicts.push((line, body["error"]["paid_by"].as_str().unwrap().to_owned()))
+                }
                 other => panic!("line {line}: {other} {body}"),
             }
         }
@@ -74,7 +93,10 @@ async fn thirty_two_clients_pay_each_line_once(backend: Backend) {
     assert_eq!(accepted.len(), lines.len(), "every line paid");
     assert_eq!(conflicts.len(), lines.len() * (CLIENTS - 1));
     for (line, paid_by) in &conflicts {
-        assert_eq!(&accepted[line], paid_by, "a refusal names the payment that paid line {line}");
+        assert_eq!(
+            &accepted[line], paid_by,
+            "a refusal names the payment that paid line {line}"
+        );
     }
     let store = &app.store;
     let r = store.reconcile(f.period).await.unwrap();
@@ -83,7 +105,10 @@ async fn thirty_two_clients_pay_each_line_once(backend: Backend) {
     let balances = store.ledger_balances().await.unwrap();
     assert_eq!(balances.iter().map(|b| b.balance).sum::<i64>(), 0);
     for b in &balances {
-        if ["fund", "post", "cash", "bank"].iter().any(|k| b.account.starts_with(&format!("{k}:"))) {
+        if ["fund", "post", "cash", "bank"]
+            .iter()
+            .any(|k| b.account.starts_with(&format!("{k}:")))
+        {
             assert!(b.balance >= 0, "{b:?}");
         }
     }

@@ -124,8 +124,12 @@ pub trait Access: Send + Sync {
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>>;
     /// Disables or enables a user; disabling ends their sessions.
     async fn set_user_active(&self, change: &Change, username: &str, active: bool) -> Result<User>;
-    async fn set_password(&self, change: &Change, username: &str, password_hash: &str)
-    -> Result<()>;
+    async fn set_password(
+        &self,
+        change: &Change,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<()>;
 
     async fn start_session(&self, change: &Change, session: &NewSession) -> Result<()>;
     /// The session of a token hash, if it is live at `now` and its user is active.

@@ -25,6 +25,9 @@ mod shared;
 mod shared_access;
 #[macro_use]
 mod shared_cycle;
+#[macro_use]
+mod shared_outreach;
+pub mod outreach;
 pub mod payments;
 #[macro_use]
 mod shared_payments;
@@ -35,6 +38,7 @@ mod sqlite_bulk;
 pub use access::Access;
 pub use cycle::Cycle;
 pub use error::StoreError;
+pub use outreach::Outreach;
 pub use payments::Payments;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -294,7 +298,7 @@ pub enum OpenMode {
 
 /// Everything chitra keeps. Both backends pass the same conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Cycle + Access + Payments + Send + Sync {
+pub trait Store: Cycle + Access + Payments + Outreach + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -64,6 +64,7 @@ impl PgStore {
 shared_store!(PgStore);
 shared_cycle!(PgStore);
 shared_access!(PgStore);
+shared_outreach!(PgStore);
 shared_payments!(PgStore);
 
 /// One row's values, collected to be bound into a multi-row statement.

@@ -73,6 +73,7 @@ impl SqliteStore {
 shared_store!(SqliteStore);
 shared_cycle!(SqliteStore);
 shared_access!(SqliteStore);
+shared_outreach!(SqliteStore);
 shared_payments!(SqliteStore);
 
 use crate::sqlite_bulk::{Binder, Reader, run_many};

@@ -680,9 +680,15 @@ async fn the_register_is_searched_without_diacritics(h: &Harness) {
         limit: 10,
         ..Default::default()
     };
-    assert_eq!(s.beneficiaries(&within(vec!["28756"])).await.unwrap().total, 2);
     assert_eq!(
-        s.beneficiaries(&within(vec!["28756", "28759"])).await.unwrap().total,
+        s.beneficiaries(&within(vec!["28756"])).await.unwrap().total,
+        2
+    );
+    assert_eq!(
+        s.beneficiaries(&within(vec!["28756", "28759"]))
+            .await
+            .unwrap()
+            .total,
         3
     );
     assert_eq!(s.beneficiaries(&within(vec![])).await.unwrap().total, 0);
@@ -2225,7 +2231,10 @@ async fn users_and_sessions_are_kept_with_their_scopes(h: &Harness) {
     assert_eq!((made.role, made.active), (Role::LocalOfficer, true));
     assert_eq!(s.users().await.unwrap(), vec![made.clone()]);
     let creds = s.credentials("can.bo.829").await.unwrap().unwrap();
-    assert_eq!((creds.user.id, creds.password_hash.as_str()), (made.id, hash));
+    assert_eq!(
+        (creds.user.id, creds.password_hash.as_str()),
+        (made.id, hash)
+    );
     assert!(s.credentials("nobody").await.unwrap().is_none());
 
     // Bad input names the field and changes nothing.
@@ -2340,7 +2349,10 @@ async fn users_and_sessions_are_kept_with_their_scopes(h: &Harness) {
     s.set_user_active(&change(), "can.bo.829", true)
         .await
         .unwrap();
-    assert!(s.session(second, now).await.unwrap().is_none(), "stays ended");
+    assert!(
+        s.session(second, now).await.unwrap().is_none(),
+        "stays ended"
+    );
     let e = s
         .set_password(&change(), "can.bo.829", "plain")
         .await

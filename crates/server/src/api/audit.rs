@@ -16,7 +16,10 @@ use crate::state::AppState;
 /// Recomputes the journal's hash chain and names the first entry that does not match.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-pub async fn verify(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Verification>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Verification>> {
     caller.require(Action::ReadAudit)?;
     Ok(Json(state.store.verify_journal().await?))
 }

@@ -1,6 +1,7 @@
 //! The routes of `/api/v1`, one module per part of the work.
 
 pub mod audit;
+pub mod outreach;
 pub mod payments;
 pub mod payroll;
 pub mod points;
@@ -38,6 +39,12 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/beneficiaries/{code}/decisions",
             post(register::add_decision),
         )
+        .route(
+            "/api/v1/beneficiaries/{code}/phone",
+            axum::routing::put(outreach::set_phone),
+        )
+        .route("/api/v1/notices", get(outreach::list).post(outreach::queue))
+        .route("/api/v1/public/lookup", get(outreach::lookup))
         .route("/api/v1/points", get(points::list).post(points::add))
         .route(
             "/api/v1/points/{id}/schedules/{period}",
@@ -50,10 +57,16 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/contracts",
             get(payroll::contracts).post(payroll::add_contract),
         )
-        .route("/api/v1/payrolls", get(payroll::list).post(payroll::generate))
+        .route(
+            "/api/v1/payrolls",
+            get(payroll::list).post(payroll::generate),
+        )
         .route("/api/v1/payrolls/{id}", get(payroll::show))
         .route("/api/v1/payrolls/{id}/lines", get(payroll::lines))
-        .route("/api/v1/payrolls/{id}/differences", get(payroll::differences))
+        .route(
+            "/api/v1/payrolls/{id}/differences",
+            get(payroll::differences),
+        )
         .route("/api/v1/payrolls/{id}/approve", post(payroll::approve))
         .route("/api/v1/payrolls/{id}/fund", post(payroll::fund))
         .route("/api/v1/payrolls/{id}/open", post(payroll::open))
@@ -95,16 +108,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Query<T
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| {
                 let text = e.body_text();
-                let field = text
-                    .split('`')
-                    .nth(1)
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        text.split_once(": ")
-                            .and_then(|(_, r)| r.split(':').next())
-                            .map(|f| f.trim().to_owned())
-                            .filter(|f| !f.contains(' '))
-                    });
+                let field = text.split('`').nth(1).map(str::to_owned).or_else(|| {
+                    text.split_once(": ")
+                        .and_then(|(_, r)| r.split(':').next())
+                        .map(|f| f.trim().to_owned())
+                        .filter(|f| !f.contains(' '))
+                });
                 ApiError::bad_request("invalid_query", text, field)
             })
     }

@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chitra_core::access::Action;
 use chitra_core::Dong;
+use chitra_core::access::Action;
 use chitra_core::payment::{Identity, Location};
 use chitra_store::cycle::{NewPayment, PaymentResult};
 use serde::{Deserialize, Serialize};
@@ -184,12 +184,16 @@ pub async fn record_one(
         .next()
         .ok_or_else(|| ApiError::Internal("the writer gave no answer".into()))?;
     match answer {
-        PaymentResult::Accepted { .. } => {
-            Ok((StatusCode::CREATED, Json(serde_json::to_value(&answer).map_err(internal)?)).into_response())
-        }
-        PaymentResult::AlreadyRecorded { .. } => {
-            Ok((StatusCode::OK, Json(serde_json::to_value(&answer).map_err(internal)?)).into_response())
-        }
+        PaymentResult::Accepted { .. } => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::to_value(&answer).map_err(internal)?),
+        )
+            .into_response()),
+        PaymentResult::AlreadyRecorded { .. } => Ok((
+            StatusCode::OK,
+            Json(serde_json::to_value(&answer).map_err(internal)?),
+        )
+            .into_response()),
         PaymentResult::Conflict { paid_by, .. } => Err(ApiError::Conflict {
             message: format!("line {line_id} is already paid, by payment {paid_by}"),
             field: Some("line_id".into()),
@@ -234,7 +238,10 @@ pub async fn record_batch(
     if req.payments.len() > max {
         return Err(ApiError::invalid(
             "payments",
-            format!("{} payments: a batch carries at most {max}", req.payments.len()),
+            format!(
+                "{} payments: a batch carries at most {max}",
+                req.payments.len()
+            ),
         ));
     }
     // Items that do not parse are answered at once; the rest go to the writer together.
@@ -246,7 +253,8 @@ pub async fn record_batch(
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_owned();
-        match json::from_value::<PaymentRequest>(item).and_then(|r| r.parse(&caller.user.username)) {
+        match json::from_value::<PaymentRequest>(item).and_then(|r| r.parse(&caller.user.username))
+        {
             Ok(p) => {
                 good.push(p);
                 answers.push(None);

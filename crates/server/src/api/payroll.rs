@@ -8,8 +8,8 @@ use chitra_core::access::Action;
 use chitra_core::contract::Contract;
 use chitra_core::forms::ContractForm;
 use chitra_core::payroll::LineStatus;
-use chitra_store::cycle::{Closed, DiffRow, LineFilter, LineRow, LineTrail, Review, Run};
 use chitra_store::Page;
+use chitra_store::cycle::{Closed, DiffRow, LineFilter, LineRow, LineTrail, Review, Run};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -77,9 +77,9 @@ pub async fn add_contract(
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
     caller.require(Action::ManageContracts)?;
     let terms = form.parse()?;
-    let office = scope::office(&state, terms.office_id).await.map_err(|_| {
-        ApiError::invalid("office_id", format!("no office #{}", terms.office_id))
-    })?;
+    let office = scope::office(&state, terms.office_id)
+        .await
+        .map_err(|_| ApiError::invalid("office_id", format!("no office #{}", terms.office_id)))?;
     let tree = state.store.unit_tree().await?;
     if scope::office_reach(&caller, &office, &tree) != Some(Reach::Whole) {
         return Err(ApiError::forbidden(format!(
@@ -110,7 +110,11 @@ pub async fn list(
     Query(p): Query<RunsParams>,
 ) -> ApiResult<Json<Vec<Run>>> {
     caller.require(Action::ReadPayroll)?;
-    let month = p.period.as_deref().map(|s| period("period", s)).transpose()?;
+    let month = p
+        .period
+        .as_deref()
+        .map(|s| period("period", s))
+        .transpose()?;
     let tree = state.store.unit_tree().await?;
     let offices = state.store.offices().await?;
     let runs = state
@@ -260,12 +264,7 @@ pub async fn differences(
 }
 
 /// One step of a run, checked against the caller's role and the office's area.
-async fn step(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    action: Action,
-) -> ApiResult<Run> {
+async fn step(state: &AppState, caller: &Caller, id: i64, action: Action) -> ApiResult<Run> {
     caller.require(action)?;
     let run = state.store.run(id).await?;
     scope::require_whole_run(state, caller, &run).await?;
@@ -304,7 +303,9 @@ pub async fn approve(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Run>> {
-    Ok(Json(step(&state, &caller, id, Action::ApprovePayroll).await?))
+    Ok(Json(
+        step(&state, &caller, id, Action::ApprovePayroll).await?,
+    ))
 }
 
 /// The fund advance: budget → office fund → post office.
@@ -387,8 +388,7 @@ pub async fn reviews(
     let mut ours = Vec::new();
     for r in all {
         if let Some(f) = state.store.beneficiary(&r.beneficiary_code).await?
-            && f
-                .beneficiary
+            && f.beneficiary
                 .current_address()
                 .is_some_and(|a| j.covers_commune(a.commune.as_str()))
         {

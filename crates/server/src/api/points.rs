@@ -108,7 +108,10 @@ async fn point_of(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Payme
             what: "payment point",
             key: id.to_string(),
         })?;
-    if !caller.jurisdiction.covers_point(point.id, point.commune.as_str()) {
+    if !caller
+        .jurisdiction
+        .covers_point(point.id, point.commune.as_str())
+    {
         return Err(ApiError::forbidden(format!(
             "payment point {id} is outside your jurisdiction"
         )));
@@ -289,7 +292,11 @@ pub async fn flags(
 ) -> ApiResult<Json<Page<FlagRow>>> {
     caller.require(Action::ReadAnomalies)?;
     let filter = FlagFilter {
-        period: p.period.as_deref().map(|s| period("period", s)).transpose()?,
+        period: p
+            .period
+            .as_deref()
+            .map(|s| period("period", s))
+            .transpose()?,
         kind: p
             .kind
             .as_deref()

@@ -20,7 +20,10 @@ use crate::state::AppState;
 /// The offices whose work the caller reaches, wholly or in part.
 #[utoipa::path(get, path = "/api/v1/offices", tag = "register",
     responses((status = 200, body = [Object]), (status = 401, body = ErrorBody)))]
-pub async fn offices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Office>>> {
+pub async fn offices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Office>>> {
     caller.require(Action::ReadPayroll)?;
     let tree = state.store.unit_tree().await?;
     let ours = state
@@ -203,7 +206,10 @@ pub async fn add(
     caller.require(Action::EditRegister)?;
     let change = caller.change("đăng ký đối tượng");
     let new = form.parse(change.date(), &caller.user.username)?;
-    if !caller.jurisdiction.covers_commune(new.address.commune.as_str()) {
+    if !caller
+        .jurisdiction
+        .covers_commune(new.address.commune.as_str())
+    {
         return Err(ApiError::Invalid(chitra_core::FieldError::new(
             "commune",
             format!(

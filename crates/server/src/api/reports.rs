@@ -4,8 +4,8 @@
 use axum::extract::State;
 use chitra_core::access::{Action, Scope};
 use chitra_core::ledger::Account;
-use chitra_store::cycle::{AccountBalance, Reconciliation, SettlementReport};
 use chitra_store::Summary;
+use chitra_store::cycle::{AccountBalance, Reconciliation, SettlementReport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -100,9 +100,14 @@ pub async fn start_session(
         (SessionKind::Browser, state.config.browser_session)
     };
     let expires_at = chrono::Utc::now() + lasts;
-    let label = label
-        .filter(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| if bearer { "thiết bị" } else { "trình duyệt" }.to_owned());
+    let label = label.filter(|l| !l.trim().is_empty()).unwrap_or_else(|| {
+        if bearer {
+            "thiết bị"
+        } else {
+            "trình duyệt"
+        }
+        .to_owned()
+    });
     state
         .store
         .start_session(

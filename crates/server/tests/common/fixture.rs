@@ -141,12 +141,7 @@ pub async fn build(s: &dyn Store, extra: u32) -> Fixture {
         people.push(person(name, n, commune, point));
     }
     for k in 0..extra {
-        people.push(person(
-            &format!("Nguyễn Văn Thử {k}"),
-            100 + k,
-            "28756",
-            p1,
-        ));
+        people.push(person(&format!("Nguyễn Văn Thử {k}"), 100 + k, "28756", p1));
     }
     let made = s.add_beneficiaries(&c("admin"), &people).await.unwrap();
     let codes = |p: i64| {
@@ -165,7 +160,9 @@ pub async fn build(s: &dyn Store, extra: u32) -> Fixture {
                 post_office: "Bưu điện tỉnh Vĩnh Long".into(),
                 area_code: "86".into(),
                 program: Program::SocialAssistance,
-                fee: FeeRule::PerBeneficiary { amount: Dong(6_600) },
+                fee: FeeRule::PerBeneficiary {
+                    amount: Dong(6_600),
+                },
                 advance_by_day: 25,
                 pay_from_day: 1,
                 pay_to_day: 28,
@@ -188,10 +185,26 @@ pub async fn build(s: &dyn Store, extra: u32) -> Fixture {
     for u in [
         user("admin", Role::Admin, Scope::Country),
         user("can.bo", Role::LocalOfficer, Scope::Commune("28756".into())),
-        user("chu.tich", Role::LocalOfficer, Scope::Commune("28756".into())),
-        user("can.bo.son.dong", Role::LocalOfficer, Scope::Commune("28783".into())),
-        user("so.ldtbxh", Role::ProvinceOfficer, Scope::Province("86".into())),
-        user("buu.dien", Role::PostManager, Scope::Commune("28756".into())),
+        user(
+            "chu.tich",
+            Role::LocalOfficer,
+            Scope::Commune("28756".into()),
+        ),
+        user(
+            "can.bo.son.dong",
+            Role::LocalOfficer,
+            Scope::Commune("28783".into()),
+        ),
+        user(
+            "so.ldtbxh",
+            Role::ProvinceOfficer,
+            Scope::Province("86".into()),
+        ),
+        user(
+            "buu.dien",
+            Role::PostManager,
+            Scope::Commune("28756".into()),
+        ),
         user("nhan.vien.1", Role::Agent, Scope::Point(p1)),
         user("nhan.vien.2", Role::Agent, Scope::Point(p2)),
         user("thanh.tra", Role::Inspector, Scope::Province("86".into())),
@@ -220,4 +233,3 @@ pub async fn build(s: &dyn Store, extra: u32) -> Fixture {
             .collect(),
     }
 }
-

@@ -31,7 +31,13 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn open(backend: Backend) -> (Arc<dyn Store>, Option<(String, String)>, Option<tempfile::TempDir>) {
+async fn open(
+    backend: Backend,
+) -> (
+    Arc<dyn Store>,
+    Option<(String, String)>,
+    Option<tempfile::TempDir>,
+) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -52,10 +58,12 @@ async fn open(backend: Backend) -> (Arc<dyn Store>, Option<(String, String)>, Op
             let admin = sqlx::PgPool::connect(&url).await.unwrap_or_else(|e| {
                 panic!("PostgreSQL at {url} is required by the server tests: {e}")
             });
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                .execute(&admin)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&admin)
+            .await
+            .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                 .execute(&admin)
                 .await
@@ -76,13 +84,21 @@ impl TestApp {
     }
 
     /// With `extra` more beneficiaries at point 1, and a configuration of its own.
-    pub async fn spawn_with(backend: Backend, extra: u32, config: chitra_server::Config) -> TestApp {
+    pub async fn spawn_with(
+        backend: Backend,
+        extra: u32,
+        config: chitra_server::Config,
+    ) -> TestApp {
         let (store, schema, dir) = open(backend).await;
         let fixture = fixture::build(&*store, extra).await;
         let state = chitra_server::AppState::new(store.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(chitra_server::serve(listener, state, std::future::pending()));
+        tokio::spawn(chitra_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
         TestApp {
             base,
             store,
@@ -111,7 +127,10 @@ impl TestApp {
     pub fn anonymous(&self) -> Client {
         Client {
             base: self.base.clone(),
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
             bearer: None,
             csrf: None,
         }
@@ -180,6 +199,15 @@ impl Client {
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let r = self
             .with_auth(self.http.post(format!("{}{path}", self.base)).json(body))
+            .send()
+            .await
+            .unwrap();
+        Client::answer(r).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .with_auth(self.http.put(format!("{}{path}", self.base)).json(body))
             .send()
             .await
             .unwrap();

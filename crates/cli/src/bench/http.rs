@@ -1,0 +1,414 @@
+//! `chitra bench http`: payments over HTTP on loopback, through the real server (`chitra serve`'s
+//! router, its sessions, scope checks and single writer), on the database `bench payroll` made.
+//!
+//! - the batch endpoint: clients send `POST /api/v1/payments/batch` of `--batch` payments each;
+//! - single payments: `wrk` (Debian's package) sends `POST /api/v1/payments`, each request paying
+//!   another line, for `--seconds`, with `--connections` connections; its latency percentiles
+//!   are read from its report. Without wrk on the PATH this part is skipped, and says so.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chitra_core::FieldError;
+use chitra_core::access::{Role, Scope};
+use chitra_store::access::NewUser;
+use chitra_store::cycle::DueLine;
+use chitra_store::{Change, OpenMode, Store};
+use serde::Serialize;
+
+use super::{MONTH, Rng, bench_citizen_ids, month_to_pay, peak_mib, per_second};
+use crate::output::{Failure, Outcome, emit, fields};
+use crate::{BenchHttp, Global};
+
+const USER: &str = "bench.http";
+
+#[derive(Serialize)]
+pub struct HttpBench {
+    pub db: String,
+    pub backend: &'static str,
+    pub batch: Option<BatchFigures>,
+    pub single: Option<SingleFigures>,
+    /// Why the single-payment part did not run, when it did not.
+    pub single_skipped: Option<String>,
+    pub peak_memory_mib: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct BatchFigures {
+    pub payments: usize,
+    pub requests: usize,
+    pub clients: usize,
+    pub seconds: f64,
+    pub payments_per_second: f64,
+}
+
+#[derive(Serialize)]
+pub struct SingleFigures {
+    pub tool: String,
+    pub connections: usize,
+    pub seconds: u64,
+    pub requests: u64,
+    pub requests_per_second: f64,
+    pub accepted_by_the_store: i64,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p90_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    pub non_2xx: u64,
+}
+
+/// A payment as the tablet's JSON carries it.
+fn body(l: &DueLine, citizen_id: &str, prefix: &str) -> serde_json::Value {
+    let (method, location) = if l.home_delivery {
+        (
+            "home",
+            Some(serde_json::json!({ "latitude": 10.05, "longitude": 106.0 })),
+        )
+    } else {
+        ("point", None)
+    };
+    let mut v = serde_json::json!({
+        "id": format!("{prefix}:{}", l.id),
+        "line_id": l.id,
+        "amount": l.total.get(),
+        "method": method,
+        "paid_at": format!("{}-{:02}-05T08:30:00+07:00", MONTH.0, MONTH.1),
+        "identity": { "kind": "citizen_id", "number": citizen_id },
+    });
+    if let (Some(loc), Some(obj)) = (location, v.as_object_mut()) {
+        obj.insert("location".into(), loc);
+    }
+    v
+}
+
+/// wrk's script: each thread pays its own share of the lines, one request each.
+const WRK_SCRIPT: &str = r#"-- chitra bench http: each request pays another line (one JSON body per line of the file).
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  bodies = {}
+  for l in io.lines(args[1]) do table.insert(bodies, l) end
+  step = tonumber(args[2])
+  token = args[3]
+  i = tid + 1
+  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }
+end
+function request()
+  local b = bodies[i]
+  if b == nil then b = bodies[1] end
+  i = i + step
+  return wrk.format("POST", "/api/v1/payments", headers, b)
+end
+"#;
+
+/// Reads a latency such as `1.23ms`, `850.00us` or `1.02s` in milliseconds.
+fn millis(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Some(v) = s.strip_suffix("us") {
+        v.parse::<f64>().ok().map(|v| v / 1000.0)
+    } else if let Some(v) = s.strip_suffix("ms") {
+        v.parse().ok()
+    } else if let Some(v) = s.strip_suffix('s') {
+        v.parse::<f64>().ok().map(|v| v * 1000.0)
+    } else {
+        None
+    }
+}
+
+fn wrk_figures(report: &str) -> (Option<f64>, Option<f64>, Option<f64>, u64, f64, u64) {
+    let mut p = (None, None, None);
+    let (mut requests, mut rps, mut non2xx) = (0u64, 0f64, 0u64);
+    for line in report.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["50%", v] => p.0 = millis(v),
+            ["90%", v] => p.1 = millis(v),
+            ["99%", v] => p.2 = millis(v),
+            ["Requests/sec:", v] => rps = v.parse().unwrap_or(0.0),
+            [n, "requests", "in", ..] => requests = n.parse().unwrap_or(0),
+            ["Non-2xx", "or", "3xx", "responses:", n] => non2xx = n.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    (p.0, p.1, p.2, requests, rps, non2xx)
+}
+
+pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
+    if args.batch == 0 || args.batch > 10_000 {
+        return Err(FieldError::new("batch", "between 1 and 10,000 (the endpoint's limit)").into());
+    }
+    let store: Arc<dyn Store> = Arc::from(chitra_store::open(&g.db, OpenMode::Existing).await?);
+    let runs = month_to_pay(store.as_ref(), g).await?;
+    let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;
+    let mut due = Vec::new();
+    for run in &runs {
+        if run.state == chitra_core::payroll::RunState::Paying {
+            due.extend(store.due_lines(run.id).await?);
+        }
+    }
+    // In no order: agents at thousands of points.
+    let mut rng = Rng(0x0048_5454_5042);
+    for i in (1..due.len()).rev() {
+        due.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let citizen = |l: &DueLine| -> Result<String, Failure> {
+        usize::try_from(l.beneficiary_id - 1)
+            .ok()
+            .and_then(|i| ids.get(i))
+            .map(|c| c.as_str().to_owned())
+            .ok_or_else(|| {
+                Failure::Other(format!(
+                    "beneficiary {} is not the bench's",
+                    l.beneficiary_id
+                ))
+            })
+    };
+
+    // The bench's user: everywhere, so that every line is theirs.
+    if store.credentials(USER).await?.is_none() {
+        let hash = chitra_server::auth::hash_password("bench http password")?;
+        store
+            .add_user(
+                &Change::now("admin", "bench http"),
+                &NewUser {
+                    username: USER.into(),
+                    display_name: "Bench HTTP".into(),
+                    password_hash: hash,
+                    role: Role::Admin,
+                    scope: Scope::Country,
+                },
+            )
+            .await?;
+    }
+    let state = chitra_server::AppState::new(store.clone(), chitra_server::Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Failure::Other(format!("cannot listen: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::Other(format!("the address: {e}")))?;
+    tokio::spawn(chitra_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": USER, "password": "bench http password", "bearer": true }))
+        .send()
+        .await
+        .map_err(|e| Failure::Other(format!("login: {e}")))?
+        .json()
+        .await
+        .map_err(|e| Failure::Other(format!("login: {e}")))?;
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| Failure::Other(format!("login: {login}")))?
+        .to_owned();
+
+    let batch_lines = args.batch_payments.min(due.len());
+    let (for_batches, rest) = due.split_at(batch_lines);
+    let mut report = HttpBench {
+        db: g.db.clone(),
+        backend: store.backend(),
+        batch: None,
+        single: None,
+        single_skipped: None,
+        peak_memory_mib: None,
+    };
+
+    // The batch endpoint: `--clients` clients each sending their share in batches.
+    if !for_batches.is_empty() {
+        let mut bodies = Vec::new();
+        for chunk in for_batches.chunks(args.batch) {
+            let payments = chunk
+                .iter()
+                .map(|l| Ok(body(l, &citizen(l)?, "batch")))
+                .collect::<Result<Vec<_>, Failure>>()?;
+            bodies.push(
+                serde_json::to_vec(&serde_json::json!({ "payments": payments }))
+                    .map_err(|e| Failure::Other(e.to_string()))?,
+            );
+        }
+        let requests = bodies.len();
+        let clients = args.clients.max(1);
+        let mut shares: Vec<Vec<Vec<u8>>> = (0..clients).map(|_| Vec::new()).collect();
+        for (i, b) in bodies.into_iter().enumerate() {
+            shares[i % clients].push(b);
+        }
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for share in shares {
+            let (http, base, token) = (http.clone(), base.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut accepted = 0usize;
+                for b in share {
+                    let r: serde_json::Value = http
+                        .post(format!("{base}/api/v1/payments/batch"))
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(b)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .json()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    accepted += r["results"]
+                        .as_array()
+                        .map(|a| a.iter().filter(|x| x["result"] == "accepted").count())
+                        .unwrap_or(0);
+                }
+                Ok::<usize, String>(accepted)
+            }));
+        }
+        let mut accepted = 0;
+        for task in tasks {
+            accepted += task
+                .await
+                .map_err(|e| Failure::Other(e.to_string()))?
+                .map_err(Failure::Other)?;
+        }
+        let elapsed = t.elapsed();
+        if accepted != for_batches.len() {
+            return Err(Failure::Other(format!(
+                "{accepted} of {} batch payments were accepted",
+                for_batches.len()
+            )));
+        }
+        report.batch = Some(BatchFigures {
+            payments: accepted,
+            requests,
+            clients,
+            seconds: elapsed.as_secs_f64(),
+            payments_per_second: per_second(accepted, elapsed),
+        });
+    }
+
+    // Single payments, sent by wrk.
+    let wrk_here = std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !wrk_here {
+        report.single_skipped = Some("wrk is not installed (Debian package `wrk`)".into());
+    } else if rest.is_empty() {
+        report.single_skipped = Some("no lines left to pay".into());
+    } else {
+        let dir = tempfile_dir()?;
+        let script = dir.join("pay.lua");
+        let lines = dir.join("payments.jsonl");
+        std::fs::write(&script, WRK_SCRIPT).map_err(|e| Failure::Other(e.to_string()))?;
+        let mut f = std::fs::File::create(&lines).map_err(|e| Failure::Other(e.to_string()))?;
+        for l in rest {
+            writeln!(f, "{}", body(l, &citizen(l)?, "wrk"))
+                .map_err(|e| Failure::Other(e.to_string()))?;
+        }
+        drop(f);
+        let threads = 2usize;
+        let out = tokio::process::Command::new("wrk")
+            .args([
+                "-t",
+                &threads.to_string(),
+                "-c",
+                &args.connections.to_string(),
+                "-d",
+                &format!("{}s", args.seconds),
+                "--latency",
+                "-s",
+            ])
+            .arg(&script)
+            .arg(&base)
+            .arg("--")
+            .arg(&lines)
+            .arg(threads.to_string())
+            .arg(&token)
+            .output()
+            .await
+            .map_err(|e| Failure::Other(format!("wrk: {e}")))?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        tracing::info!(report = %text, "wrk");
+        let _ = std::fs::remove_dir_all(&dir);
+        let (p50, p90, p99, requests, rps, non2xx) = wrk_figures(&text);
+        let accepted = store
+            .reconcile(chitra_core::Period::new(MONTH.0, MONTH.1)?)
+            .await?
+            .payments;
+        report.single = Some(SingleFigures {
+            tool: "wrk".into(),
+            connections: args.connections,
+            seconds: args.seconds,
+            requests,
+            requests_per_second: rps,
+            accepted_by_the_store: accepted,
+            latency_p50_ms: p50,
+            latency_p90_ms: p90,
+            latency_p99_ms: p99,
+            non_2xx: non2xx,
+        });
+    }
+    report.peak_memory_mib = peak_mib();
+    emit(g.format, &report, || {
+        let mut pairs: Vec<(&str, String)> = vec![("backend", report.backend.to_owned())];
+        if let Some(b) = &report.batch {
+            pairs.push((
+                "batch endpoint",
+                format!(
+                    "{} payments in {} requests of up to {} from {} clients: {:.2} s, {:.0} payments/s",
+                    b.payments, b.requests, args.batch, b.clients, b.seconds, b.payments_per_second
+                ),
+            ));
+        }
+        if let Some(s) = &report.single {
+            pairs.push((
+                "single payments (wrk)",
+                format!(
+                    "{} requests in {} s over {} connections: {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms; non-2xx {}",
+                    s.requests,
+                    s.seconds,
+                    s.connections,
+                    s.requests_per_second,
+                    s.latency_p50_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
+                    s.latency_p90_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
+                    s.latency_p99_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
+                    s.non_2xx
+                ),
+            ));
+        }
+        if let Some(why) = &report.single_skipped {
+            pairs.push(("single payments", format!("skipped: {why}")));
+        }
+        if let Some(m) = report.peak_memory_mib {
+            pairs.push(("peak memory", format!("{m:.0} MiB")));
+        }
+        fields(&pairs)
+    })
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Failure> {
+    let dir = std::env::temp_dir().join(format!("chitra-bench-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::Other(e.to_string()))?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn wrk_reports_are_read() {
+        let report = "Running 10s test @ http://127.0.0.1:1\n  2 threads and 64 connections\n  Latency Distribution\n     50%    5.10ms\n     75%    7.00ms\n     90%    9.50ms\n     99%   18.20ms\n  51000 requests in 10.00s, 9.00MB read\n  Non-2xx or 3xx responses: 3\nRequests/sec:   5100.12\n";
+        let (p50, p90, p99, n, rps, bad) = wrk_figures(report);
+        assert_eq!((p50, p90, p99), (Some(5.10), Some(9.50), Some(18.20)));
+        assert_eq!((n, bad), (51000, 3));
+        assert!((rps - 5100.12).abs() < 1e-9);
+        assert_eq!(millis("850.00us"), Some(0.85));
+        assert_eq!(millis("1.5s"), Some(1500.0));
+    }
+}
