@@ -134,7 +134,8 @@ pub trait Outreach: Send + Sync {
     /// Sets (or, with `None`, removes) a beneficiary's mobile number.
     async fn set_phone(&self, change: &Change, code: &str, phone: Option<&str>) -> Result<()>;
     /// Writes the notice of every line of the month's payrolls handed to the post (approved,
-    /// funded or paying) within `within`: one per line, never twice.
+    /// funded or paying) within `within`: one per line, never twice; notices that failed are
+    /// queued again.
     async fn queue_notices(
         &self,
         change: &Change,
@@ -144,8 +145,14 @@ pub trait Outreach: Send + Sync {
     async fn notices(&self, filter: &NoticeFilter) -> Result<Page<Notice>>;
     /// The oldest notices waiting for the sender.
     async fn pending_notices(&self, limit: i64) -> Result<Vec<Notice>>;
-    /// Records what the sender did (a failure stays failed: queue it again to retry).
+    /// Records what the sender did (a failure stays failed until the month is queued again).
     async fn mark_notices(&self, change: &Change, outcomes: &[NoticeOutcome]) -> Result<()>;
-    /// A beneficiary's own schedule and payments, if `check` matches them.
-    async fn public_status(&self, code: &str, check: &PublicCheck) -> Result<Option<PublicStatus>>;
+    /// A beneficiary's own schedule and payments of the months up to `today`'s (and the next),
+    /// if `check` matches them.
+    async fn public_status(
+        &self,
+        code: &str,
+        check: &PublicCheck,
+        today: chrono::NaiveDate,
+    ) -> Result<Option<PublicStatus>>;
 }

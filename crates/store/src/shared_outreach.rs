@@ -271,7 +271,7 @@ macro_rules! shared_outreach {
                 Ok(())
             }
 
-            async fn public_status(&self, code: &str, check: &PublicCheck) -> Result<Option<PublicStatus>> {
+            async fn public_status(&self, code: &str, check: &PublicCheck, today: chrono::NaiveDate) -> Result<Option<PublicStatus>> {
                 let row = sqlx::query("SELECT id, code, program, full_name, birth_date, citizen_id FROM beneficiaries WHERE code = $1")
                     .bind(code.trim().to_owned())
                     .fetch_optional(&self.pool)
@@ -291,7 +291,7 @@ macro_rules! shared_outreach {
                 let full_name: String = r.try_get("full_name")?;
                 // A line's id is made of its month, program and beneficiary: the last two years'
                 // lines are looked up by key.
-                let now = Period::of(Change::now("", "").date());
+                let now = Period::of(today);
                 let mut months = Vec::new();
                 let mut p = now.next();
                 for _ in 0..25 {

@@ -184,6 +184,7 @@ conformance!(
     anomalies_are_flagged_with_their_evidence,
     schedules_and_assignments,
     users_and_sessions_are_kept_with_their_scopes,
+    notices_are_queued_once_and_the_public_sees_its_own,
 );
 
 fn change() -> Change {
@@ -2367,4 +2368,161 @@ async fn users_and_sessions_are_kept_with_their_scopes(h: &Harness) {
         .await;
     assert_eq!(leaked, 0);
     assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// Schedule notices and the public lookup (issue: the payment service).
+async fn notices_are_queued_once_and_the_public_sees_its_own(h: &Harness) {
+    use chitra_store::outreach::{NoticeFilter, NoticeOutcome, NoticeStatus, PublicCheck};
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let june = p("2021-06");
+    let before = journal_len(s).await;
+    s.set_phone(&change(), &m.code("An"), Some("0912 345 678"))
+        .await
+        .unwrap();
+    let bad = s
+        .set_phone(&change(), &m.code("Bình"), Some("12345"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, StoreError::Invalid(ref e) if e.field == "phone"),
+        "{bad}"
+    );
+    let missing = s
+        .set_phone(&change(), "00-0000000", Some("0912345678"))
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
+    assert_eq!(journal_len(s).await, before + 1);
+    let leaked = h
+        .raw
+        .scalar("SELECT COUNT(*) FROM journal WHERE payload LIKE '%0912345678%'")
+        .await;
+    assert_eq!(leaked, 0, "the journal keeps the number masked");
+
+    let lines = s
+        .run_lines(
+            m.run,
+            &LineFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .total;
+    let q = s
+        .queue_notices(&change(), june, &Within::Anywhere)
+        .await
+        .unwrap();
+    assert_eq!((q.queued, q.without_phone, q.already), (1, lines - 1, 0));
+    let again = s
+        .queue_notices(&change(), june, &Within::Anywhere)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.queued, again.without_phone, again.already),
+        (0, 0, lines)
+    );
+    assert_eq!(h.raw.count("notices").await, lines);
+
+    let of_point = s
+        .notices(&NoticeFilter {
+            period: Some(june),
+            within: Within::Point(m.points[1]),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_point.total, 1, "Dũng alone is paid at Phú Hưng");
+    assert_eq!(of_point.items[0].beneficiary_code, m.code("Dũng"));
+    let pending = s.pending_notices(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let n = &pending[0];
+    assert_eq!(n.beneficiary_code, m.code("An"));
+    assert_eq!(n.phone.as_deref(), Some("0912345678"));
+    assert_eq!(n.phone_masked.as_deref(), Some("*******678"));
+    assert!(
+        n.text_vi.contains(&m.code("An")) && n.text_vi.contains("06/2021"),
+        "{}",
+        n.text_vi
+    );
+    assert!(n.text_ascii.is_ascii());
+
+    // A failure waits until the month is queued again; then it is sent.
+    let outcome = |sent: bool| NoticeOutcome {
+        id: n.id,
+        sent,
+        detail: "gateway".into(),
+    };
+    s.mark_notices(&change(), &[outcome(false)]).await.unwrap();
+    assert!(s.pending_notices(10).await.unwrap().is_empty());
+    let retry = s
+        .queue_notices(&change(), june, &Within::Anywhere)
+        .await
+        .unwrap();
+    assert_eq!(retry.queued, 1);
+    s.mark_notices(&change(), &[outcome(true)]).await.unwrap();
+    let sent = s
+        .notices(&NoticeFilter {
+            status: Some(NoticeStatus::Sent),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((sent.total, sent.items[0].attempts), (1, 2));
+
+    // The public lookup: the right details show the month, the wrong ones show nothing.
+    let an = s
+        .beneficiary(&m.code("An"))
+        .await
+        .unwrap()
+        .unwrap()
+        .beneficiary;
+    let year = chrono::Datelike::year(&an.birth_date);
+    let status = s
+        .public_status(
+            &m.code("An"),
+            &PublicCheck::BirthYear(year),
+            d("2021-06-15"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code, m.code("An"));
+    assert!(!status.name.is_empty());
+    let month = &status.months[0];
+    assert_eq!(month.period, june);
+    assert_eq!(month.status, LineStatus::Due);
+    assert!(month.days.is_some() && month.point_name.is_some());
+    let last4 = an.citizen_id.last_four().to_owned();
+    assert!(
+        s.public_status(
+            &m.code("An"),
+            &PublicCheck::CitizenLast4(last4),
+            d("2021-06-15")
+        )
+        .await
+        .unwrap()
+        .is_some()
+    );
+    for wrong in [
+        PublicCheck::BirthYear(year + 1),
+        PublicCheck::CitizenLast4("0000".into()),
+    ] {
+        assert!(
+            s.public_status(&m.code("An"), &wrong, d("2021-06-15"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(
+        s.public_status("00-0000000", &PublicCheck::BirthYear(year), d("2021-06-15"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

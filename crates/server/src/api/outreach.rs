@@ -191,7 +191,7 @@ pub async fn lookup(
     };
     state
         .store
-        .public_status(&code, &check)
+        .public_status(&code, &check, chitra_store::Change::now("", "").date())
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound {
