@@ -258,3 +258,110 @@ async fn postgres_acknowledged_payments_survive_a_kill() {
     .await
     .unwrap();
 }
+
+/// As a new user would: a database, its first administrator, the server, a login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_administrator_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chitra.db").display().to_string();
+    let init = Command::new(BIN)
+        .args(["init", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let add = |extra: &[&str], password: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.args([
+            "user",
+            "add",
+            "--db",
+            &db,
+            "--username",
+            "quan.tri",
+            "--display-name",
+            "Quản trị",
+            "--role",
+            "admin",
+            "--scope",
+            "country",
+        ])
+        .args(extra)
+        .env_remove("CHITRA_PASSWORD");
+        if let Some(p) = password {
+            c.env("CHITRA_PASSWORD", p);
+        }
+        c.output().unwrap()
+    };
+    let refused = add(&["--format", "json"], None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("\"field\":\"password\""));
+    let short = add(&[], Some("ngắn"));
+    assert_eq!(short.status.code(), Some(2), "a short password is refused");
+    let bad_scope = {
+        let mut c = Command::new(BIN);
+        c.args([
+            "user",
+            "add",
+            "--db",
+            &db,
+            "--username",
+            "nhan.vien",
+            "--display-name",
+            "NV",
+            "--role",
+            "agent",
+            "--scope",
+            "province:86",
+        ])
+        .env("CHITRA_PASSWORD", "một mật khẩu dài");
+        c.output().unwrap()
+    };
+    assert_eq!(bad_scope.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("scope"));
+    let made = add(&[], Some("một mật khẩu dài"));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let list = Command::new(BIN)
+        .args(["user", "list", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("quan.tri"));
+
+    let (mut server, base) = serve(&db);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": "quan.tri", "password": "một mật khẩu dài", "bearer": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me: Value = http
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["role"].as_str(), me["scope"].as_str()),
+        (Some("admin"), Some("country"))
+    );
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
