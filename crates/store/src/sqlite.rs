@@ -17,8 +17,40 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
+    /// Dropped with the last clone of the store: the checkpoints stop.
+    _checkpointer: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
     units: crate::UnitCache,
     registers: crate::RegisterCaches,
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the WAL back into the database file, at once and then every [`CHECKPOINT_EVERY`],
+/// while the pool is open. SQLite's automatic checkpoint would run inside the commit that
+/// crosses its threshold — with payments landing on pages all over the month's lines, that is
+/// nearly every commit, and it made each one wait for the whole copy and its fsync. A passive
+/// checkpoint here runs beside the writer and never blocks it; durability does not depend on it
+/// (a commit is durable once its WAL frames are synced).
+/// It stops when the last clone of the store is dropped.
+async fn checkpoints(pool: sqlx::Pool<Db>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = &mut stop => break,
+        }
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; it will be tried again");
+        }
+    }
 }
 
 impl SqliteStore {
@@ -36,13 +68,18 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Checkpoints run beside the writer, not inside its commits (see `checkpoints`).
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let (checkpointer, stop) = tokio::sync::oneshot::channel();
+        tokio::spawn(checkpoints(pool.clone(), stop));
         Ok(SqliteStore {
+            _checkpointer: std::sync::Arc::new(checkpointer),
             pool,
             units: Default::default(),
             registers: Default::default(),
