@@ -129,11 +129,10 @@ try {
   step = "register search";
   await o.goto(`${BASE}/beneficiaries`);
   await o.fill("#f-search", "nguyen");
-  await Promise.all([o.waitForLoadState("load"), o.press("#f-search", "Enter")]);
-  await o.waitForFunction(() => {
-    const t = document.querySelector("#register-results tbody");
-    return t && t.textContent.includes("Nguyễn");
-  });
+  // htmx swaps the results in place and then records the search in the address.
+  await o.press("#f-search", "Enter");
+  await o.waitForURL(/search=nguyen/);
+  await o.waitForFunction(() => !document.querySelector(".htmx-request"));
   const rows = o.locator("#register-results tbody tr");
   check((await rows.count()) > 0, '"nguyen" finds beneficiaries');
   const names = await o.locator("#register-results tbody tr td:nth-child(2)").allTextContents();

@@ -209,13 +209,7 @@ fn line_page(
     }
     page.push(s);
     if let Some(p) = &trail.payment {
-        let proof = p
-            .proof
-            .get("identity")
-            .and_then(|i| i.get("kind"))
-            .and_then(|k| k.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let proof = crate::web::register::proof_text(&p.proof);
         page.push(
             Section::titled("receipt", web.t("receipt_title"))
                 .fact(web.t("payment_id"), &p.id)

@@ -10,12 +10,25 @@ use axum::response::Response;
 
 use crate::api::outreach::{self, LookupParams};
 use crate::error::ApiError;
-use crate::json::Json;
 use crate::state::AppState;
 use crate::web::register::status_name;
 use crate::web::session::lang_of;
 use crate::web::views::{Cell, Field, Form, Section, Table, money};
 use crate::web::{Chrome, Lang, Page};
+
+/// The day the lookup is made as of: today, or the last day of the latest payroll when the
+/// register ends earlier (a demo, an archive), so that its months can be looked up.
+async fn as_of(state: &AppState) -> chrono::NaiveDate {
+    let today = chitra_store::Change::now("", "").date();
+    match state.store.runs(None).await {
+        Ok(runs) => runs
+            .iter()
+            .map(|r| r.period.last_day())
+            .max()
+            .map_or(today, |last| last.min(today)),
+        Err(_) => today,
+    }
+}
 
 fn lookup_form(lang: Lang) -> Form {
     Form::get("lookup-form", "/lookup", lang.t("lookup_button"))
@@ -92,18 +105,20 @@ pub async fn lookup(
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let answer = outreach::lookup(
-        State(state),
-        ConnectInfo(address),
-        crate::api::Query(LookupParams {
+    let today = as_of(&state).await;
+    let answer = outreach::public_lookup(
+        &state,
+        &address,
+        LookupParams {
             code,
             birth_year,
             citizen_last4: given("citizen_last4"),
-        }),
+        },
+        today,
     )
     .await;
     match answer {
-        Ok(Json(status)) => {
+        Ok(status) => {
             page.push(intro.form(lookup_form(lang).refused(None, String::new(), &q).cleared()));
             let mut t = Table::new(
                 format!("{} — {}", status.name, status.code),

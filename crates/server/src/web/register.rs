@@ -12,7 +12,6 @@ use chitra_core::entitlement::entitlement;
 use chitra_core::forms::{BeneficiaryForm, DecisionForm};
 use chitra_core::units::UnitLevel;
 use chitra_core::{Period, Program};
-use chitra_store::outreach::PublicCheck;
 
 use crate::api::register::{self as api, ListParams};
 use crate::api::{Path, Query as ApiQuery};
@@ -329,33 +328,61 @@ async fn file_page(
         page.push(s);
     }
 
-    let history = store
-        .public_status(
-            &b.code,
-            &PublicCheck::BirthYear(chrono::Datelike::year(&b.birth_date)),
-            today,
-        )
+    // Every month's line, newest first, with its payment and the proof of who received it.
+    let latest = store
+        .runs(None)
         .await
-        .map_err(|e| web.fail(e.into()))?;
+        .map_err(|e| web.fail(e.into()))?
+        .iter()
+        .map(|r| r.period)
+        .max();
     let mut pays = Table::new(
         web.t("payments"),
         &[
             web.t("month"),
             web.t("amount"),
             web.t("status"),
-            web.t("paid_on"),
-            web.t("point"),
+            web.t("paid_at"),
+            web.t("agent"),
+            web.t("check_identity"),
+            web.t("payment_id"),
+            web.t("flags"),
         ],
     );
-    if let Some(h) = history {
-        for m in h.months.iter().rev() {
-            pays.row(vec![
-                Cell::text(m.period.to_string()),
-                Cell::num(money(chitra_core::Dong(m.amount))),
-                Cell::text(status_name(web.lang, m.status.code())),
-                Cell::text(m.paid_on.clone().unwrap_or_default()),
-                Cell::text(m.point_name.clone().unwrap_or_default()),
-            ]);
+    let first = b.addresses.first().map(|a| a.from);
+    if let (Some(first), Some(latest)) = (first, latest) {
+        let mut p = latest;
+        while p >= first {
+            if let Some(id) = chitra_core::payroll::line_id(p, b.program, b.id)
+                && let Ok(trail) = store.line_trail(id).await
+            {
+                let l = &trail.line;
+                let (at, agent, proof, pid, flags) = match &trail.payment {
+                    Some(pay) => (
+                        pay.paid_at.clone(),
+                        pay.agent.clone(),
+                        proof_text(&pay.proof),
+                        pay.id.clone(),
+                        pay.flags
+                            .iter()
+                            .map(|f| f.kind.code())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    None => Default::default(),
+                };
+                pays.row(vec![
+                    Cell::text(p.to_string()),
+                    Cell::num(money(l.total)),
+                    Cell::text(status_name(web.lang, l.status.code())),
+                    Cell::text(at),
+                    Cell::text(agent),
+                    Cell::text(proof),
+                    Cell::text(pid),
+                    Cell::text(flags),
+                ]);
+            }
+            p = p.prev();
         }
     }
     pays.csv = Some(web.csv_href("payments"));
@@ -365,6 +392,31 @@ async fn file_page(
         page.push(Section::titled("decide", web.t("decision_title")).form(decision));
     }
     Ok(page)
+}
+
+/// How identity was checked, from a payment's proof: `citizen_id 0830******23`, `proxy …`.
+pub fn proof_text(proof: &serde_json::Value) -> String {
+    let Some(identity) = proof.get("identity") else {
+        return String::new();
+    };
+    let kind = identity.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    let detail: Vec<String> = identity
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "kind")
+                .map(|(k, v)| match v.as_str() {
+                    Some(s) => format!("{k}: {s}"),
+                    None => format!("{k}: {v}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} ({})", detail.join("; "))
+    }
 }
 
 pub fn status_name(lang: Lang, code: &str) -> String {
