@@ -165,6 +165,14 @@ fn pay_form(web: &Web, trail: &LineTrail) -> Form {
     f
 }
 
+/// "Bốn trăm linh năm nghìn đồng".
+fn in_words(d: chitra_core::Dong) -> String {
+    format!(
+        "{} đồng",
+        chitra_core::words::capitalised(&chitra_core::words::in_words(d))
+    )
+}
+
 /// A payment id chosen when the form is shown: sending the same form twice records it once.
 fn new_payment_id(web: &Web, line: i64) -> String {
     let mut b = [0u8; 6];
@@ -199,10 +207,7 @@ fn line_page(
     .fact(web.t("code"), &l.beneficiary_code)
     .fact(web.t("full_name"), &l.full_name)
     .fact(web.t("amount"), money(l.total))
-    .fact(
-        web.t("in_words"),
-        chitra_core::words::capitalised(&chitra_core::words::in_words(l.total)),
-    )
+    .fact(web.t("in_words"), in_words(l.total))
     .fact(web.t("status"), status_name(web.lang, l.status.code()));
     if let Some((kind, text)) = note {
         s = s.note(kind, text);
@@ -214,10 +219,7 @@ fn line_page(
             Section::titled("receipt", web.t("receipt_title"))
                 .fact(web.t("payment_id"), &p.id)
                 .fact(web.t("amount"), money(p.amount))
-                .fact(
-                    web.t("in_words"),
-                    chitra_core::words::capitalised(&chitra_core::words::in_words(p.amount)),
-                )
+                .fact(web.t("in_words"), in_words(p.amount))
                 .fact(web.t("paid_at"), &p.paid_at)
                 .fact(web.t("agent"), &p.agent)
                 .fact(web.t("check_identity"), proof),

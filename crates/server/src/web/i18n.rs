@@ -234,7 +234,7 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard_title" => ("Tổng quan", "Dashboard"),
         "current_period" => ("Kỳ hiện tại", "Current period"),
         "unpaid" => ("Chưa chi", "Unpaid"),
-        "on_time" => ("Tỷ lệ chi đúng hạn", "On-time rate"),
+        "on_time" => ("Tỷ lệ chi đúng lịch", "On-time rate"),
         "points_behind" => ("Điểm chi trả chậm", "Points behind"),
         "anomalies_waiting" => ("Bất thường chờ xem xét", "Anomalies waiting"),
         "chart_totals" => (
@@ -296,8 +296,8 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "beneficiaries" => ("Đối tượng", "Beneficiaries"),
         "lines_paid" => ("Dòng đã chi", "Lines paid"),
         "ontime_note" => (
-            "Tỷ lệ dòng đã chi trong khung thời gian của hợp đồng",
-            "Share of lines paid within the contract's window",
+            "dòng đã chi không bị cảnh báo chi ngoài lịch chi trả của điểm",
+            "lines paid without an 'outside the schedule' flag",
         ),
         "line" => ("Dòng", "Line"),
         "see_receipt" => ("Xem biên nhận", "See the receipt"),

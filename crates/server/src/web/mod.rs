@@ -96,7 +96,7 @@ impl Web {
         WebError {
             error: e,
             lang: self.lang,
-            caller: Some(self.caller.clone()),
+            caller: Some(Box::new(self.caller.clone())),
             csrf: self.csrf.clone(),
         }
     }
@@ -180,7 +180,7 @@ impl FromRequestParts<AppState> for Web {
 pub struct WebError {
     pub error: ApiError,
     pub lang: Lang,
-    pub caller: Option<Caller>,
+    pub caller: Option<Box<Caller>>,
     pub csrf: String,
 }
 
@@ -225,7 +225,7 @@ impl IntoResponse for WebError {
             c: Chrome::new(
                 self.lang,
                 title.to_owned(),
-                self.caller.as_ref(),
+                self.caller.as_deref(),
                 self.csrf,
                 String::new(),
             ),
