@@ -70,6 +70,16 @@ async function submit(page, formSelector) {
   return response;
 }
 
+// Every control of the page has a label (keyboard and screen-reader users need them).
+async function labelled(page) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+      .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+      .map((el) => el.name || el.id)
+  );
+  check(unlabelled.length === 0, `every control has a label on ${page.url()}: ${unlabelled}`);
+}
+
 async function factOf(page, section, label) {
   const dts = page.locator(`#${section} dl.facts dt`);
   const n = await dts.count();
@@ -104,6 +114,7 @@ try {
   check(a.url().includes("/login"), "the home page sends a stranger to sign in");
   check((await a.getAttribute("html", "lang")) === "vi", 'the home page is marked lang="vi"');
   await shot(a, "01-login");
+  await labelled(a);
   let r = await submit(a, "#login");
   check(r.status() === 422, `an empty sign-in is refused with 422 (got ${r.status()})`);
   check(await a.locator("#username-error").isVisible(), "the user name's error is shown beside it");
@@ -142,6 +153,7 @@ try {
   );
   check(names.some((n) => n.includes("Nguyễn")), '"nguyen" finds "Nguyễn"');
   await shot(o, "03-register");
+  await labelled(o);
   await o.goto(`${BASE}/beneficiaries?search=dang`);
   const dang = await o.locator("#register-results tbody tr td:nth-child(2)").allTextContents();
   check(dang.some((n) => n.includes("Đặng")), `"dang" finds "Đặng": ${dang.slice(0, 5)}`);
@@ -158,6 +170,7 @@ try {
   const code = await factOf(o, "identity", "Mã");
   const birth = await factOf(o, "identity", "Ngày sinh");
   await shot(o, "04-beneficiary");
+  await labelled(o);
   // A decision with bad input: the errors land beside the fields.
   await o.selectOption("#f-kind", "stop");
   await o.fill("#f-effective", "2018-13");
@@ -179,6 +192,7 @@ try {
   check(await o.locator("#birth_date-error").isVisible(), "the date of birth's error is beside it");
   check((await o.inputValue("#f-full_name")) === "Trần Thị Thử", "what was typed is kept");
   await shot(o, "05-new-beneficiary-error");
+  await labelled(o);
 
   // ---- The month: generate (the officer), approve and fund (a second user), open (the post office).
   step = "generate the payroll";
@@ -198,6 +212,7 @@ try {
   check((await factOf(o, "run", "Tình trạng")) === "Dự thảo", "the new payroll is a draft");
   check(await o.locator("#differences").isVisible(), "the differences from last month are shown");
   await shot(o, "06-payroll-draft");
+  await labelled(o);
   r = await submit(o, "#step-approve");
   check(r.status() === 403, `whoever generated it may not approve it (got ${r.status()})`);
   check(await o.locator("#run .note.error").isVisible(), "the refusal says why");
@@ -228,6 +243,7 @@ try {
   const g = await login(agentCtx, AGENT);
   check(g.url().endsWith("/agent"), `the agent lands on their point's screen (at ${g.url()})`);
   await shot(g, "09-agent");
+  await labelled(g);
   const payLinks = g.locator("#agent-lines a", { hasText: "Chi trả" });
   check((await payLinks.count()) > 0, "the agent's point has lines to pay");
   await Promise.all([g.waitForNavigation(), payLinks.first().click()]);
@@ -241,6 +257,7 @@ try {
   check(r.status() === 422, `a malformed citizen ID is refused with 422 (got ${r.status()})`);
   check(await g.locator("#number-error").isVisible(), "the citizen ID's error is beside it");
   await shot(g, "10-pay-error");
+  await labelled(g);
   // The agent reads the card; the officer's page shows the whole number.
   await o.goto(`${BASE}/beneficiaries/${encodeURIComponent(lineCode)}`);
   const cardId = await factOf(o, "identity", "Số CCCD");
@@ -295,8 +312,51 @@ try {
   ]) {
     r = await o.goto(`${BASE}${path}`);
     check(r.status() === 200, `${path} opens (got ${r.status()})`);
+    await labelled(o);
     await shot(o, name);
   }
+  await o.goto(`${BASE}/audit?verify=1`);
+  check(await o.locator("#verify .note.ok").isVisible(), "the journal verifies as intact");
+  // A contract with a bad fee is refused beside the field.
+  await o.goto(`${BASE}/contracts`);
+  await o.fill("#f-code", "BT-BĐ-THU");
+  await o.fill("#f-name", "Hợp đồng thử");
+  await o.fill("#f-post_office", "Bưu điện tỉnh Bến Tre");
+  await o.fill("#f-area_code", "83");
+  await o.fill("#f-fee", "nhiều");
+  await o.fill("#f-valid_from", "2018-04");
+  r = await submit(o, "#contract-form");
+  check(r.status() === 422, `a bad fee is refused with 422 (got ${r.status()})`);
+  check(await o.locator("#fee-error").isVisible(), "the fee's error is beside it");
+
+  step = "schedules";
+  // The post office sets a point's schedule; a bad one is refused beside the field.
+  await p.goto(`${BASE}/points/${Number(AGENT.split(".").pop())}`);
+  await p.fill("#set-schedule #f-period", "2018-04");
+  await p.fill("#set-schedule #f-days", "40-50");
+  r = await submit(p, "#schedule-form");
+  check(r.status() === 422, `a bad schedule is refused with 422 (got ${r.status()})`);
+  check(await p.locator("#days-error").isVisible(), "the days' error is beside them");
+  await p.fill("#set-schedule #f-period", "2018-04");
+  await p.fill("#set-schedule #f-days", "3-12");
+  r = await submit(p, "#schedule-form");
+  check((await p.locator("#schedules tbody").textContent()).includes("07:30"), "the schedule is set");
+  await shot(p, "19b-point-schedule");
+
+  step = "CSRF";
+  // A change without the form's token is refused, and changes nothing.
+  const forged = await o.request.post(`${BASE}/beneficiaries/new`, {
+    form: { full_name: "Giả Mạo", birth_date: "1950-01-01", sex: "nam", citizen_id: "083050000777", commune: "28756", category: "K5c" },
+    maxRedirects: 0,
+  });
+  check(forged.status() === 400, `a form without its CSRF token is refused (got ${forged.status()})`);
+  await o.goto(`${BASE}/beneficiaries?search=gia%20mao`);
+  check((await o.locator("#register-results tbody tr").count()) === 0, "the forged form registered nobody");
+
+  step = "static files";
+  const js = await o.request.get(`${BASE}${await o.getAttribute("script[src*=htmx]", "src")}`);
+  check(js.status() === 200, "htmx is served by chitra itself");
+  check((js.headers()["cache-control"] || "").includes("max-age=31536000"), "static files are cached long");
 
   // ---- The public lookup, without signing in.
   step = "public lookup";
@@ -311,6 +371,7 @@ try {
   check(r.status() === 200, `the lookup finds the beneficiary (got ${r.status()})`);
   check((await a.locator("#lookup-result tbody tr").count()) > 0, "the lookup lists months");
   await shot(a, "20-lookup");
+  await labelled(a);
 
   // ---- English on request.
   step = "language switch";

@@ -316,6 +316,16 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "people" => ("người", "people"),
         "main_menu" => ("Menu chính", "Main menu"),
         "points_active" => ("Điểm đã chi", "Points that paid"),
+        "set_schedule" => ("Lập lịch chi trả tháng", "Set a month's schedule"),
+        "add_contract" => ("Ghi hợp đồng chi trả", "Record a payment contract"),
+        "area_code" => (
+            "Địa bàn (mã tỉnh hoặc xã)",
+            "Area (province or commune code)",
+        ),
+        "advance_by_day" => ("Tạm ứng trước ngày", "Advance by day"),
+        "pay_from_day" => ("Chi từ ngày", "Pay from day"),
+        "pay_to_day" => ("Chi đến ngày", "Pay to day"),
+        "report_by_day" => ("Báo cáo trước ngày", "Report by day"),
         _ => return None,
     })
 }

@@ -53,8 +53,11 @@ pub fn routes() -> Router<AppState> {
         .route("/agent", get(agent::today))
         .route("/agent/lines/{id}", get(agent::line).post(agent::pay))
         .route("/points", get(pages::points))
-        .route("/points/{id}", get(pages::point))
-        .route("/contracts", get(pages::contracts))
+        .route("/points/{id}", get(pages::point).post(pages::set_schedule))
+        .route(
+            "/contracts",
+            get(pages::contracts).post(pages::add_contract),
+        )
         .route("/reports", get(pages::reports))
         .route("/anomalies", get(pages::anomalies))
         .route("/audit", get(pages::audit))

@@ -2,14 +2,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use axum::Form as PostForm;
 use axum::extract::{Path as AxPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chitra_core::access::{Action, Role};
 use chitra_core::contract::FeeRule;
+use chitra_core::forms::ContractForm;
 use chitra_core::payroll::{LineStatus, RunState};
 use chitra_core::units::UnitLevel;
-use chitra_core::{Dong, Period};
+use chitra_core::{Dong, Period, Program};
 
 use crate::api::payroll as payroll_api;
 use crate::api::points::{self as points_api, FlagsParams, SchedulesParams};
@@ -342,6 +344,51 @@ pub async fn point(
     Query(q): Query<HashMap<String, String>>,
 ) -> WebResult {
     web.require(Action::ReadPoints)?;
+    let month = opt(&q, "period")
+        .unwrap_or_else(|| Period::of(chitra_store::Change::now("", "").date()).to_string());
+    let form = schedule_form(&web, id, &month);
+    let (page, status) =
+        point_page(&state, &web, id, &q, &month, form, q.contains_key("saved")).await?;
+    if status != StatusCode::OK {
+        return Ok(page.respond(status));
+    }
+    Ok(page.finish(csv_of(&q)))
+}
+
+fn schedule_form(web: &Web, id: i64, month: &str) -> Form {
+    Form::post(
+        "schedule-form",
+        format!("/points/{id}"),
+        web.t("save"),
+        &web.csrf,
+    )
+    .field(
+        Field::new("period", web.t("period"), "text")
+            .value(month)
+            .required(),
+    )
+    .field(
+        Field::new("days", web.t("days"), "text")
+            .required()
+            .hint("2-10, 2-6,9-13"),
+    )
+    .field(
+        Field::new("hours", web.t("hours"), "text")
+            .value("07:30-16:30")
+            .required()
+            .hint("07:30-16:30"),
+    )
+}
+
+async fn point_page(
+    state: &AppState,
+    web: &Web,
+    id: i64,
+    q: &HashMap<String, String>,
+    month: &str,
+    schedule: Form,
+    saved: bool,
+) -> Result<(Page, StatusCode), crate::web::WebError> {
     let Json(points) = points_api::list(State(state.clone()), web.caller.clone())
         .await
         .map_err(|e| web.fail(e))?;
@@ -372,15 +419,13 @@ pub async fn point(
             .fact(web.t("days"), format!("{}–{}", p.pay_days.0, p.pay_days.1))
             .fact(web.t("commune"), p.commune.as_str()),
     );
-    let month = opt(&q, "period")
-        .unwrap_or_else(|| Period::of(chitra_store::Change::now("", "").date()).to_string());
     let form = Form::get("schedule-month", format!("/points/{id}"), web.t("open"))
-        .field(Field::new("period", web.t("period"), "text").value(&month));
+        .field(Field::new("period", web.t("period"), "text").value(month));
     let schedules = points_api::schedules(
         State(state.clone()),
         web.caller.clone(),
         ApiQuery(SchedulesParams {
-            period: month.clone(),
+            period: month.to_owned(),
             point: Some(id),
         }),
     )
@@ -392,10 +437,10 @@ pub async fn point(
                 Section::titled("schedules", web.t("schedules")).form(form.refused(
                     Some(&e.field),
                     e.reason,
-                    &q,
+                    q,
                 )),
             );
-            return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok((page, StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(e) => return Err(web.fail(e)),
     };
@@ -419,12 +464,62 @@ pub async fn point(
             }),
         ]);
     }
-    page.push(
-        Section::titled("schedules", web.t("schedules"))
-            .form(form)
-            .table(t),
-    );
-    Ok(page.finish(csv_of(&q)))
+    let mut sec = Section::titled("schedules", web.t("schedules"))
+        .form(form)
+        .table(t);
+    if saved {
+        sec = sec.note("ok", format!("✓ {}", web.t("saved")));
+    }
+    page.push(sec);
+    let status = if schedule.has_errors() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    if web.role().may(Action::ManagePoints) {
+        page.push(Section::titled("set-schedule", web.t("set_schedule")).form(schedule));
+    }
+    Ok((page, status))
+}
+
+/// `POST /points/{id}`: sets the point's schedule for a month.
+pub async fn set_schedule(
+    State(state): State<AppState>,
+    web: Web,
+    AxPath(id): AxPath<i64>,
+    PostForm(typed): PostForm<HashMap<String, String>>,
+) -> WebResult {
+    web.check_csrf(typed.get("csrf"))?;
+    web.require(Action::ManagePoints)?;
+    let month = typed
+        .get("period")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let done = points_api::set_schedule(
+        State(state.clone()),
+        web.caller.clone(),
+        crate::api::Path((id, month.clone())),
+        Json(points_api::ScheduleRequest {
+            days: typed.get("days").cloned().unwrap_or_default(),
+            hours: typed.get("hours").cloned().unwrap_or_default(),
+        }),
+    )
+    .await;
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("/points/{id}?period={month}&saved=1")).into_response()),
+        Err(ApiError::Invalid(e)) => {
+            let form = schedule_form(&web, id, &month).refused(Some(&e.field), e.reason, &typed);
+            let shown = Period::parse(&month)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| {
+                    Period::of(chitra_store::Change::now("", "").date()).to_string()
+                });
+            let (page, _) =
+                point_page(&state, &web, id, &HashMap::new(), &shown, form, false).await?;
+            Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(web.fail(e)),
+    }
 }
 
 fn fee_text(f: &FeeRule) -> String {
@@ -436,13 +531,30 @@ fn fee_text(f: &FeeRule) -> String {
     }
 }
 
-/// `GET /contracts`.
+/// `GET /contracts`: the contracts, and the form to record one.
 pub async fn contracts(
     State(state): State<AppState>,
     web: Web,
     Query(q): Query<HashMap<String, String>>,
 ) -> WebResult {
     web.require(Action::ReadContracts)?;
+    let mut page = contracts_page(&state, &web, None).await?;
+    if q.contains_key("saved")
+        && let Some(s) = page.sections.iter_mut().find(|s| s.id == "contracts")
+    {
+        s.note = Some(crate::web::views::Note {
+            kind: "ok",
+            text: format!("✓ {}", web.t("saved")),
+        });
+    }
+    Ok(page.finish(csv_of(&q)))
+}
+
+async fn contracts_page(
+    state: &AppState,
+    web: &Web,
+    refused: Option<Form>,
+) -> Result<Page, crate::web::WebError> {
     let Json(all) = payroll_api::contracts(State(state.clone()), web.caller.clone())
         .await
         .map_err(|e| web.fail(e))?;
@@ -473,7 +585,142 @@ pub async fn contracts(
     }
     t.csv = Some(web.csv_href("contracts"));
     page.push(Section::titled("contracts", web.t("contracts_title")).table(t));
-    Ok(page.finish(csv_of(&q)))
+    if web.role().may(Action::ManageContracts) {
+        let form = match refused {
+            Some(f) => f,
+            None => contract_form(state, web).await?,
+        };
+        page.push(Section::titled("add-contract", web.t("add_contract")).form(form));
+    }
+    Ok(page)
+}
+
+async fn contract_form(state: &AppState, web: &Web) -> Result<Form, crate::web::WebError> {
+    let tree = state
+        .store
+        .unit_tree()
+        .await
+        .map_err(|e| web.fail(e.into()))?;
+    let offices: Vec<(String, String)> = state
+        .store
+        .offices()
+        .await
+        .map_err(|e| web.fail(e.into()))?
+        .into_iter()
+        .filter(|o| {
+            crate::scope::office_reach(&web.caller, o, &tree) == Some(crate::scope::Reach::Whole)
+        })
+        .map(|o| (o.id.to_string(), format!("{} (#{})", o.name, o.id)))
+        .collect();
+    Ok(
+        Form::post("contract-form", "/contracts", web.t("save"), &web.csrf)
+            .field(
+                Field::new("code", web.t("code"), "text")
+                    .required()
+                    .hint("BT-BĐ-2021"),
+            )
+            .field(Field::new("name", web.t("name"), "text").required())
+            .field(
+                Field::new("office_id", web.t("office"), "select")
+                    .options(offices)
+                    .required(),
+            )
+            .field(Field::new("post_office", web.t("post_office"), "text").required())
+            .field(
+                Field::new("area_code", web.t("area_code"), "text")
+                    .required()
+                    .hint("83"),
+            )
+            .field(
+                Field::new("fee", web.t("fee"), "text")
+                    .required()
+                    .hint("1.2% — 6600/beneficiary"),
+            )
+            .field(Field::new("advance_by_day", web.t("advance_by_day"), "number").value("25"))
+            .field(Field::new("pay_from_day", web.t("pay_from_day"), "number").value("2"))
+            .field(Field::new("pay_to_day", web.t("pay_to_day"), "number").value("20"))
+            .field(Field::new("report_by_day", web.t("report_by_day"), "number").value("20"))
+            .field(
+                Field::new("valid_from", web.t("valid_from"), "text")
+                    .required()
+                    .hint("YYYY-MM"),
+            )
+            .field(Field::new("valid_to", web.t("valid_to"), "text").hint("YYYY-MM")),
+    )
+}
+
+fn day_field(
+    typed: &HashMap<String, String>,
+    field: &str,
+    default: u8,
+    lang: Lang,
+) -> Result<u8, chitra_core::FieldError> {
+    match opt(typed, field) {
+        None => Ok(default),
+        Some(s) => s.parse::<u8>().map_err(|_| {
+            chitra_core::FieldError::new(field, format!("'{s}' {}", not_number(lang)))
+        }),
+    }
+}
+
+fn parse_contract(
+    typed: &HashMap<String, String>,
+    lang: Lang,
+) -> Result<ContractForm, chitra_core::FieldError> {
+    let g = |k: &str| {
+        typed
+            .get(k)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    Ok(ContractForm {
+        code: g("code"),
+        name: g("name"),
+        office_id: g("office_id").parse::<i64>().map_err(|_| {
+            chitra_core::FieldError::new(
+                "office_id",
+                format!("'{}' {}", g("office_id"), not_number(lang)),
+            )
+        })?,
+        post_office: g("post_office"),
+        area_code: g("area_code"),
+        program: Program::SocialAssistance.code().to_owned(),
+        fee: g("fee"),
+        advance_by_day: day_field(typed, "advance_by_day", 25, lang)?,
+        pay_from_day: day_field(typed, "pay_from_day", 2, lang)?,
+        pay_to_day: day_field(typed, "pay_to_day", 20, lang)?,
+        report_by_day: day_field(typed, "report_by_day", 20, lang)?,
+        valid_from: g("valid_from"),
+        valid_to: opt(typed, "valid_to"),
+    })
+}
+
+/// `POST /contracts`: records a payment contract (the core's form, the API's checks).
+pub async fn add_contract(
+    State(state): State<AppState>,
+    web: Web,
+    PostForm(typed): PostForm<HashMap<String, String>>,
+) -> WebResult {
+    web.check_csrf(typed.get("csrf"))?;
+    web.require(Action::ManageContracts)?;
+    let parsed = parse_contract(&typed, web.lang);
+    let done = match parsed {
+        Ok(form) => payroll_api::add_contract(State(state.clone()), web.caller.clone(), Json(form))
+            .await
+            .map(|_| ()),
+        Err(e) => Err(ApiError::Invalid(e)),
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to("/contracts?saved=1").into_response()),
+        Err(ApiError::Invalid(e)) => {
+            let form = contract_form(&state, &web)
+                .await?
+                .refused(Some(&e.field), e.reason, &typed);
+            let page = contracts_page(&state, &web, Some(form)).await?;
+            Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(web.fail(e)),
+    }
 }
 
 /// `GET /reports?from=&to=`: the multi-year summary and its breakdowns, each table as CSV.
