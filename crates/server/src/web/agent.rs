@@ -105,7 +105,13 @@ pub async fn today(
             .run_lines(run.id, &filter)
             .await
             .map_err(|e| web.fail(e.into()))?;
-        for l in lines.items.iter().filter(|l| {
+        // Lines still due first, then those already paid, each by name.
+        let mut items: Vec<_> = lines.items.iter().collect();
+        items.sort_by(|a, b| {
+            (a.status != LineStatus::Due, &a.full_name)
+                .cmp(&(b.status != LineStatus::Due, &b.full_name))
+        });
+        for l in items.into_iter().filter(|l| {
             key.is_empty()
                 || search_key(&l.full_name).contains(&key)
                 || l.beneficiary_code.to_lowercase().contains(&key)
