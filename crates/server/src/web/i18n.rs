@@ -316,6 +316,9 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "people" => ("người", "people"),
         "main_menu" => ("Menu chính", "Main menu"),
         "points_active" => ("Điểm đã chi", "Points that paid"),
+        "base" => ("Mức chuẩn", "Base level"),
+        "rate" => ("Hệ số / mức", "Coefficient or amount"),
+        "counted" => ("Được tính", "Counted"),
         "set_schedule" => ("Lập lịch chi trả tháng", "Set a month's schedule"),
         "add_contract" => ("Ghi hợp đồng chi trả", "Record a payment contract"),
         "area_code" => (

@@ -325,7 +325,44 @@ async fn file_page(
             s = s.fact(web.t("funeral"), money(fs.amount));
         }
         s = s.fact(web.t("total"), money(due.total));
-        page.push(s);
+        let mut parts = Table::new(
+            web.t("rule"),
+            &[
+                web.t("category"),
+                web.t("base"),
+                web.t("rate"),
+                web.t("age"),
+                web.t("dependants"),
+                web.t("amount"),
+                web.t("counted"),
+                web.t("reason"),
+            ],
+        );
+        for c in &due.month.components {
+            let rate = match c.rate {
+                Some(chitra_core::rules::Rate::Coefficient(k)) => format!("× {k}"),
+                Some(chitra_core::rules::Rate::Fixed(d)) => money(d),
+                None => String::new(),
+            };
+            parts.row(vec![
+                Cell::text(&c.category),
+                Cell::num(c.base.map(money).unwrap_or_default()),
+                Cell::text(
+                    [Some(rate), c.rate_source.clone()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|x| !x.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" — "),
+                ),
+                Cell::text(c.age_band.clone().unwrap_or_default()),
+                Cell::num(c.dependants.to_string()),
+                Cell::num(money(c.amount)),
+                Cell::text(if c.counted { web.t("yes") } else { web.t("no") }),
+                Cell::text(&c.note),
+            ]);
+        }
+        page.push(s.table(parts));
     }
 
     // Every month's line, newest first, with its payment and the proof of who received it.
