@@ -26,6 +26,9 @@ const shots = join(here, "screenshots");
 mkdirSync(shots, { recursive: true });
 
 const outside = [];
+// Errors in the browser's console (a script failing, a blocked load), except the refusals the
+// checks provoke on purpose (their status is checked where they happen).
+const consoleErrors = [];
 let step = "start";
 
 function check(cond, message) {
@@ -45,6 +48,14 @@ async function newContext(browser) {
     if (url.startsWith(origin + "/") || url === origin) return route.continue();
     outside.push(url);
     return route.abort();
+  });
+  ctx.on("page", (page) => {
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+        consoleErrors.push(`${page.url()}: ${m.text()}`);
+      }
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
   });
   ctx.setDefaultTimeout(60_000);
   ctx.setDefaultNavigationTimeout(120_000);
@@ -141,9 +152,11 @@ try {
   await o.goto(`${BASE}/beneficiaries`);
   await o.fill("#f-search", "nguyen");
   // htmx swaps the results in place and then records the search in the address.
+  await o.evaluate(() => { window.samePage = true; });
   await o.press("#f-search", "Enter");
   await o.waitForURL(/search=nguyen/);
   await o.waitForFunction(() => !document.querySelector(".htmx-request"));
+  check(await o.evaluate(() => window.samePage === true), "the results came in place (htmx), without reloading");
   const rows = o.locator("#register-results tbody tr");
   check((await rows.count()) > 0, '"nguyen" finds beneficiaries');
   const names = await o.locator("#register-results tbody tr td:nth-child(2)").allTextContents();
@@ -383,6 +396,7 @@ try {
 
   step = "nothing from outside";
   check(outside.length === 0, `no page loads anything from outside the server: ${outside.join(", ")}`);
+  check(consoleErrors.length === 0, `no errors in the browser's console: ${consoleErrors.join(" | ")}`);
   console.log("e2e: all checks passed");
 } catch (e) {
   console.error(`e2e FAILED: ${e.message}`);

@@ -75,6 +75,12 @@ async fn the_pages_sign_in_in_vietnamese_and_switch_to_english() {
     let r = http.get(app.url("/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/login?next=/");
+    let r = http.get(app.url("/login")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'self'") && csp.contains("script-src 'self';"));
     let (s, html) = page(&http, &app.url("/login")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("<html lang=\"vi\">"), "{html}");
