@@ -139,11 +139,10 @@ pub async fn list(
             Cell::text(sex_name(web.lang, &b.sex)),
             Cell::text(&b.citizen_id_masked),
             Cell::text(commune),
-            Cell::text(
-                b.payment_point_id
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-            ),
+            match b.payment_point_id {
+                Some(p) => Cell::link(p.to_string(), format!("/points/{p}")),
+                None => Cell::text(""),
+            },
         ]);
     }
     let link = |o: i64| {
