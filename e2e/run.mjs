@@ -287,6 +287,17 @@ try {
   check(refusal.includes("đã được chi trả"), `the refusal says the line is already paid: ${refusal}`);
   await shot(g2, "12-already-paid");
 
+  step = "register by payment status";
+  // The month being paid: the line just paid is among the paid, no longer among the due.
+  await o.goto(`${BASE}/beneficiaries?status=paid&search=${encodeURIComponent(lineCode)}`);
+  const paidCodes = await o.locator("#register-results tbody tr td:nth-child(1)").allTextContents();
+  check(paidCodes.length === 1 && paidCodes[0] === lineCode, `the paid filter finds the line paid: ${paidCodes}`);
+  await o.goto(`${BASE}/beneficiaries?status=due&search=${encodeURIComponent(lineCode)}`);
+  check((await o.locator("#register-results tbody tr").count()) === 0, "the line paid is no longer due");
+  await o.goto(`${BASE}/beneficiaries?status=due&search=nguyen`);
+  const dueNames = await o.locator("#register-results tbody tr td:nth-child(2)").allTextContents();
+  check(dueNames.length > 0 && dueNames.every((n) => n.includes("Nguy")), "the status filter combines with the search");
+
   step = "agent and other points";
   const own = Number(AGENT.split(".").pop());
   r = await g.goto(`${BASE}/points/${own}`);

@@ -155,6 +155,13 @@ async fn an_officer_opens_every_page_and_nothing_comes_from_outside() {
         assert!(html.contains("<html lang=\"vi\">"), "{path}");
         nothing_from_outside(&html);
     }
+    // A filter with a bad value: refused beside its field.
+    let (s, html) = page(&http, &app.url("/beneficiaries?status=lost")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"status-error\""));
+    let (s, html) = page(&http, &app.url("/beneficiaries?commune=12")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"commune-error\""));
     // A CSV of a table.
     let r = http
         .get(app.url("/beneficiaries?csv=register-results"))

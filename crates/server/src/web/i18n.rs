@@ -319,6 +319,10 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "base" => ("Mức chuẩn", "Base level"),
         "rate" => ("Hệ số / mức", "Coefficient or amount"),
         "counted" => ("Được tính", "Counted"),
+        "status_latest" => (
+            "Trạng thái chi tháng gần nhất",
+            "Payment status, latest month",
+        ),
         "set_schedule" => ("Lập lịch chi trả tháng", "Set a month's schedule"),
         "add_contract" => ("Ghi hợp đồng chi trả", "Record a payment contract"),
         "area_code" => (

@@ -10,16 +10,19 @@ use axum::response::{IntoResponse, Redirect};
 use chitra_core::access::Action;
 use chitra_core::entitlement::entitlement;
 use chitra_core::forms::{BeneficiaryForm, DecisionForm};
+use chitra_core::payroll::LineStatus;
 use chitra_core::units::UnitLevel;
 use chitra_core::{Period, Program};
+use chitra_store::cycle::LineFilter;
 
 use crate::api::register::{self as api, ListParams};
 use crate::api::{Path, Query as ApiQuery};
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::scope;
 use crate::state::AppState;
 use crate::web::views::{Cell, Field, Form, Section, Table, money, number, url_encode};
-use crate::web::{Lang, Page, Web, WebResult};
+use crate::web::{Lang, Page, Web, WebError, WebResult};
 
 const PAGE: i64 = 50;
 
@@ -42,9 +45,147 @@ fn filter_form(web: &Web, q: &HashMap<String, String>) -> Form {
         )
         .field(Field::new("commune", web.t("commune"), "text").value(v("commune")))
         .field(Field::new("category", web.t("category"), "text").value(v("category")))
-        .field(Field::new("point", web.t("point"), "text").value(v("point")));
+        .field(Field::new("point", web.t("point"), "text").value(v("point")))
+        .field(
+            Field::new("status", web.t("status_latest"), "select")
+                .options(
+                    ["", "due", "paid", "carried", "returned"]
+                        .iter()
+                        .map(|s| {
+                            (
+                                (*s).to_owned(),
+                                if s.is_empty() {
+                                    "—".to_owned()
+                                } else {
+                                    status_name(web.lang, s)
+                                },
+                            )
+                        })
+                        .collect(),
+                )
+                .value(v("status")),
+        );
     f.live = Some("register-results".into());
     f
+}
+
+/// The register filtered by the status of each beneficiary's line in the latest month: those
+/// lines, within the user's reach, filtered like the register.
+async fn by_status(
+    state: &AppState,
+    web: &Web,
+    q: &HashMap<String, String>,
+    status: LineStatus,
+    point: Option<i64>,
+    offset: i64,
+) -> Result<Table, WebError> {
+    let runs = crate::api::payroll::list(
+        State(state.clone()),
+        web.caller.clone(),
+        ApiQuery(crate::api::payroll::RunsParams { period: None }),
+    )
+    .await
+    .map_err(|e| web.fail(e))?
+    .0;
+    let latest = runs.iter().map(|r| r.period).max();
+    let key = opt(q, "search").map(|s| chitra_core::text::search_key(&s));
+    let commune = opt(q, "commune");
+    let category = opt(q, "category");
+    let mut rows = Vec::new();
+    for run in runs.iter().filter(|r| Some(r.period) == latest) {
+        let reach = scope::run_reach(state, &web.caller, run)
+            .await
+            .map_err(|e| web.fail(e))?;
+        let mut filter = LineFilter {
+            status: Some(status),
+            point_id: point,
+            limit: 10_000,
+            ..LineFilter::default()
+        };
+        scope::narrow_lines(&web.caller, reach, &mut filter).map_err(|e| web.fail(e))?;
+        loop {
+            let lines = state
+                .store
+                .run_lines(run.id, &filter)
+                .await
+                .map_err(|e| web.fail(e.into()))?;
+            let n = lines.items.len() as i64;
+            rows.extend(lines.items.into_iter().filter(|l| {
+                key.as_ref().is_none_or(|k| {
+                    chitra_core::text::search_key(&l.full_name).contains(k.as_str())
+                        || l.beneficiary_code == q.get("search").map(|s| s.trim()).unwrap_or("")
+                }) && commune.as_ref().is_none_or(|c| &l.commune_code == c)
+                    && category
+                        .as_ref()
+                        .is_none_or(|c| l.category.as_deref() == Some(c.as_str()))
+            }));
+            filter.offset += n;
+            if n == 0 || filter.offset >= lines.total {
+                break;
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.beneficiary_code.cmp(&b.beneficiary_code));
+    let total = rows.len() as i64;
+    let mut t = Table::new(
+        format!(
+            "{} {} — {} {}",
+            number(total),
+            web.t("results"),
+            web.t("status_latest"),
+            latest.map(|p| p.to_string()).unwrap_or_default()
+        ),
+        &[
+            web.t("code"),
+            web.t("full_name"),
+            web.t("category"),
+            web.t("commune"),
+            web.t("point"),
+            web.t("amount"),
+            web.t("status"),
+        ],
+    );
+    for l in rows.iter().skip(offset as usize).take(PAGE as usize) {
+        let point = match l.channel {
+            chitra_core::payroll::Channel::Point(p) => {
+                Cell::link(p.to_string(), format!("/points/{p}"))
+            }
+            _ => Cell::text(""),
+        };
+        t.row(vec![
+            Cell::link(
+                &l.beneficiary_code,
+                format!("/beneficiaries/{}", url_encode(&l.beneficiary_code)),
+            ),
+            Cell::link(
+                &l.full_name,
+                format!("/beneficiaries/{}", url_encode(&l.beneficiary_code)),
+            ),
+            Cell::text(l.category.clone().unwrap_or_default()),
+            Cell::text(&l.commune_code),
+            point,
+            Cell::num(money(l.total)),
+            Cell::text(status_name(web.lang, l.status.code())),
+        ]);
+    }
+    let link = |o: i64| {
+        let mut kept: Vec<String> = q
+            .iter()
+            .filter(|(k, v)| k.as_str() != "offset" && k.as_str() != "csv" && !v.is_empty())
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect();
+        kept.sort();
+        kept.push(format!("offset={o}"));
+        format!("/beneficiaries?{}", kept.join("&"))
+    };
+    if offset > 0 {
+        t.prev = Some(link((offset - PAGE).max(0)));
+    }
+    if offset + PAGE < total {
+        t.next = Some(link(offset + PAGE));
+    }
+    t.csv = Some(web.csv_href("register-results"));
+    Ok(t)
 }
 
 /// `GET /beneficiaries`: paged, filtered by area, category and point, searched ignoring case and
@@ -87,6 +228,34 @@ pub async fn list(
             return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
         }
     };
+    if let Some(st) = opt(&q, "status") {
+        let Some(status) = LineStatus::parse(&st) else {
+            let f = form.refused(
+                Some("status"),
+                format!("'{st}': due, paid, carried, returned"),
+                &q,
+            );
+            page.push(Section::titled("register-search", web.t("search")).form(f));
+            return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
+        };
+        if let Some(c) = opt(&q, "commune")
+            && let Err(e) = chitra_core::ids::CommuneCode::parse(&c)
+        {
+            let f = form.refused(Some("commune"), e.reason, &q);
+            page.push(Section::titled("register-search", web.t("search")).form(f));
+            return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
+        }
+        let t = by_status(&state, &web, &q, status, point, offset).await?;
+        page.push(Section::titled("register-search", web.t("search")).form(form));
+        page.push(
+            Section {
+                id: "register-results".into(),
+                ..Section::default()
+            }
+            .table(t),
+        );
+        return Ok(page.finish(q.get("csv").map(String::as_str)));
+    }
     let params = ListParams {
         search: opt(&q, "search"),
         commune: opt(&q, "commune"),
