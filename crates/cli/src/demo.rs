@@ -46,6 +46,8 @@ const POINTS: usize = 201;
 const MAKER: &str = "can.bo.ldtbxh";
 const CHECKER: &str = "truong.phong.ldtbxh";
 const POST: &str = "buu.dien.tinh";
+/// The password of the demo's users (printed at the end of the demo, said in the README).
+pub const DEMO_PASSWORD: &str = "chitra-demo-2018";
 
 /// A small, fast, reproducible generator (SplitMix64): the same seed builds the same province.
 pub(crate) struct Rng(pub(crate) u64);
@@ -316,6 +318,15 @@ struct DemoReport {
     decisions: usize,
     lines_paid: usize,
     paid_vnd: i64,
+    /// Who can sign in to the web interface, all with `DEMO_PASSWORD`.
+    users: Vec<DemoUser>,
+}
+
+#[derive(Serialize)]
+struct DemoUser {
+    username: String,
+    role: String,
+    scope: String,
 }
 
 pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
@@ -343,6 +354,21 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
             }
         }
     }
+    let last = match args.to.as_deref() {
+        None => Period::new(LAST.0, LAST.1)?,
+        Some(s) => {
+            let p = Period::parse(s).map_err(|e| e.renamed("to"))?;
+            let (first, end) = (Period::new(FIRST.0, FIRST.1)?, Period::new(LAST.0, LAST.1)?);
+            if p < first || p > end {
+                return Err(FieldError::new(
+                    "to",
+                    format!("{p} is outside the demo's years: {first} to {end}"),
+                )
+                .into());
+            }
+            p
+        }
+    };
     let store = chitra_store::open(&g.db, OpenMode::Create).await?;
     if store.health().await?.beneficiaries > 0 {
         return Err(FieldError::new(
@@ -369,7 +395,6 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
     let mut rng = Rng(args.seed);
     let tree = store.unit_tree().await?;
     let first = Period::new(FIRST.0, FIRST.1)?;
-    let last = Period::new(LAST.0, LAST.1)?;
     let day = first.first_day();
 
     progress.set_message("offices, facilities, hamlets and payment points");
@@ -574,6 +599,7 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
     bar.finish_and_clear();
     let summary = store.summary(first, last).await?;
     let (lines_paid, paid_vnd) = (summary.lines_paid as usize, summary.total_paid_vnd);
+    let users = add_users(store.as_ref(), g, &offices, &world.communes, &points).await?;
 
     let report = DemoReport {
         db: g.db.clone(),
@@ -587,6 +613,7 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
         decisions: world.persons.iter().map(|p| p.file.decisions.len()).sum(),
         lines_paid,
         paid_vnd,
+        users,
     };
     emit(g.format, &report, || {
         let mut s = String::from(
@@ -614,11 +641,105 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
             ("Tổng đã chi (paid, đ)", vnd(report.paid_vnd)),
         ]));
         s.push_str(&format!(
-            "\nNext: chitra report summary --db {} --from {first} --to {last}\n",
-            report.db
+            "\nNgười dùng (users), mật khẩu (password) {DEMO_PASSWORD}:\n"
+        ));
+        for u in &report.users {
+            s.push_str(&format!(
+                "  {:<22} {:<18} {}\n",
+                u.username, u.role, u.scope
+            ));
+        }
+        s.push_str(&format!(
+            "\nNext: chitra report summary --db {} --from {first} --to {last}\n      chitra serve --db {}   (then open http://127.0.0.1:8080)\n",
+            report.db, report.db
         ));
         s
     })
+}
+
+/// The users of the demo, named as the demo's journal names them: the department's officer who
+/// prepares the lists and the head of office who approves them, the provincial post office, the
+/// agent of one point (`nv.chitra.ID`, as the demo's payments record), an inspector and an
+/// administrator.
+async fn add_users(
+    store: &dyn Store,
+    g: &Global,
+    offices: &[Office],
+    communes: &[Commune],
+    points: &[PaymentPoint],
+) -> Result<Vec<DemoUser>, Failure> {
+    use chitra_core::access::{Role, Scope};
+    // The agent's point: the first point of the first district office's district, so that the
+    // first office's payroll has lines to pay there.
+    let district = offices
+        .iter()
+        .filter(|o| o.kind == OfficeKind::DistrictOffice)
+        .min_by_key(|o| o.id)
+        .map(|o| o.unit_code.clone())
+        .unwrap_or_default();
+    let point = points
+        .iter()
+        .filter(|p| {
+            communes
+                .iter()
+                .any(|c| c.unit.code == p.commune.as_str() && c.district == district)
+        })
+        .min_by_key(|p| p.id)
+        .or_else(|| points.first())
+        .map(|p| p.id)
+        .ok_or_else(|| Failure::Other("the demo has no payment point".into()))?;
+    let province = Scope::Province(PROVINCE.to_owned());
+    let agent = format!("nv.chitra.{point}");
+    let plan = [
+        ("admin", "Quản trị hệ thống", Role::Admin, Scope::Country),
+        (
+            MAKER,
+            "Cán bộ Sở LĐTBXH",
+            Role::ProvinceOfficer,
+            province.clone(),
+        ),
+        (
+            CHECKER,
+            "Trưởng phòng Bảo trợ xã hội",
+            Role::ProvinceOfficer,
+            province.clone(),
+        ),
+        (
+            POST,
+            "Bưu điện tỉnh Bến Tre",
+            Role::PostManager,
+            province.clone(),
+        ),
+        (
+            agent.as_str(),
+            "Nhân viên chi trả",
+            Role::Agent,
+            Scope::Point(point),
+        ),
+        ("thanh.tra", "Thanh tra Sở", Role::Inspector, province),
+    ];
+    let hash = chitra_server::auth::hash_password(DEMO_PASSWORD)?;
+    let mut made = Vec::new();
+    for (username, name, role, scope) in plan {
+        let u = store
+            .add_user(
+                &Change::now(g.actor.clone(), "demo: người dùng"),
+                &chitra_store::access::NewUser {
+                    username: username.to_owned(),
+                    display_name: name.to_owned(),
+                    password_hash: hash.clone(),
+                    role,
+                    scope,
+                },
+            )
+            .await?;
+        made.push(DemoUser {
+            username: u.username,
+            role: u.role.code().to_owned(),
+            scope: u.scope.to_string(),
+        });
+    }
+    Ok(made)
 }
 
 async fn add_offices(

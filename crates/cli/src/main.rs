@@ -241,6 +241,10 @@ pub struct DemoArgs {
     /// Replace an existing SQLite demo file.
     #[arg(long)]
     pub force: bool,
+    /// The last month the demo lives, YYYY-MM (2018-01 … 2020-12; default 2020-12). A shorter
+    /// demo is the same province, stopped earlier (the web interface's tests use 2018-02).
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

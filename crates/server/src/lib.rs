@@ -13,6 +13,7 @@ pub mod notices;
 pub mod openapi;
 pub mod scope;
 pub mod state;
+pub mod web;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -57,10 +58,11 @@ fn request_ids() -> Sequential {
     }
 }
 
-/// The whole service: API, OpenAPI document, health, with request ids and tracing.
+/// The whole service: the web pages, API, OpenAPI document, health, with request ids and tracing.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     api::routes()
+        .merge(web::routes())
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(

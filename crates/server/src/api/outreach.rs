@@ -163,6 +163,17 @@ pub async fn lookup(
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Query(p): Query<LookupParams>,
 ) -> ApiResult<Json<PublicStatus>> {
+    let today = chitra_store::Change::now("", "").date();
+    public_lookup(&state, &address, p, today).await.map(Json)
+}
+
+/// The public lookup as of `today`, limited per address: the API's and the public page's.
+pub async fn public_lookup(
+    state: &AppState,
+    address: &SocketAddr,
+    p: LookupParams,
+    today: chrono::NaiveDate,
+) -> ApiResult<PublicStatus> {
     state.lookups.hit(&format!("addr:{}", address.ip()))?;
     let code = chitra_core::text::required("code", &p.code, 40)?;
     let check = match (p.birth_year, p.citizen_last4.as_deref().map(str::trim)) {
@@ -191,9 +202,8 @@ pub async fn lookup(
     };
     state
         .store
-        .public_status(&code, &check, chitra_store::Change::now("", "").date())
+        .public_status(&code, &check, today)
         .await?
-        .map(Json)
         .ok_or(ApiError::NotFound {
             what: "beneficiary",
             key: "with this code and these details".into(),

@@ -110,7 +110,7 @@ fn file_is_ours(caller: &Caller, file: &BeneficiaryFile) -> bool {
 }
 
 /// Citizen IDs are shown whole only to those who keep the register (Decree 13/2023).
-fn sees_whole_ids(role: Role) -> bool {
+pub fn sees_whole_ids(role: Role) -> bool {
     matches!(
         role,
         Role::Admin | Role::ProvinceOfficer | Role::LocalOfficer
@@ -128,7 +128,7 @@ fn shown(caller: &Caller, file: &BeneficiaryFile) -> ApiResult<serde_json::Value
     Ok(v)
 }
 
-async fn file_of(state: &AppState, caller: &Caller, code: &str) -> ApiResult<BeneficiaryFile> {
+pub async fn file_of(state: &AppState, caller: &Caller, code: &str) -> ApiResult<BeneficiaryFile> {
     let file = state
         .store
         .beneficiary(code)

@@ -1,0 +1,285 @@
+//! The web pages over HTTP, without a browser: signing in with the form, the language, who may
+//! open what, the CSRF token of forms, field errors, and nothing loaded from elsewhere. (The
+//! browser's view is `crates/cli/tests/web.rs`, with Playwright.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Backend, PASSWORD, TestApp};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn page(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
+    let r = http.get(url).send().await.unwrap();
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+/// Signs in with the form: the session cookie is kept by the client.
+async fn sign_in(app: &TestApp, user: &str) -> reqwest::Client {
+    let http = browser();
+    let r = http
+        .post(app.url("/login"))
+        .form(&[("username", user), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} signs in");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("chitra_session=") && cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Strict"));
+    http
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its token");
+    let rest = &html[at + 19..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// No `src` or `href` points outside the server.
+fn nothing_from_outside(html: &str) {
+    for attr in ["src=\"", "href=\"", "action=\""] {
+        for (i, _) in html.match_indices(attr) {
+            let v = &html[i + attr.len()..];
+            assert!(
+                v.starts_with('/') || v.starts_with('#') || v.starts_with('"'),
+                "{attr}{} leaves the server",
+                &v[..v.find('"').unwrap_or(v.len()).min(60)]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_pages_sign_in_in_vietnamese_and_switch_to_english() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let http = browser();
+    let r = http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=/");
+    let r = http.get(app.url("/login")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'self'") && csp.contains("script-src 'self';"));
+    let (s, html) = page(&http, &app.url("/login")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<html lang=\"vi\">"), "{html}");
+    assert!(html.contains("<label for=\"f-username\">Tên đăng nhập</label>"));
+    nothing_from_outside(&html);
+    let (_, html) = page(&http, &app.url("/login?lang=en")).await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains(">User name</label>"));
+    // The switch remembers the language in a cookie.
+    let r = http
+        .get(app.url("/lang/en?back=/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/login");
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("lang=en")
+    );
+    let (_, html) = page(&http, &app.url("/login")).await;
+    assert!(html.contains("<html lang=\"en\">"));
+    // The switch never sends anyone to another site.
+    let r = http
+        .get(app.url("/lang/vi?back=//evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+
+    // Bad input: the error beside its field, 422; a wrong password, 401.
+    let r = http
+        .post(app.url("/login"))
+        .form(&[("username", ""), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"username-error\""));
+    assert!(html.contains("id=\"username-error\""));
+    let r = http
+        .post(app.url("/login"))
+        .form(&[("username", "can.bo"), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_officer_opens_every_page_and_nothing_comes_from_outside() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let http = sign_in(&app, "can.bo").await;
+    let code = &app.fixture.at_point1[0];
+    for path in [
+        "/".to_owned(),
+        "/beneficiaries".to_owned(),
+        "/beneficiaries?search=nguyen".to_owned(),
+        format!("/beneficiaries/{code}"),
+        "/beneficiaries/new".to_owned(),
+        "/payrolls".to_owned(),
+        format!("/points/{}", app.fixture.point1),
+        "/points".to_owned(),
+        "/contracts".to_owned(),
+        "/anomalies".to_owned(),
+        "/lookup".to_owned(),
+    ] {
+        let (s, html) = page(&http, &app.url(&path)).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {html}");
+        assert!(html.contains("<html lang=\"vi\">"), "{path}");
+        nothing_from_outside(&html);
+    }
+    // A filter with a bad value: refused beside its field.
+    let (s, html) = page(&http, &app.url("/beneficiaries?status=lost")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"status-error\""));
+    let (s, html) = page(&http, &app.url("/beneficiaries?commune=12")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"commune-error\""));
+    // A CSV of a table.
+    let r = http
+        .get(app.url("/beneficiaries?csv=register-results"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}Mã,Họ và tên,"), "{csv}");
+    assert!(csv.contains(code.as_str()));
+    // Static files: from the binary, cached for a year.
+    let r = http
+        .get(app.url("/static/htmx.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn forms_need_their_token_and_show_field_errors() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let http = sign_in(&app, "can.bo").await;
+    let before = app.journal_len().await;
+    let good = [
+        ("full_name", "Lê Thị Thử"),
+        ("birth_date", "1940-01-01"),
+        ("sex", "nữ"),
+        ("citizen_id", "083140000999"),
+        ("commune", "28756"),
+        ("category", "K5c"),
+    ];
+    // Without the token: refused, nothing changed.
+    let r = http
+        .post(app.url("/beneficiaries/new"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.journal_len().await, before);
+    let (_, html) = page(&http, &app.url("/beneficiaries/new")).await;
+    let csrf = csrf_of(&html);
+    // A bad citizen ID: 422, the error beside the field, what was typed kept, nothing changed.
+    let mut bad: Vec<(&str, &str)> = good.to_vec();
+    bad[3] = ("citizen_id", "12345");
+    bad.push(("csrf", &csrf));
+    let r = http
+        .post(app.url("/beneficiaries/new"))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"citizen_id-error\""));
+    assert!(html.contains("id=\"citizen_id-error\""));
+    assert!(html.contains("value=\"Lê Thị Thử\""));
+    assert_eq!(app.journal_len().await, before);
+    // Good: registered, and the page of the new beneficiary opens.
+    let mut ok: Vec<(&str, &str)> = good.to_vec();
+    ok.push(("csrf", &csrf));
+    let r = http
+        .post(app.url("/beneficiaries/new"))
+        .form(&ok)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.text().await.unwrap();
+    let refusal = body
+        .find("field-error")
+        .map(|i| &body[i..(i + 300).min(body.len())])
+        .unwrap_or("");
+    assert_eq!(status, StatusCode::SEE_OTHER, "{refusal}");
+    assert!(to.starts_with("/beneficiaries/"), "{to}");
+    let (s, html) = page(&http, &app.url(&to)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Lê Thị Thử") && html.contains("083140000999"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_agent_sees_their_point_only() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let http = sign_in(&app, "nhan.vien.1").await;
+    let (s, _) = page(&http, &app.url("/agent")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = page(&http, &app.url(&format!("/points/{}", app.fixture.point1))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, html) = page(&http, &app.url(&format!("/points/{}", app.fixture.point2))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{html}");
+    assert!(html.contains("id=\"error-message\""));
+    // Another point's beneficiary, the register's forms, the journal: not the agent's.
+    let other = &app.fixture.at_point2[0];
+    let (s, _) = page(&http, &app.url(&format!("/beneficiaries/{other}"))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = page(&http, &app.url("/beneficiaries/new")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = page(&http, &app.url("/audit")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.finish().await;
+}
