@@ -73,23 +73,24 @@ macro_rules! shared_store {
                     })
                 })
                 .collect();
-            for chunk in entries.chunks(MAX_PARAMS / 9) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO journal (seq, at, actor, action, subject, reason, payload, prev_hash, hash) ",
-                );
-                q.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.seq)
-                        .push_bind(e.draft.at.clone())
-                        .push_bind(e.draft.actor.clone())
-                        .push_bind(e.draft.action.clone())
-                        .push_bind(e.draft.subject.clone())
-                        .push_bind(e.draft.reason.clone())
-                        .push_bind(e.draft.payload.clone())
-                        .push_bind(e.prev_hash.clone())
-                        .push_bind(e.hash.clone());
-                });
-                q.build().execute(&mut **tx).await?;
-            }
+            insert_rows(
+                tx,
+                "journal",
+                &["seq", "at", "actor", "action", "subject", "reason", "payload", "prev_hash", "hash"],
+                &entries,
+                |e, r| {
+                    r.int(e.seq)
+                        .text(&e.draft.at)
+                        .text(&e.draft.actor)
+                        .text(&e.draft.action)
+                        .text(&e.draft.subject)
+                        .text(&e.draft.reason)
+                        .text(&e.draft.payload)
+                        .text(&e.prev_hash)
+                        .text(&e.hash);
+                },
+            )
+            .await?;
             sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(head.seq)
                 .bind(head.hash.clone())
@@ -1418,29 +1419,30 @@ macro_rules! shared_store {
         }
 
         async fn insert_decisions(tx: &mut Tx, decisions: &[Decision], at: &str) -> Result<()> {
-            for chunk in decisions.chunks(MAX_PARAMS / 14) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO decisions (id, beneficiary_id, kind, number, category, replaces, dependants, effective, signed_on, signer, reason, death_date, recorded_on, created_at) ",
-                );
-                q.push_values(chunk, |mut b, d| {
+            insert_rows(
+                tx,
+                "decisions",
+                &["id", "beneficiary_id", "kind", "number", "category", "replaces", "dependants", "effective", "signed_on", "signer", "reason", "death_date", "recorded_on", "created_at"],
+                decisions,
+                |d, r| {
                     let t = &d.terms;
-                    b.push_bind(d.id)
-                        .push_bind(d.beneficiary_id)
-                        .push_bind(t.kind.code())
-                        .push_bind(t.number.clone())
-                        .push_bind(t.category.clone())
-                        .push_bind(t.replaces.clone())
-                        .push_bind(i64::from(t.dependants))
-                        .push_bind(t.effective.yyyymm())
-                        .push_bind(t.signed_on)
-                        .push_bind(t.signer.clone())
-                        .push_bind(t.reason.clone())
-                        .push_bind(t.death_date)
-                        .push_bind(d.recorded_on)
-                        .push_bind(at.to_owned());
-                });
-                q.build().execute(&mut **tx).await?;
-            }
+                    r.int(d.id)
+                        .int(d.beneficiary_id)
+                        .code(t.kind.code())
+                        .opt_text(t.number.as_deref())
+                        .opt_text(t.category.as_deref())
+                        .opt_text(t.replaces.as_deref())
+                        .int(i64::from(t.dependants))
+                        .int(t.effective.yyyymm())
+                        .date(t.signed_on)
+                        .text(&t.signer)
+                        .text(&t.reason)
+                        .opt_date(t.death_date)
+                        .date(d.recorded_on)
+                        .text(at);
+                },
+            )
+            .await?;
             Ok(())
         }
     };
