@@ -570,6 +570,21 @@ macro_rules! shared_store {
             }
         }
 
+        /// The journal entry of a registration: the beneficiary and their grant. The journal is read
+        /// by inspectors: the citizen ID in it is masked (Decree 13/2023).
+        fn added_note(b: &Beneficiary, grant: &Decision) -> Result<Note> {
+            let failed = |e: serde_json::Error| StoreError::corrupt(format!("journal payload: {e}"));
+            let shown = serde_json::to_string(b)
+                .map_err(failed)?
+                .replace(&format!("\"{}\"", b.citizen_id.as_str()), &format!("\"{}\"", b.citizen_id.masked()));
+            let grant = serde_json::to_string(grant).map_err(failed)?;
+            Ok(Note {
+                action: "beneficiary.add",
+                subject: format!("beneficiary:{}", b.code),
+                payload: format!("{{\"beneficiary\":{shown},\"grant\":{grant}}}"),
+            })
+        }
+
         /// Which of `ids` are registered, in any program.
         async fn registered_among(conn: &mut Conn, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {
             let keys: Vec<String> = ids.iter().map(|c| c.as_str().to_owned()).collect();
@@ -685,14 +700,7 @@ macro_rules! shared_store {
                         ..nb.grant.clone()
                     },
                 };
-                // The journal is read by inspectors: the citizen ID in it is masked (Decree 13/2023).
-                let mut shown = serde_json::to_value(&b).map_err(|e| StoreError::corrupt(format!("journal payload: {e}")))?;
-                shown["citizen_id"] = serde_json::Value::String(b.citizen_id.masked());
-                notes.push(note(
-                    "beneficiary.add",
-                    format!("beneficiary:{}", b.code),
-                    &serde_json::json!({ "beneficiary": shown, "grant": &grant }),
-                )?);
+                notes.push(added_note(&b, &grant)?);
                 decisions.push(grant);
                 created.push(b);
             }
