@@ -173,7 +173,11 @@ impl Parts {
         if self.info.is_none() {
             self.info = Some(typst::model::Document::info(&document).clone());
         }
-        self.pages.extend(document.pages().iter().cloned());
+        self.pages.extend(document.pages().iter().map(|page| {
+            let mut page = page.clone();
+            strip_tags(&mut page.frame);
+            page
+        }));
         drop(document);
         forget_layout();
         Ok(())
@@ -209,6 +213,20 @@ impl Parts {
         let document = PagedDocument::new(self.pages, self.info.unwrap_or_default());
         export(&self.name, &document, false)
     }
+}
+
+/// Removes the introspection tags from a laid-out frame: each holds the element it marks, so a
+/// page's tags keep the part's whole content alive; an untagged PDF does not read them.
+fn strip_tags(frame: &mut typst::layout::Frame) {
+    use typst::layout::FrameItem;
+    frame.retain(|item| match item {
+        FrameItem::Tag(_) => false,
+        FrameItem::Group(group) => {
+            strip_tags(&mut group.frame);
+            true
+        }
+        _ => true,
+    });
 }
 
 /// Frees what typst remembered of the layouts done so far.
