@@ -7,12 +7,13 @@ use crate::error::FieldError;
 /// Text as it is stored: NFC, surrounding and repeated spaces removed.
 pub fn clean(s: &str) -> String {
     // Most text already is (an import cleans millions of cells): then it is only copied.
-    let nfc: std::borrow::Cow<'_, str> =
-        if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
-            std::borrow::Cow::Borrowed(s)
-        } else {
-            std::borrow::Cow::Owned(s.nfc().collect())
-        };
+    let nfc: std::borrow::Cow<'_, str> = if unicode_normalization::is_nfc_quick(s.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    };
     if single_spaced(&nfc) {
         return nfc.into_owned();
     }

@@ -351,7 +351,9 @@ pub async fn import_file(
     let (mut report, reader_dropped) = done.ok_or_else(|| {
         Error::Reader("the reading thread stopped before the end of the file".into())
     })??;
-    registering.finish(&mut report, reader_dropped, dry_run).await?;
+    registering
+        .finish(&mut report, reader_dropped, dry_run)
+        .await?;
     Ok(report)
 }
 
@@ -395,8 +397,8 @@ fn read_file(
     sender: &tokio::sync::mpsc::Sender<FromReader>,
 ) {
     let mut reader = RowReader::new(path, map, ctx, sender);
-    let outcome = sheet::read_rows(path, &mut |n, cells| reader.row(n, cells))
-        .and_then(|_| reader.finish());
+    let outcome =
+        sheet::read_rows(path, &mut |n, cells| reader.row(n, cells)).and_then(|_| reader.finish());
     // A closed channel means the import stopped on an error of its own: nobody is listening.
     let _ = sender.blocking_send(FromReader::Done(outcome));
 }

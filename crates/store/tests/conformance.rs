@@ -537,19 +537,25 @@ async fn bad_input_names_the_field_and_changes_nothing(h: &Harness) {
 
 /// Five people of Ba Tri's first commune, citizen IDs 083130000101…105.
 fn five_people(commune: &str) -> Vec<NewBeneficiary> {
-    ["Võ Văn Một", "Võ Thị Hai", "Võ Văn Ba", "Võ Thị Bốn", "Võ Văn Năm"]
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            person(
-                name,
-                "1930-06-01",
-                &format!("0831300001{:02}", i + 1),
-                commune,
-                "K5c",
-            )
-        })
-        .collect()
+    [
+        "Võ Văn Một",
+        "Võ Thị Hai",
+        "Võ Văn Ba",
+        "Võ Thị Bốn",
+        "Võ Văn Năm",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, name)| {
+        person(
+            name,
+            "1930-06-01",
+            &format!("0831300001{:02}", i + 1),
+            commune,
+            "K5c",
+        )
+    })
+    .collect()
 }
 
 fn ids(people: &[NewBeneficiary]) -> Vec<CitizenId> {
