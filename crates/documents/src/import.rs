@@ -351,9 +351,7 @@ pub async fn import_file(
     let (mut report, reader_dropped) = done.ok_or_else(|| {
         Error::Reader("the reading thread stopped before the end of the file".into())
     })??;
-    registering
-        .finish(&mut report, reader_dropped, dry_run)
-        .await?;
+    registering.finish(&mut report, reader_dropped).await?;
     Ok(report)
 }
 
@@ -492,12 +490,7 @@ impl Registering<'_> {
 
     /// Adds what the register told to the reader's report; commits the registration if the
     /// whole file is good.
-    async fn finish(
-        mut self,
-        report: &mut ImportReport,
-        reader_dropped: u64,
-        dry_run: bool,
-    ) -> Result<()> {
+    async fn finish(mut self, report: &mut ImportReport, reader_dropped: u64) -> Result<()> {
         report.problems.append(&mut self.problems);
         // Row by row, as the file reads; a row's own problems stay in the order they were found.
         report.problems.sort_by_key(|p| p.row);
@@ -516,7 +509,7 @@ impl Registering<'_> {
         }
         report.already_registered = self.already_registered;
         report.to_add = self.to_add;
-        report.dry_run = dry_run;
+        report.dry_run = self.dry_run;
         if let Some(registration) = self.registration.take()
             && report.is_clean()
         {
