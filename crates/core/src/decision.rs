@@ -153,6 +153,11 @@ impl Standing {
     /// The decisions `known` that take effect by `period`, applied in order of effective month then
     /// signing. A death is known as soon as its decision is, whatever month it takes effect.
     pub fn at(decisions: &[Decision], period: Period, known: Known, rules: &RuleBook) -> Standing {
+        if decisions.is_empty() {
+            // Nothing granted, suspended, stopped or known to have died: no need to compile the
+            // rules (a new beneficiary's first grant is checked against this).
+            return Standing::default();
+        }
         let engine = Engine::new(rules);
         let mut compiled = Vec::with_capacity(decisions.len());
         compile_decisions(&engine, decisions, &mut compiled);

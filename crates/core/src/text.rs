@@ -6,8 +6,34 @@ use crate::error::FieldError;
 
 /// Text as it is stored: NFC, surrounding and repeated spaces removed.
 pub fn clean(s: &str) -> String {
-    let nfc: String = s.nfc().collect();
+    // Most text already is (an import cleans millions of cells): then it is only copied.
+    let nfc: std::borrow::Cow<'_, str> = if unicode_normalization::is_nfc_quick(s.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    };
+    if single_spaced(&nfc) {
+        return nfc.into_owned();
+    }
     nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// No space at either end, no space but ' ', never two in a row: what `clean` makes of spaces.
+fn single_spaced(s: &str) -> bool {
+    let mut previous_space = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || previous_space {
+                return false;
+            }
+            previous_space = true;
+        } else {
+            previous_space = false;
+        }
+    }
+    !previous_space || s.is_empty()
 }
 
 /// A required text field: cleaned, not empty, not longer than `max` characters.
@@ -43,6 +69,18 @@ mod tests {
         let nfd = "Nguye\u{302}\u{303}n"; // e + combining circumflex + combining tilde
         assert_eq!(clean(nfd), "Nguyễn");
         assert_eq!(clean("  Trần   Thị  Bé "), "Trần Thị Bé");
+        for (given, stored) in [
+            ("Trần Thị Bé", "Trần Thị Bé"),
+            ("", ""),
+            (" ", ""),
+            ("Bé ", "Bé"),
+            (" Bé", "Bé"),
+            ("Thị\tBé", "Thị Bé"),
+            ("Thị\u{a0}Bé", "Thị Bé"),
+            ("Thị\nBé", "Thị Bé"),
+        ] {
+            assert_eq!(clean(given), stored, "{given:?}");
+        }
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub enum Error {
     /// A document could not be written.
     #[error("cannot write {what}: {reason}")]
     Write { what: String, reason: String },
+    /// The import's reading thread could not be started, or stopped before the end of the file.
+    #[error("cannot read the file: {0}")]
+    Reader(String),
     /// The PDF could not be typeset (a fault in the template, not in the data).
     #[error("cannot typeset the PDF: {0}")]
     Typeset(String),

@@ -1,8 +1,13 @@
 //! Importing beneficiaries from the spreadsheets offices keep: every row is checked, every bad row
-//! is reported (row, column, value, reason), and the import is all or nothing — one call to the
-//! store, in one transaction — and idempotent: a row whose citizen ID is already registered to
-//! the same person (same name and birth date) is skipped, so importing a file twice adds nothing
-//! the second time.
+//! is reported (row, column, value, reason), and the import is all or nothing — one registration
+//! in the store, one transaction — and idempotent: a row whose citizen ID is already registered
+//! to the same person (same name and birth date) is skipped, so importing a file twice adds
+//! nothing the second time.
+//!
+//! A file of a million rows is read and registered as a stream: one thread reads and checks the
+//! rows while the store registers the checked ones, a chunk at a time, in the one transaction it
+//! commits only once the last row has been read and found good. Memory does not grow with the
+//! file, save for the set of citizen IDs seen (for duplicates within the file).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +20,7 @@ use chitra_core::register::{
 use chitra_core::rules::RuleBook;
 use chitra_core::units::{AdminUnit, UnitLevel, UnitTree};
 use chitra_core::{Dong, FieldError, Period, Program, text};
-use chitra_store::{Change, Store};
+use chitra_store::{Change, RegisteredCitizen, Registration, Store};
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -177,8 +182,10 @@ impl ColumnMap {
     }
 }
 
-/// What is needed to read a file besides the file: the store's units, rules, points and who
-/// is registered; the program; today; who signs.
+/// What is needed to read a file besides the file: the store's units, rules and points; the
+/// program; today; who signs. Who is already registered is asked of the store a chunk of rows
+/// at a time.
+#[derive(Clone)]
 pub struct Context {
     pub program: Program,
     pub today: NaiveDate,
@@ -190,15 +197,7 @@ pub struct Context {
     tree: std::sync::Arc<UnitTree>,
     rules: RuleBook,
     points: HashMap<String, i64>,
-    registered: HashMap<String, Registered>,
     communes: HashMap<String, Vec<usize>>,
-}
-
-#[derive(Clone, Debug)]
-struct Registered {
-    code: String,
-    name_key: String,
-    birth_date: NaiveDate,
 }
 
 impl Context {
@@ -217,20 +216,6 @@ impl Context {
             .into_iter()
             .map(|p| (text::search_key(&p.code), p.id))
             .collect();
-        let mut registered = HashMap::new();
-        for p in [Program::SocialAssistance, Program::MeritAllowance] {
-            for f in store.register(p).await? {
-                let b = f.beneficiary;
-                registered.insert(
-                    b.citizen_id.as_str().to_owned(),
-                    Registered {
-                        code: b.code,
-                        name_key: text::search_key(&b.full_name),
-                        birth_date: b.birth_date,
-                    },
-                );
-            }
-        }
         let province = store.setting("province").await?;
         let mut communes: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, u) in tree.units().iter().enumerate() {
@@ -247,7 +232,6 @@ impl Context {
             tree,
             rules,
             points,
-            registered,
             communes,
         })
     }
@@ -315,22 +299,13 @@ impl ImportReport {
 /// How many problems a report keeps in full; past this, they are counted.
 pub const MAX_PROBLEMS: usize = 10_000;
 
-/// Reads and checks a file; nothing is written. With `keep` the beneficiaries to register are
-/// returned; without, they are only counted, so a dry run's memory does not grow with the file.
-pub fn check_file(
-    path: &Path,
-    map: &ColumnMap,
-    ctx: &Context,
-    keep: bool,
-) -> Result<(ImportReport, Vec<NewBeneficiary>)> {
-    let mut reader = RowReader::new(path, map, ctx);
-    reader.keep = keep;
-    sheet::read_rows(path, &mut |n, cells| reader.row(n, cells))?;
-    reader.finish()
-}
+/// How many checked rows are handed to the store at a time.
+pub const CHUNK_ROWS: usize = 5_000;
 
-/// Reads, checks and — unless `dry_run` or any row is bad — registers the file's beneficiaries in
-/// one transaction.
+/// Reads and checks a file and — unless `dry_run` or any row is bad — registers its new
+/// beneficiaries, all in one transaction. Rows are read and checked on a thread of their own
+/// while the store registers the rows checked before them; the registration is committed once
+/// the whole file has been read without a problem, and rolled back otherwise.
 pub async fn import_file(
     store: &dyn Store,
     change: &Change,
@@ -339,14 +314,209 @@ pub async fn import_file(
     ctx: &Context,
     dry_run: bool,
 ) -> Result<ImportReport> {
-    let (mut report, batch) = check_file(path, map, ctx, !dry_run)?;
-    report.dry_run = dry_run;
-    if dry_run || !report.is_clean() || batch.is_empty() {
-        return Ok(report);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<FromReader>(2);
+    let reader = {
+        let (path, map, ctx) = (path.to_path_buf(), map.clone(), ctx.clone());
+        std::thread::Builder::new()
+            .name("import-reader".into())
+            .spawn(move || read_file(&path, &map, &ctx, &sender))
+            .map_err(|e| Error::Reader(format!("the reading thread could not start: {e}")))?
+    };
+    let mut registering = Registering {
+        store,
+        change,
+        dry_run,
+        registration: None,
+        refused: false,
+        problems: Vec::new(),
+        problems_dropped: 0,
+        already_registered: 0,
+        to_add: 0,
+    };
+    let mut done = None;
+    while let Some(message) = receiver.recv().await {
+        match message {
+            FromReader::Rows {
+                rows,
+                problems_before,
+            } => registering.take(rows, problems_before).await?,
+            FromReader::Done(outcome) => {
+                done = Some(outcome);
+                break;
+            }
+        }
     }
-    let created = store.add_beneficiaries(change, &batch).await?;
-    report.added = created.len() as u64;
+    // The reader has sent its last message: it has finished, or is about to.
+    let _ = reader.join();
+    let (mut report, reader_dropped) = done.ok_or_else(|| {
+        Error::Reader("the reading thread stopped before the end of the file".into())
+    })??;
+    registering.finish(&mut report, reader_dropped).await?;
     Ok(report)
+}
+
+/// What the reading thread sends: checked rows, then how the reading ended.
+enum FromReader {
+    Rows {
+        rows: Vec<Candidate>,
+        /// Problems the reader had found before these rows.
+        problems_before: u64,
+    },
+    /// The report (without what only the register can tell) and the problems not kept in it.
+    Done(Result<(ImportReport, u64)>),
+}
+
+/// A row whose person is identified (citizen ID, name, birth date): what remains to be decided
+/// against the register.
+struct Candidate {
+    row: u32,
+    citizen_id: CitizenId,
+    /// The citizen ID's header and cell, for a report.
+    shown_id: (String, String),
+    name_key: String,
+    birth_date: NaiveDate,
+    outcome: Outcome,
+}
+
+/// What a row comes to if its person is not on the register.
+enum Outcome {
+    /// Registered.
+    Add(Box<NewBeneficiary>),
+    /// Refused by the register's own checks, for this reason.
+    Refused(Problem),
+    /// The row's problems are already reported.
+    Reported,
+}
+
+fn read_file(
+    path: &Path,
+    map: &ColumnMap,
+    ctx: &Context,
+    sender: &tokio::sync::mpsc::Sender<FromReader>,
+) {
+    let mut reader = RowReader::new(path, map, ctx, sender);
+    let outcome =
+        sheet::read_rows(path, &mut |n, cells| reader.row(n, cells)).and_then(|_| reader.finish());
+    // A closed channel means the import stopped on an error of its own: nobody is listening.
+    let _ = sender.blocking_send(FromReader::Done(outcome));
+}
+
+/// The store's side of an import: asks the register about each chunk of checked rows, and
+/// registers the new people while the file has shown no problem.
+struct Registering<'a> {
+    store: &'a dyn Store,
+    change: &'a Change,
+    dry_run: bool,
+    registration: Option<Box<dyn Registration>>,
+    /// A problem was found: nothing will be registered.
+    refused: bool,
+    problems: Vec<Problem>,
+    problems_dropped: u64,
+    already_registered: u64,
+    to_add: u64,
+}
+
+impl Registering<'_> {
+    async fn take(&mut self, rows: Vec<Candidate>, problems_before: u64) -> Result<()> {
+        if problems_before > 0 {
+            self.refuse();
+        }
+        let ids: Vec<CitizenId> = rows.iter().map(|c| c.citizen_id.clone()).collect();
+        let found = match &mut self.registration {
+            Some(r) => r.registered(&ids).await?,
+            None => self.store.registered_citizens(&ids).await?,
+        };
+        let found: HashMap<&str, &RegisteredCitizen> =
+            found.iter().map(|r| (r.citizen_id.as_str(), r)).collect();
+        let mut new = Vec::new();
+        for c in rows {
+            match found.get(c.citizen_id.as_str()) {
+                Some(r)
+                    if text::search_key(&r.full_name) == c.name_key
+                        && r.birth_date == c.birth_date =>
+                {
+                    if !matches!(c.outcome, Outcome::Reported) {
+                        self.already_registered += 1;
+                    }
+                }
+                Some(r) => self.problem(Problem {
+                    row: c.row,
+                    column: c.shown_id.0,
+                    value: c.shown_id.1,
+                    reason: format!(
+                        "số CCCD đã đăng ký cho người khác — already registered to beneficiary {} \
+                         with another name or birth date",
+                        r.code
+                    ),
+                }),
+                None => match c.outcome {
+                    Outcome::Add(nb) => {
+                        self.to_add += 1;
+                        new.push(*nb);
+                    }
+                    Outcome::Refused(p) => self.problem(p),
+                    Outcome::Reported => {}
+                },
+            }
+        }
+        if !self.problems.is_empty() || self.problems_dropped > 0 {
+            self.refuse();
+        }
+        if self.dry_run || self.refused || new.is_empty() {
+            return Ok(());
+        }
+        if self.registration.is_none() {
+            self.registration = Some(self.store.begin_registration(self.change).await?);
+        }
+        if let Some(registration) = &mut self.registration {
+            registration.add(&new).await?;
+        }
+        Ok(())
+    }
+
+    /// Nothing will be registered: what was added so far is rolled back now.
+    fn refuse(&mut self) {
+        self.refused = true;
+        self.registration = None;
+    }
+
+    fn problem(&mut self, p: Problem) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.problems_dropped += 1;
+        } else {
+            self.problems.push(p);
+        }
+    }
+
+    /// Adds what the register told to the reader's report; commits the registration if the
+    /// whole file is good.
+    async fn finish(mut self, report: &mut ImportReport, reader_dropped: u64) -> Result<()> {
+        report.problems.append(&mut self.problems);
+        // Row by row, as the file reads; a row's own problems stay in the order they were found.
+        report.problems.sort_by_key(|p| p.row);
+        let mut dropped = reader_dropped + self.problems_dropped;
+        if report.problems.len() > MAX_PROBLEMS {
+            dropped += (report.problems.len() - MAX_PROBLEMS) as u64;
+            report.problems.truncate(MAX_PROBLEMS);
+        }
+        if dropped > 0 {
+            report.problems.push(Problem {
+                row: 0,
+                column: String::new(),
+                value: String::new(),
+                reason: format!("… và {dropped} lỗi khác — and {dropped} more problems"),
+            });
+        }
+        report.already_registered = self.already_registered;
+        report.to_add = self.to_add;
+        report.dry_run = self.dry_run;
+        if let Some(registration) = self.registration.take()
+            && report.is_clean()
+        {
+            report.added = registration.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 /// A recognised column: its position, its header as the file writes it, the field.
@@ -364,16 +534,24 @@ struct RowReader<'a> {
     held: Vec<(u32, Vec<Cell>)>,
     detector: legacy::Detector,
     encoding: Option<Encoding>,
-    seen_ids: HashMap<String, u32>,
+    /// The citizen IDs seen (as numbers: twelve digits fit), with their rows.
+    seen_ids: HashMap<u64, u32>,
     report: ImportReport,
     problems_dropped: u64,
-    keep: bool,
-    to_add: u64,
-    batch: Vec<NewBeneficiary>,
+    /// Checked rows not yet sent to the store's side.
+    pending: Vec<Candidate>,
+    sender: &'a tokio::sync::mpsc::Sender<FromReader>,
+    /// The store's side stopped listening (it failed): reading stops too.
+    unheard: bool,
 }
 
 impl<'a> RowReader<'a> {
-    fn new(path: &'a Path, map: &'a ColumnMap, ctx: &'a Context) -> Self {
+    fn new(
+        path: &'a Path,
+        map: &'a ColumnMap,
+        ctx: &'a Context,
+        sender: &'a tokio::sync::mpsc::Sender<FromReader>,
+    ) -> Self {
         RowReader {
             path,
             map,
@@ -397,9 +575,35 @@ impl<'a> RowReader<'a> {
                 added: 0,
             },
             problems_dropped: 0,
-            keep: true,
-            to_add: 0,
-            batch: Vec::new(),
+            pending: Vec::new(),
+            sender,
+            unheard: false,
+        }
+    }
+
+    /// Hands the checked rows to the store's side.
+    fn send(&mut self) {
+        if self.pending.is_empty() || self.unheard {
+            return;
+        }
+        let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_ROWS));
+        let problems_before = self.report.problems.len() as u64 + self.problems_dropped;
+        if self
+            .sender
+            .blocking_send(FromReader::Rows {
+                rows,
+                problems_before,
+            })
+            .is_err()
+        {
+            self.unheard = true;
+        }
+    }
+
+    fn candidate(&mut self, c: Candidate) {
+        self.pending.push(c);
+        if self.pending.len() >= CHUNK_ROWS {
+            self.send();
         }
     }
 
@@ -414,6 +618,7 @@ impl<'a> RowReader<'a> {
                 .count()
                 >= 3
             {
+                self.missing_columns(&columns)?;
                 self.header = Some((number, columns));
                 return Ok(true);
             }
@@ -432,7 +637,7 @@ impl<'a> RowReader<'a> {
             return Ok(true);
         }
         self.check_row(number, cells);
-        Ok(true)
+        Ok(!self.unheard)
     }
 
     fn observe(&mut self, cells: &[Cell]) {
@@ -485,15 +690,8 @@ impl<'a> RowReader<'a> {
         }
     }
 
-    fn finish(mut self) -> Result<(ImportReport, Vec<NewBeneficiary>)> {
-        let Some((header_row, columns)) = self.header.clone() else {
-            return Err(self.no_header());
-        };
-        if self.encoding.is_none() {
-            self.settle_encoding();
-        }
-        self.report.header_row = header_row;
-        self.report.columns = columns.into_iter().map(|(_, h, f)| (h, f)).collect();
+    /// Every column the checks need is there, or the file is refused before any row is read.
+    fn missing_columns(&self, columns: &[Column]) -> Result<()> {
         let missing: Vec<&str> = [
             Field::Name,
             Field::BirthDate,
@@ -503,32 +701,34 @@ impl<'a> RowReader<'a> {
             Field::Commune,
         ]
         .into_iter()
-        .filter(|f| !self.report.columns.iter().any(|(_, g)| g == f))
+        .filter(|f| !columns.iter().any(|(_, _, g)| g == f))
         .map(|f| f.headers()[0])
         .collect();
-        if !missing.is_empty() {
-            return Err(Error::Invalid(FieldError::new(
-                "file",
-                format!(
-                    "{}: thiếu cột — missing columns: {} (or name them with --map \"Header=field\")",
-                    self.path.display(),
-                    missing.join(", ")
-                ),
-            )));
+        if missing.is_empty() {
+            return Ok(());
         }
-        if self.problems_dropped > 0 {
-            self.report.problems.push(Problem {
-                row: 0,
-                column: String::new(),
-                value: String::new(),
-                reason: format!(
-                    "… và {} lỗi khác — and {} more problems",
-                    self.problems_dropped, self.problems_dropped
-                ),
-            });
+        Err(Error::Invalid(FieldError::new(
+            "file",
+            format!(
+                "{}: thiếu cột — missing columns: {} (or name them with --map \"Header=field\")",
+                self.path.display(),
+                missing.join(", ")
+            ),
+        )))
+    }
+
+    /// The report of the reading, and how many problems it did not keep.
+    fn finish(mut self) -> Result<(ImportReport, u64)> {
+        let Some((header_row, columns)) = self.header.clone() else {
+            return Err(self.no_header());
+        };
+        if self.encoding.is_none() {
+            self.settle_encoding();
         }
-        self.report.to_add = self.to_add;
-        Ok((self.report, self.batch))
+        self.send();
+        self.report.header_row = header_row;
+        self.report.columns = columns.into_iter().map(|(_, h, f)| (h, f)).collect();
+        Ok((self.report, self.problems_dropped))
     }
 
     fn problem(&mut self, row: u32, column: &str, value: &str, reason: String) {
@@ -559,22 +759,14 @@ impl<'a> RowReader<'a> {
             row.values.push((*field, header.clone(), cell));
         }
         self.report.rows += 1;
-        let problems_before = self.report.problems.len() as u64 + self.problems_dropped;
-        let checked = self.build(number, &row);
-        let had_problems =
-            self.report.problems.len() as u64 + self.problems_dropped > problems_before;
-        if let Some(nb) = checked
-            && !had_problems
-        {
-            self.to_add += 1;
-            if self.keep {
-                self.batch.push(nb);
-            }
+        if let Some(c) = self.build(number, &row) {
+            self.candidate(c);
         }
     }
 
-    /// Checks one row; reports every problem it has; returns the beneficiary if it is new.
-    fn build(&mut self, number: u32, row: &RowValues) -> Option<NewBeneficiary> {
+    /// Checks one row and reports every problem it has; returns what the register has to decide
+    /// when the row's person is identified.
+    fn build(&mut self, number: u32, row: &RowValues) -> Option<Candidate> {
         let ctx = self.ctx;
         let mut ok = true;
         macro_rules! check {
@@ -685,10 +877,14 @@ impl<'a> RowReader<'a> {
             ),
         };
 
-        // Duplicates: in the file, then on the register.
-        let mut skip = false;
+        // Duplicates in the file; the register is asked about a chunk of rows at a time.
+        let mut candidate = None;
         if let (Some(id), Some(name), Some(birth)) = (&citizen_id, &name, &birth) {
-            if let Some(first) = self.seen_ids.get(id.as_str()) {
+            let key = id
+                .as_str()
+                .bytes()
+                .fold(0u64, |k, b| k * 10 + u64::from(b.wrapping_sub(b'0')));
+            if let Some(first) = self.seen_ids.get(&key).copied() {
                 let (h, v) = row.shown(Field::CitizenId);
                 self.problem(
                     number,
@@ -700,31 +896,33 @@ impl<'a> RowReader<'a> {
                 );
                 ok = false;
             } else {
-                self.seen_ids.insert(id.as_str().to_owned(), number);
+                self.seen_ids.insert(key, number);
             }
-            if let Some(r) = ctx.registered.get(id.as_str()) {
-                if r.name_key == text::search_key(name) && r.birth_date == *birth {
-                    skip = true;
-                } else {
-                    let (h, v) = row.shown(Field::CitizenId);
-                    self.problem(
-                        number,
-                        &h,
-                        &v,
-                        format!(
-                            "số CCCD đã đăng ký cho người khác — already registered to beneficiary {} \
-                             with another name or birth date",
-                            r.code
-                        ),
-                    );
-                    ok = false;
-                }
-            }
+            candidate = Some(Candidate {
+                row: number,
+                citizen_id: id.clone(),
+                shown_id: row.shown(Field::CitizenId),
+                name_key: text::search_key(name),
+                birth_date: *birth,
+                outcome: Outcome::Reported,
+            });
         }
         if !ok {
-            return None;
+            return candidate;
         }
         let (
+            Some(mut candidate),
+            Some(name),
+            Some(birth),
+            Some(sex),
+            Some(citizen_id),
+            Some(category),
+            Some(effective_date),
+            Some(commune),
+            Some(dependants),
+            Some(bank_account),
+        ) = (
+            candidate,
             name,
             birth,
             sex,
@@ -734,21 +932,10 @@ impl<'a> RowReader<'a> {
             commune,
             dependants,
             bank_account,
-        ) = (
-            name?,
-            birth?,
-            sex?,
-            citizen_id?,
-            category?,
-            effective_date?,
-            commune?,
-            dependants?,
-            bank_account?,
-        );
-        if skip {
-            self.report.already_registered += 1;
+        )
+        else {
             return None;
-        }
+        };
         let effective = Period::of(effective_date);
         let nb = NewBeneficiary {
             program: ctx.program,
@@ -784,20 +971,28 @@ impl<'a> RowReader<'a> {
             let b = as_beneficiary(&nb);
             check_decision(&b, &[], &nb.grant, &ctx.rules, ctx.today)
         });
-        if let Err(e) = checked {
-            let field = match e.field.as_str() {
-                "category" | "kind" => Field::Category,
-                "effective" | "signed_on" => Field::Effective,
-                "birth_date" | "address.from" => Field::BirthDate,
-                "hamlet" => Field::Hamlet,
-                "bank" | "bank_account" => Field::BankAccount,
-                _ => Field::Name,
-            };
-            let (h, v) = row.shown(field);
-            self.problem(number, &h, &v, vi_reason(&e));
-            return None;
-        }
-        Some(nb)
+        candidate.outcome = match checked {
+            Ok(()) => Outcome::Add(Box::new(nb)),
+            Err(e) => {
+                let field = match e.field.as_str() {
+                    "category" | "kind" => Field::Category,
+                    "effective" | "signed_on" => Field::Effective,
+                    "birth_date" | "address.from" => Field::BirthDate,
+                    "hamlet" => Field::Hamlet,
+                    "bank" | "bank_account" => Field::BankAccount,
+                    _ => Field::Name,
+                };
+                let (column, value) = row.shown(field);
+                // Reported only if the person is not already registered (then the row is skipped).
+                Outcome::Refused(Problem {
+                    row: number,
+                    column,
+                    value,
+                    reason: vi_reason(&e),
+                })
+            }
+        };
+        Some(candidate)
     }
 
     fn category(&self, s: &str) -> std::result::Result<String, String> {

@@ -589,22 +589,48 @@ struct PdfData<'a> {
     rows: Vec<[String; 11]>,
     totals: [String; 5],
     in_words: String,
+    part: Part,
+}
+
+/// Which part of the list a typst document is (see templates/payroll.typ).
+#[derive(Clone, Copy, Serialize)]
+struct Part {
+    /// It has the heading.
+    first: bool,
+    /// It has the totals, the amount in words and the signatures.
+    last: bool,
+    /// Its pages have their footer ("Trang 3 / 40").
+    numbered: bool,
+    /// Only the footers, on this many blank pages.
+    blank: usize,
+}
+
+impl Part {
+    const WHOLE: Part = Part {
+        first: true,
+        last: true,
+        numbered: true,
+        blank: 0,
+    };
 }
 
 /// Lists longer than this are written as untagged PDF: the structure tree of a list of
 /// 100,000 lines multiplies the memory typst needs (see BENCHMARKS.md).
 pub const TAGGED_ROWS: usize = 5_000;
 
-/// The list as a PDF (A4 landscape, the table header repeated on every page, page numbers).
-pub fn pdf(list: &PayrollList, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
+/// Lists longer than [`TAGGED_ROWS`] are typeset this many rows at a time, each part a typst
+/// document of its own, and their pages joined: the memory typst needs is a part's, not the
+/// list's. Each part begins on a new page.
+pub const PART_ROWS: usize = 2_000;
+
+fn pdf_data<'a>(list: &'a PayrollList, rows: &[PayrollRow], part: Part) -> PdfData<'a> {
     let money = |d: Dong| d.grouped('.');
-    let data = PdfData {
+    PdfData {
         heading: &list.heading,
         point: &list.point,
         columns: &COLUMNS,
         signatures: &SIGNATURES,
-        rows: list
-            .rows
+        rows: rows
             .iter()
             .map(|r| {
                 [
@@ -630,12 +656,35 @@ pub fn pdf(list: &PayrollList, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
             money(list.totals.total),
         ],
         in_words: in_words_line(list.totals.total),
+        part,
+    }
+}
+
+const TEMPLATE: &str = include_str!("../templates/payroll.typ");
+
+/// The list as a PDF (A4 landscape, the table header repeated on every page, page numbers).
+pub fn pdf(list: &PayrollList, made_on: chrono::NaiveDate) -> Result<Vec<u8>> {
+    if list.rows.len() <= TAGGED_ROWS {
+        let data = pdf_data(list, &list.rows, Part::WHOLE);
+        return crate::pdf::render("payroll", TEMPLATE, &data, made_on, true);
+    }
+    let chunks: Vec<&[PayrollRow]> = list.rows.chunks(PART_ROWS).collect();
+    let mut parts = crate::pdf::Parts::new("payroll");
+    for (i, rows) in chunks.iter().enumerate() {
+        let part = Part {
+            first: i == 0,
+            last: i + 1 == chunks.len(),
+            numbered: false,
+            blank: 0,
+        };
+        parts.typeset(TEMPLATE, &pdf_data(list, rows, part), made_on)?;
+    }
+    let footers = Part {
+        first: false,
+        last: false,
+        numbered: true,
+        blank: parts.len(),
     };
-    crate::pdf::render(
-        "payroll",
-        include_str!("../templates/payroll.typ"),
-        &data,
-        made_on,
-        list.rows.len() <= TAGGED_ROWS,
-    )
+    parts.lay_over(TEMPLATE, &pdf_data(list, &[], footers), made_on)?;
+    parts.pdf()
 }

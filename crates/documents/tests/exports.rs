@@ -257,6 +257,74 @@ async fn a_long_list_repeats_its_header_on_every_page() {
     assert!(page_texts[pages as usize - 1].contains("Nhân viên chi trả"));
 }
 
+#[tokio::test]
+async fn a_list_typeset_in_parts_reads_as_one_document() {
+    let m = march_2021().await;
+    let s = m.ts.store.as_ref();
+    let list = payroll::payroll_list(
+        s,
+        p("2021-03"),
+        &m.point.code,
+        Program::SocialAssistance,
+        d(MADE_ON),
+    )
+    .await
+    .unwrap();
+    // Long enough for three parts: 2,000 + 2,000 + 1,001 rows.
+    let n = payroll::TAGGED_ROWS + 1;
+    assert!(n > 2 * payroll::PART_ROWS);
+    let mut long = list.clone();
+    long.rows = (0..n)
+        .map(|i| {
+            let mut r = list.rows[i % list.rows.len()].clone();
+            r.number = i as u64 + 1;
+            r
+        })
+        .collect();
+    long.totals.lines = n as u64;
+    let pdf = payroll::pdf(&long, d(MADE_ON)).unwrap();
+    let pages = pdf_pages(&pdf, m.ts.dir.path());
+    let text = pdf_text(&pdf, m.ts.dir.path());
+    let page_texts: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    assert_eq!(page_texts.len() as u32, pages);
+    assert!(pages > 100, "{pages} pages");
+    for (i, page) in page_texts.iter().enumerate() {
+        assert!(page.contains("Họ và tên"), "page {} has the header", i + 1);
+        assert!(page.contains("Ký nhận"), "page {}", i + 1);
+        assert_eq!(
+            page.matches(&format!("Trang {} / {pages}", i + 1)).count(),
+            1,
+            "page {} is numbered once, in one sequence",
+            i + 1
+        );
+    }
+    // The heading once, on the first page; totals, amount in words and signatures once, at the end.
+    assert_eq!(text.matches("DANH SÁCH CHI TRẢ").count(), 1);
+    assert!(page_texts[0].contains("DANH SÁCH CHI TRẢ"));
+    let last = page_texts[pages as usize - 1];
+    let totals = format!("Tổng cộng ({n} người)");
+    assert_eq!(text.matches(&totals).count(), 1, "{totals}");
+    assert!(last.contains(&totals));
+    let words = in_words_line(long.totals.total);
+    assert_eq!(text.matches(&words).count(), 1);
+    assert!(last.contains(&words));
+    assert_eq!(text.matches("Nhân viên chi trả").count(), 1);
+    assert!(last.contains("Nhân viên chi trả"));
+    // Every row, in order, across the parts' seams.
+    let numbers: Vec<u64> = text
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let first = words.next()?.parse().ok()?;
+            words.next()?.starts_with("83-").then_some(first)
+        })
+        .collect();
+    assert_eq!(numbers, (1..=n as u64).collect::<Vec<_>>());
+}
+
 /// Pays three of the point's lines in cash, the bank lines through the bank's result file, and
 /// closes the month.
 async fn pay_and_close(m: &Month) -> payout::BankResultReport {

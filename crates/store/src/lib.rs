@@ -204,6 +204,43 @@ pub struct BeneficiaryFile {
     pub decisions: Vec<Decision>,
 }
 
+/// A citizen ID on the register, with what tells its holder apart: an import skips a row whose
+/// person is already registered (same name and birth date) and refuses one that names somebody
+/// else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RegisteredCitizen {
+    pub citizen_id: chitra_core::ids::CitizenId,
+    /// The beneficiary's code.
+    pub code: String,
+    pub program: Program,
+    pub full_name: String,
+    pub birth_date: NaiveDate,
+}
+
+/// Beneficiaries being registered in one transaction, a chunk at a time, so that a whole
+/// province's register is added without holding it in memory. Each chunk is checked as
+/// [`Store::add_beneficiaries`] checks a batch, and written with its grants and journal entries;
+/// nothing is visible to anybody else until [`Registration::commit`]. Dropped without a commit
+/// (or after an error), everything it added is rolled back.
+///
+/// While it is open it holds the store's writer: other changes wait for it.
+#[async_trait::async_trait]
+pub trait Registration: Send {
+    /// Checks and writes a chunk. An error names the item by its position in the whole
+    /// registration (`[1234].citizen_id`) and leaves the registration good only for dropping.
+    async fn add(&mut self, chunk: &[NewBeneficiary]) -> Result<Vec<BeneficiaryFile>>;
+    /// Which of these citizen IDs are registered, as this registration sees it (what it has
+    /// added included).
+    async fn registered(
+        &mut self,
+        ids: &[chitra_core::ids::CitizenId],
+    ) -> Result<Vec<RegisteredCitizen>>;
+    /// Beneficiaries added so far.
+    fn added(&self) -> u64;
+    /// Makes everything added permanent, at once. Returns how many beneficiaries were registered.
+    async fn commit(self: Box<Self>) -> Result<u64>;
+}
+
 /// A decision for a beneficiary named by their code.
 #[derive(Clone, Debug, Serialize)]
 pub struct DecisionFor {
@@ -340,6 +377,14 @@ pub trait Store: Cycle + Access + Payments + Outreach + Send + Sync {
         change: &Change,
         batch: &[NewBeneficiary],
     ) -> Result<Vec<BeneficiaryFile>>;
+    /// Begins registering beneficiaries in chunks, in one transaction (see [`Registration`]).
+    async fn begin_registration(&self, change: &Change) -> Result<Box<dyn Registration>>;
+    /// Which of these citizen IDs are registered, in any program: the register's own answer,
+    /// without reading anybody else's file.
+    async fn registered_citizens(
+        &self,
+        ids: &[chitra_core::ids::CitizenId],
+    ) -> Result<Vec<RegisteredCitizen>>;
     /// A beneficiary's file, by code.
     async fn beneficiary(&self, code: &str) -> Result<Option<BeneficiaryFile>>;
     async fn beneficiaries(&self, filter: &BeneficiaryFilter) -> Result<Page<BeneficiaryRow>>;

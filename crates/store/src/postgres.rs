@@ -75,7 +75,7 @@ pub(crate) struct Binder {
 enum Value {
     Int(Option<i64>),
     Text(Option<String>),
-    Date(chrono::NaiveDate),
+    Date(Option<chrono::NaiveDate>),
 }
 
 impl Binder {
@@ -99,6 +99,10 @@ impl Binder {
         self
     }
     pub fn date(&mut self, d: chrono::NaiveDate) -> &mut Self {
+        self.values.push(Value::Date(Some(d)));
+        self
+    }
+    pub fn opt_date(&mut self, d: Option<chrono::NaiveDate>) -> &mut Self {
         self.values.push(Value::Date(d));
         self
     }
@@ -108,7 +112,7 @@ impl Binder {
 enum ColumnValues {
     Int(Vec<Option<i64>>),
     Text(Vec<Option<String>>),
-    Date(Vec<chrono::NaiveDate>),
+    Date(Vec<Option<chrono::NaiveDate>>),
 }
 
 /// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`: each column

@@ -73,23 +73,24 @@ macro_rules! shared_store {
                     })
                 })
                 .collect();
-            for chunk in entries.chunks(MAX_PARAMS / 9) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO journal (seq, at, actor, action, subject, reason, payload, prev_hash, hash) ",
-                );
-                q.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.seq)
-                        .push_bind(e.draft.at.clone())
-                        .push_bind(e.draft.actor.clone())
-                        .push_bind(e.draft.action.clone())
-                        .push_bind(e.draft.subject.clone())
-                        .push_bind(e.draft.reason.clone())
-                        .push_bind(e.draft.payload.clone())
-                        .push_bind(e.prev_hash.clone())
-                        .push_bind(e.hash.clone());
-                });
-                q.build().execute(&mut **tx).await?;
-            }
+            insert_rows(
+                tx,
+                "journal",
+                &["seq", "at", "actor", "action", "subject", "reason", "payload", "prev_hash", "hash"],
+                &entries,
+                |e, r| {
+                    r.int(e.seq)
+                        .text(&e.draft.at)
+                        .text(&e.draft.actor)
+                        .text(&e.draft.action)
+                        .text(&e.draft.subject)
+                        .text(&e.draft.reason)
+                        .text(&e.draft.payload)
+                        .text(&e.prev_hash)
+                        .text(&e.hash);
+                },
+            )
+            .await?;
             sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(head.seq)
                 .bind(head.hash.clone())
@@ -533,6 +534,270 @@ macro_rules! shared_store {
             }
 
 
+        /// What registering beneficiaries checks against, read once in the writing transaction,
+        /// and the ids the next ones get.
+        struct RegisterWith {
+            tree: Arc<UnitTree>,
+            rules: RuleBook,
+            points: HashSet<i64>,
+            facilities: HashSet<i64>,
+            next_beneficiary: i64,
+            next_decision: i64,
+            /// Items checked so far (their positions number errors).
+            seen: u64,
+            added: u64,
+        }
+
+        impl RegisterWith {
+            async fn read(store: &$Store, tx: &mut Tx) -> Result<RegisterWith> {
+                let tree = store.tree(&mut **tx).await?;
+                let rules = load_rules(&mut **tx).await?;
+                if rules.categories.is_empty() || tree.units().is_empty() {
+                    return Err(StoreError::NotInitialised);
+                }
+                let points: HashSet<i64> = sqlx::query_scalar("SELECT id FROM payment_points").fetch_all(&mut **tx).await?.into_iter().collect();
+                let facilities: HashSet<i64> = sqlx::query_scalar("SELECT id FROM facilities").fetch_all(&mut **tx).await?.into_iter().collect();
+                Ok(RegisterWith {
+                    tree,
+                    rules,
+                    points,
+                    facilities,
+                    next_beneficiary: next_id(&mut **tx, "beneficiaries").await?,
+                    next_decision: next_id(&mut **tx, "decisions").await?,
+                    seen: 0,
+                    added: 0,
+                })
+            }
+        }
+
+        /// The journal entry of a registration: the beneficiary and their grant. The journal is read
+        /// by inspectors: the citizen ID in it is masked (Decree 13/2023).
+        fn added_note(b: &Beneficiary, grant: &Decision) -> Result<Note> {
+            let failed = |e: serde_json::Error| StoreError::corrupt(format!("journal payload: {e}"));
+            let shown = serde_json::to_string(b)
+                .map_err(failed)?
+                .replace(&format!("\"{}\"", b.citizen_id.as_str()), &format!("\"{}\"", b.citizen_id.masked()));
+            let grant = serde_json::to_string(grant).map_err(failed)?;
+            Ok(Note {
+                action: "beneficiary.add",
+                subject: format!("beneficiary:{}", b.code),
+                payload: format!("{{\"beneficiary\":{shown},\"grant\":{grant}}}"),
+            })
+        }
+
+        /// Which of `ids` are registered, in any program.
+        async fn registered_among(conn: &mut Conn, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {
+            let keys: Vec<String> = ids.iter().map(|c| c.as_str().to_owned()).collect();
+            let rows = lookup_texts(
+                conn,
+                "SELECT citizen_id, code, program, full_name, birth_date FROM beneficiaries WHERE citizen_id",
+                &keys,
+                |r| Ok((r.text(0), r.text(1), r.text(2), r.text(3), r.date(4))),
+            )
+            .await?;
+            rows.into_iter()
+                .map(|(id, code, program, full_name, birth)| {
+                    Ok(crate::RegisteredCitizen {
+                        citizen_id: parsed("citizen ID", CitizenId::parse(&id))?,
+                        program: parsed("program", Program::parse(&program))?,
+                        birth_date: birth.ok_or_else(|| StoreError::corrupt(format!("beneficiary {code} has no birth date")))?,
+                        code,
+                        full_name,
+                    })
+                })
+                .collect()
+        }
+
+        /// Checks a chunk of new beneficiaries and writes them, their grants and their journal
+        /// entries inside `tx`. Errors name the item: by its place in `batch` (`offset` none), or in
+        /// a registration that has already seen `offset` items.
+        async fn register_chunk(
+            tx: &mut Tx,
+            head: &mut Head,
+            change: &Change,
+            with: &mut RegisterWith,
+            batch: &[NewBeneficiary],
+            offset: Option<u64>,
+        ) -> Result<Vec<BeneficiaryFile>> {
+            let today = change.date();
+            let len = batch.len();
+            let position = |i: usize, e: FieldError| match offset {
+                None => in_batch(len, i, e),
+                Some(o) => {
+                    let field = format!("[{}].{}", o + i as u64 + 1, e.field);
+                    StoreError::Invalid(e.renamed(field))
+                }
+            };
+
+            // Citizen IDs already registered (by an earlier chunk too), or repeated in the chunk.
+            let ids: Vec<CitizenId> = batch.iter().map(|b| b.citizen_id.clone()).collect();
+            let registered: HashMap<String, String> = registered_among(&mut **tx, &ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.citizen_id.as_str().to_owned(), r.code))
+                .collect();
+            let mut in_batch_ids: HashMap<&str, usize> = HashMap::new();
+
+            let (tree, rules) = (&with.tree, &with.rules);
+            let mut created = Vec::with_capacity(len);
+            let mut decisions = Vec::with_capacity(len);
+            let mut notes = Vec::with_capacity(len);
+            for (i, nb) in batch.iter().enumerate() {
+                let err = |e: FieldError| position(i, e);
+                nb.check(today).map_err(err)?;
+                let date = nb.address.from.first_day();
+                let commune = tree.commune(nb.address.commune.as_str(), date).map_err(err)?;
+                let province = tree
+                    .ancestor(commune, UnitLevel::Province, date)
+                    .ok_or_else(|| StoreError::corrupt(format!("commune {} has no province", commune.code)))?;
+                if let Some(code) = registered.get(nb.citizen_id.as_str()) {
+                    return Err(err(FieldError::new(
+                        "citizen_id",
+                        format!("{} is already registered, to beneficiary {code}", nb.citizen_id.masked()),
+                    )));
+                }
+                if let Some(j) = in_batch_ids.insert(nb.citizen_id.as_str(), i) {
+                    return Err(err(FieldError::new(
+                        "citizen_id",
+                        format!("{} is given twice in this batch (also item {})", nb.citizen_id.masked(), j + 1),
+                    )));
+                }
+                if let Some(p) = nb.payment_point_id.filter(|p| !with.points.contains(p)) {
+                    return Err(err(FieldError::new("payment_point", format!("no payment point #{p}"))));
+                }
+                if let Some(f) = nb.address.facility_id.filter(|f| !with.facilities.contains(f)) {
+                    return Err(err(FieldError::new("facility", format!("no facility #{f}"))));
+                }
+                if nb.grant.kind != DecisionKind::Grant {
+                    return Err(err(FieldError::new("kind", "a beneficiary is registered with a grant decision")));
+                }
+                let id = with.next_beneficiary + i as i64;
+                let b = Beneficiary {
+                    id,
+                    code: format!("{}-{:07}", province.code, id),
+                    program: nb.program,
+                    full_name: text::clean(&nb.full_name),
+                    birth_date: nb.birth_date,
+                    sex: nb.sex,
+                    citizen_id: nb.citizen_id.clone(),
+                    addresses: vec![AddressSpell {
+                        hamlet: nb.address.hamlet.as_deref().map(text::clean),
+                        street: nb.address.street.as_deref().map(text::clean),
+                        ..nb.address.clone()
+                    }],
+                    payment_point_id: nb.payment_point_id,
+                    home_delivery: nb.home_delivery.as_deref().map(text::clean),
+                    bank_account: nb.bank_account.clone(),
+                };
+                check_decision(&b, &[], &nb.grant, rules, today).map_err(err)?;
+                let grant = Decision {
+                    id: with.next_decision + i as i64,
+                    beneficiary_id: id,
+                    recorded_on: today,
+                    terms: NewDecision {
+                        signer: text::clean(&nb.grant.signer),
+                        reason: text::clean(&nb.grant.reason),
+                        ..nb.grant.clone()
+                    },
+                };
+                notes.push(added_note(&b, &grant)?);
+                decisions.push(grant);
+                created.push(b);
+            }
+            let at = change.at_text();
+            insert_rows(
+                tx,
+                "beneficiaries",
+                &["id", "code", "program", "full_name", "name_key", "birth_date", "sex", "citizen_id", "payment_point_id", "home_delivery", "bank_name", "bank_account", "created_at"],
+                &created,
+                |b, r| {
+                    r.int(b.id)
+                        .text(&b.code)
+                        .code(b.program.code())
+                        .text(&b.full_name)
+                        .text(&text::search_key(&b.full_name))
+                        .date(b.birth_date)
+                        .code(b.sex.code())
+                        .text(b.citizen_id.as_str())
+                        .opt_int(b.payment_point_id)
+                        .opt_text(b.home_delivery.as_deref())
+                        .opt_text(b.bank_account.as_ref().map(|a| text::clean(&a.bank)).as_deref())
+                        .opt_text(b.bank_account.as_ref().map(|a| a.account.trim()))
+                        .text(&at);
+                },
+            )
+            .await?;
+            insert_rows(
+                tx,
+                "addresses",
+                &["beneficiary_id", "from_period", "commune_code", "hamlet", "street", "facility_id"],
+                &created,
+                |b, r| {
+                    let a = &b.addresses[0];
+                    r.int(b.id)
+                        .int(a.from.yyyymm())
+                        .text(a.commune.as_str())
+                        .opt_text(a.hamlet.as_deref())
+                        .opt_text(a.street.as_deref())
+                        .opt_int(a.facility_id);
+                },
+            )
+            .await?;
+            insert_decisions(tx, &decisions, &at).await?;
+            append_journal(tx, head, change, notes).await?;
+            with.next_beneficiary += len as i64;
+            with.next_decision += len as i64;
+            with.seen += len as u64;
+            with.added += len as u64;
+            Ok(created
+                .into_iter()
+                .zip(decisions)
+                .map(|(beneficiary, grant)| BeneficiaryFile { beneficiary, decisions: vec![grant] })
+                .collect())
+        }
+
+        /// A registration in chunks: one open writing transaction (see [`crate::Registration`]).
+        struct Registering {
+            tx: Tx,
+            head: Head,
+            change: Change,
+            with: RegisterWith,
+            /// A chunk failed: the transaction may hold part of it, so it can only be rolled back.
+            broken: bool,
+        }
+
+        #[async_trait::async_trait]
+        impl crate::Registration for Registering {
+            async fn add(&mut self, chunk: &[NewBeneficiary]) -> Result<Vec<BeneficiaryFile>> {
+                if self.broken {
+                    return Err(StoreError::invalid("registration", "an earlier chunk was refused: nothing can be added; start again"));
+                }
+                let offset = self.with.seen;
+                let done = register_chunk(&mut self.tx, &mut self.head, &self.change, &mut self.with, chunk, Some(offset)).await;
+                if done.is_err() {
+                    self.broken = true;
+                }
+                done
+            }
+
+            async fn registered(&mut self, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {
+                registered_among(&mut *self.tx, ids).await
+            }
+
+            fn added(&self) -> u64 {
+                self.with.added
+            }
+
+            async fn commit(self: Box<Self>) -> Result<u64> {
+                if self.broken {
+                    return Err(StoreError::invalid("registration", "an earlier chunk was refused: nothing was registered"));
+                }
+                let Registering { tx, head, change, with, .. } = *self;
+                commit(tx, head, &change, Vec::new()).await?;
+                Ok(with.added)
+            }
+        }
+
         impl $Store {
             /// The unit tree, from the cache while no unit was added since it was read (units are
             /// only ever appended, so the largest id is their version).
@@ -871,151 +1136,23 @@ macro_rules! shared_store {
 
             async fn add_beneficiaries(&self, change: &Change, batch: &[NewBeneficiary]) -> Result<Vec<BeneficiaryFile>> {
                 change.check()?;
-                let today = change.date();
+                let (mut tx, mut head) = self.begin_write().await?;
+                let mut with = RegisterWith::read(self, &mut tx).await?;
+                let created = register_chunk(&mut tx, &mut head, change, &mut with, batch, None).await?;
+                commit(tx, head, change, Vec::new()).await?;
+                Ok(created)
+            }
+
+            async fn begin_registration(&self, change: &Change) -> Result<Box<dyn crate::Registration>> {
+                change.check()?;
                 let (mut tx, head) = self.begin_write().await?;
-                let tree = self.tree(&mut tx).await?;
-                let rules = load_rules(&mut tx).await?;
-                if rules.categories.is_empty() || tree.units().is_empty() {
-                    return Err(StoreError::NotInitialised);
-                }
-                let points: HashSet<i64> = sqlx::query_scalar("SELECT id FROM payment_points").fetch_all(&mut *tx).await?.into_iter().collect();
-                let facilities: HashSet<i64> = sqlx::query_scalar("SELECT id FROM facilities").fetch_all(&mut *tx).await?.into_iter().collect();
-                let first_id = next_id(&mut tx, "beneficiaries").await?;
-                let first_decision = next_id(&mut tx, "decisions").await?;
-                let len = batch.len();
+                let with = RegisterWith::read(self, &mut tx).await?;
+                Ok(Box::new(Registering { tx, head, change: change.clone(), with, broken: false }))
+            }
 
-                // Citizen IDs already registered, or repeated in the batch.
-                let mut registered: HashMap<String, String> = HashMap::new();
-                let ids: Vec<String> = batch.iter().map(|b| b.citizen_id.as_str().to_owned()).collect();
-                for chunk in ids.chunks(MAX_PARAMS / 2) {
-                    let mut q = QueryBuilder::<Db>::new("SELECT citizen_id, code FROM beneficiaries WHERE citizen_id IN (");
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.clone());
-                    }
-                    q.push(")");
-                    for r in q.build().fetch_all(&mut *tx).await? {
-                        registered.insert(r.try_get("citizen_id")?, r.try_get("code")?);
-                    }
-                }
-                let mut in_batch_ids: HashMap<&str, usize> = HashMap::new();
-
-                let mut created = Vec::with_capacity(len);
-                let mut decisions = Vec::with_capacity(len);
-                let mut notes = Vec::with_capacity(len);
-                for (i, nb) in batch.iter().enumerate() {
-                    let err = |e: FieldError| in_batch(len, i, e);
-                    nb.check(today).map_err(err)?;
-                    let date = nb.address.from.first_day();
-                    let commune = tree.commune(nb.address.commune.as_str(), date).map_err(err)?;
-                    let province = tree
-                        .ancestor(commune, UnitLevel::Province, date)
-                        .ok_or_else(|| StoreError::corrupt(format!("commune {} has no province", commune.code)))?;
-                    if let Some(code) = registered.get(nb.citizen_id.as_str()) {
-                        return Err(err(FieldError::new(
-                            "citizen_id",
-                            format!("{} is already registered, to beneficiary {code}", nb.citizen_id.masked()),
-                        )));
-                    }
-                    if let Some(j) = in_batch_ids.insert(nb.citizen_id.as_str(), i) {
-                        return Err(err(FieldError::new(
-                            "citizen_id",
-                            format!("{} is given twice in this batch (also item {})", nb.citizen_id.masked(), j + 1),
-                        )));
-                    }
-                    if let Some(p) = nb.payment_point_id.filter(|p| !points.contains(p)) {
-                        return Err(err(FieldError::new("payment_point", format!("no payment point #{p}"))));
-                    }
-                    if let Some(f) = nb.address.facility_id.filter(|f| !facilities.contains(f)) {
-                        return Err(err(FieldError::new("facility", format!("no facility #{f}"))));
-                    }
-                    if nb.grant.kind != DecisionKind::Grant {
-                        return Err(err(FieldError::new("kind", "a beneficiary is registered with a grant decision")));
-                    }
-                    let id = first_id + i as i64;
-                    let b = Beneficiary {
-                        id,
-                        code: format!("{}-{:07}", province.code, id),
-                        program: nb.program,
-                        full_name: text::clean(&nb.full_name),
-                        birth_date: nb.birth_date,
-                        sex: nb.sex,
-                        citizen_id: nb.citizen_id.clone(),
-                        addresses: vec![AddressSpell {
-                            hamlet: nb.address.hamlet.as_deref().map(text::clean),
-                            street: nb.address.street.as_deref().map(text::clean),
-                            ..nb.address.clone()
-                        }],
-                        payment_point_id: nb.payment_point_id,
-                        home_delivery: nb.home_delivery.as_deref().map(text::clean),
-                        bank_account: nb.bank_account.clone(),
-                    };
-                    check_decision(&b, &[], &nb.grant, &rules, today).map_err(err)?;
-                    let grant = Decision {
-                        id: first_decision + i as i64,
-                        beneficiary_id: id,
-                        recorded_on: today,
-                        terms: NewDecision {
-                            signer: text::clean(&nb.grant.signer),
-                            reason: text::clean(&nb.grant.reason),
-                            ..nb.grant.clone()
-                        },
-                    };
-                    // The journal is read by inspectors: the citizen ID in it is masked (Decree 13/2023).
-                    let mut shown = serde_json::to_value(&b).map_err(|e| StoreError::corrupt(format!("journal payload: {e}")))?;
-                    shown["citizen_id"] = serde_json::Value::String(b.citizen_id.masked());
-                    notes.push(note(
-                        "beneficiary.add",
-                        format!("beneficiary:{}", b.code),
-                        &serde_json::json!({ "beneficiary": shown, "grant": &grant }),
-                    )?);
-                    decisions.push(grant);
-                    created.push(b);
-                }
-                let at = change.at_text();
-                for chunk in created.chunks(MAX_PARAMS / 13) {
-                    let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO beneficiaries (id, code, program, full_name, name_key, birth_date, sex, citizen_id, payment_point_id, home_delivery, bank_name, bank_account, created_at) ",
-                    );
-                    q.push_values(chunk, |mut r, b| {
-                        r.push_bind(b.id)
-                            .push_bind(b.code.clone())
-                            .push_bind(b.program.code())
-                            .push_bind(b.full_name.clone())
-                            .push_bind(text::search_key(&b.full_name))
-                            .push_bind(b.birth_date)
-                            .push_bind(b.sex.code())
-                            .push_bind(b.citizen_id.as_str().to_owned())
-                            .push_bind(b.payment_point_id)
-                            .push_bind(b.home_delivery.clone())
-                            .push_bind(b.bank_account.as_ref().map(|a| text::clean(&a.bank)))
-                            .push_bind(b.bank_account.as_ref().map(|a| a.account.trim().to_owned()))
-                            .push_bind(at.clone());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                for chunk in created.chunks(MAX_PARAMS / 6) {
-                    let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO addresses (beneficiary_id, from_period, commune_code, hamlet, street, facility_id) ",
-                    );
-                    q.push_values(chunk, |mut r, b| {
-                        let a = &b.addresses[0];
-                        r.push_bind(b.id)
-                            .push_bind(a.from.yyyymm())
-                            .push_bind(a.commune.as_str().to_owned())
-                            .push_bind(a.hamlet.clone())
-                            .push_bind(a.street.clone())
-                            .push_bind(a.facility_id);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                insert_decisions(&mut tx, &decisions, &at).await?;
-                commit(tx, head, change, notes).await?;
-                Ok(created
-                    .into_iter()
-                    .zip(decisions)
-                    .map(|(beneficiary, grant)| BeneficiaryFile { beneficiary, decisions: vec![grant] })
-                    .collect())
+            async fn registered_citizens(&self, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {
+                let mut conn = self.pool.acquire().await?;
+                registered_among(&mut conn, ids).await
             }
 
             async fn beneficiary(&self, code: &str) -> Result<Option<BeneficiaryFile>> {
@@ -1290,29 +1427,30 @@ macro_rules! shared_store {
         }
 
         async fn insert_decisions(tx: &mut Tx, decisions: &[Decision], at: &str) -> Result<()> {
-            for chunk in decisions.chunks(MAX_PARAMS / 14) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "INSERT INTO decisions (id, beneficiary_id, kind, number, category, replaces, dependants, effective, signed_on, signer, reason, death_date, recorded_on, created_at) ",
-                );
-                q.push_values(chunk, |mut b, d| {
+            insert_rows(
+                tx,
+                "decisions",
+                &["id", "beneficiary_id", "kind", "number", "category", "replaces", "dependants", "effective", "signed_on", "signer", "reason", "death_date", "recorded_on", "created_at"],
+                decisions,
+                |d, r| {
                     let t = &d.terms;
-                    b.push_bind(d.id)
-                        .push_bind(d.beneficiary_id)
-                        .push_bind(t.kind.code())
-                        .push_bind(t.number.clone())
-                        .push_bind(t.category.clone())
-                        .push_bind(t.replaces.clone())
-                        .push_bind(i64::from(t.dependants))
-                        .push_bind(t.effective.yyyymm())
-                        .push_bind(t.signed_on)
-                        .push_bind(t.signer.clone())
-                        .push_bind(t.reason.clone())
-                        .push_bind(t.death_date)
-                        .push_bind(d.recorded_on)
-                        .push_bind(at.to_owned());
-                });
-                q.build().execute(&mut **tx).await?;
-            }
+                    r.int(d.id)
+                        .int(d.beneficiary_id)
+                        .code(t.kind.code())
+                        .opt_text(t.number.as_deref())
+                        .opt_text(t.category.as_deref())
+                        .opt_text(t.replaces.as_deref())
+                        .int(i64::from(t.dependants))
+                        .int(t.effective.yyyymm())
+                        .date(t.signed_on)
+                        .text(&t.signer)
+                        .text(&t.reason)
+                        .opt_date(t.death_date)
+                        .date(d.recorded_on)
+                        .text(at);
+                },
+            )
+            .await?;
             Ok(())
         }
     };

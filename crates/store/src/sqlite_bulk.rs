@@ -109,6 +109,13 @@ impl Binder {
     pub fn date(&mut self, d: NaiveDate) -> &mut Self {
         self.text(&d.format("%Y-%m-%d").to_string())
     }
+
+    pub fn opt_date(&mut self, d: Option<NaiveDate>) -> &mut Self {
+        match d {
+            Some(d) => self.date(d),
+            None => self.null(),
+        }
+    }
 }
 
 /// Finalises the statement however the call ends.

@@ -172,6 +172,8 @@ conformance!(
     reference_data_loads_once_and_reads_back,
     a_beneficiary_is_registered_with_a_grant_and_read_back,
     bad_input_names_the_field_and_changes_nothing,
+    a_registration_in_chunks_lands_whole_on_commit,
+    a_refused_or_abandoned_registration_changes_nothing,
     decisions_are_checked_against_the_file,
     the_register_is_searched_without_diacritics,
     three_beneficiaries_through_the_monthly_cycle,
@@ -531,6 +533,185 @@ async fn bad_input_names_the_field_and_changes_nothing(h: &Harness) {
     assert_eq!(h.raw.count("beneficiaries").await, people);
     assert_eq!(h.raw.count("decisions").await, 1);
     assert_eq!(h.raw.count("addresses").await, 1);
+}
+
+/// Five people of Ba Tri's first commune, citizen IDs 083130000101…105.
+fn five_people(commune: &str) -> Vec<NewBeneficiary> {
+    [
+        "Võ Văn Một",
+        "Võ Thị Hai",
+        "Võ Văn Ba",
+        "Võ Thị Bốn",
+        "Võ Văn Năm",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, name)| {
+        person(
+            name,
+            "1930-06-01",
+            &format!("0831300001{:02}", i + 1),
+            commune,
+            "K5c",
+        )
+    })
+    .collect()
+}
+
+fn ids(people: &[NewBeneficiary]) -> Vec<CitizenId> {
+    people.iter().map(|p| p.citizen_id.clone()).collect()
+}
+
+async fn a_registration_in_chunks_lands_whole_on_commit(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let commune = ba_tri_commune(s).await;
+    let people = five_people(&commune);
+    let before = journal_len(s).await;
+
+    let mut r = s.begin_registration(&change()).await.unwrap();
+    let first = r.add(&people[..2]).await.unwrap();
+    let second = r.add(&people[2..]).await.unwrap();
+    assert_eq!((first.len(), second.len(), r.added()), (2, 3, 5));
+    // Ids and codes run on from one chunk to the next.
+    let codes: Vec<&str> = first
+        .iter()
+        .chain(&second)
+        .map(|f| f.beneficiary.code.as_str())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, codes, "five distinct codes, in order");
+    // The registration sees what it added; nobody else does before the commit.
+    assert_eq!(r.registered(&ids(&people)).await.unwrap().len(), 5);
+    assert!(
+        s.registered_citizens(&ids(&people))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(h.raw.count("beneficiaries").await, 0);
+    assert_eq!(r.commit().await.unwrap(), 5);
+
+    assert_eq!(h.raw.count("beneficiaries").await, 5);
+    assert_eq!(h.raw.count("decisions").await, 5);
+    assert_eq!(h.raw.count("addresses").await, 5);
+    assert_eq!(
+        journal_len(s).await,
+        before + 5,
+        "one journal entry per beneficiary"
+    );
+    let v = s.verify_journal().await.unwrap();
+    assert!(v.intact, "{:?}", v.first_mismatch);
+    let register = s.register(Program::SocialAssistance).await.unwrap();
+    assert_eq!(register.len(), 5);
+    let file = s.beneficiary(codes[3]).await.unwrap().unwrap();
+    assert_eq!(file.beneficiary.full_name, "Võ Thị Bốn");
+    assert_eq!(file.decisions[0].terms, people[3].grant);
+
+    // The register answers for the IDs asked, with who holds them.
+    let mut asked = ids(&people[1..3]);
+    asked.push(CitizenId::parse("083130000199").unwrap());
+    let mut found = s.registered_citizens(&asked).await.unwrap();
+    found.sort_by(|a, b| a.citizen_id.as_str().cmp(b.citizen_id.as_str()));
+    let got: Vec<(&str, &str, &str, NaiveDate, Program)> = found
+        .iter()
+        .map(|r| {
+            (
+                r.citizen_id.as_str(),
+                r.code.as_str(),
+                r.full_name.as_str(),
+                r.birth_date,
+                r.program,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "083130000102",
+                codes[1],
+                "Võ Thị Hai",
+                d("1930-06-01"),
+                Program::SocialAssistance
+            ),
+            (
+                "083130000103",
+                codes[2],
+                "Võ Văn Ba",
+                d("1930-06-01"),
+                Program::SocialAssistance
+            ),
+        ]
+    );
+    assert!(s.registered_citizens(&[]).await.unwrap().is_empty());
+}
+
+async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
+    let s = &*h.store;
+    init(s).await;
+    let commune = ba_tri_commune(s).await;
+    let people = five_people(&commune);
+    s.add_beneficiaries(&change(), &people[..1]).await.unwrap();
+    let (entries, count) = (journal_len(s).await, h.raw.count("beneficiaries").await);
+
+    // A chunk naming someone already registered — by an earlier chunk or before — is refused,
+    // the item named by its place in the whole registration.
+    let mut r = s.begin_registration(&change()).await.unwrap();
+    r.add(&people[1..3]).await.unwrap();
+    let again = [people[4].clone(), people[2].clone()];
+    match r.add(&again).await {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.field, "[4].citizen_id", "{e}");
+            assert!(e.reason.contains("already registered"), "{e}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Refused once, it takes nothing more and commits nothing.
+    assert!(r.add(&people[3..4]).await.is_err());
+    assert!(r.commit().await.is_err());
+    assert_eq!(h.raw.count("beneficiaries").await, count);
+    assert_eq!(journal_len(s).await, entries);
+
+    let mut r = s.begin_registration(&change()).await.unwrap();
+    let mut bad = people[3].clone();
+    bad.address.commune = CommuneCode::parse("99999").unwrap();
+    match r.add(&[people[1].clone(), bad]).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.field, "[2].commune", "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    drop(r);
+
+    // Dropped without a commit: rolled back.
+    let mut r = s.begin_registration(&change()).await.unwrap();
+    r.add(&people[1..]).await.unwrap();
+    drop(r);
+    assert_eq!(h.raw.count("beneficiaries").await, count);
+    assert_eq!(h.raw.count("decisions").await, count);
+    assert_eq!(journal_len(s).await, entries);
+    assert!(
+        s.registered_citizens(&ids(&people[1..]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The writer is free again, and the chain goes on from where it was.
+    let mut r = s.begin_registration(&change()).await.unwrap();
+    r.add(&people[1..]).await.unwrap();
+    assert_eq!(r.commit().await.unwrap(), 4);
+    assert_eq!(journal_len(s).await, entries + 4);
+    let v = s.verify_journal().await.unwrap();
+    assert!(v.intact, "{:?}", v.first_mismatch);
+
+    // Who and why are required to begin.
+    let nobody = Change::on("", "conformance", d(TODAY));
+    assert!(matches!(
+        s.begin_registration(&nobody).await.map(|_| ()),
+        Err(StoreError::Invalid(e)) if e.field == "as"
+    ));
 }
 
 async fn decisions_are_checked_against_the_file(h: &Harness) {
