@@ -6,10 +6,11 @@
 
 #[path = "../../server/tests/common/fixture.rs"]
 mod fixture;
+#[path = "support/serve.rs"]
+mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,23 +22,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_chitra");
 
 /// Starts `chitra serve` on a free port; the address it printed.
 fn serve(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, format!("http://{addr}"))
+    support::serve(BIN, db)
 }
 
 async fn token(http: &reqwest::Client, base: &str, user: &str) -> String {

@@ -8,7 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
+#[path = "support/serve.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -81,27 +83,12 @@ fn the_web_interface_end_to_end() {
         .expect("the demo makes an agent")
         .to_owned();
 
-    let mut server = Command::new(BIN)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let (mut server, base) = support::serve(BIN, db);
 
     let t = Instant::now();
     let status = Command::new("node")
         .arg(e2e.join("run.mjs"))
-        .arg(format!("http://{addr}"))
+        .arg(&base)
         .arg(&agent)
         .env("CHROMIUM", chromium())
         .status()

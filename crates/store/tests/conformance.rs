@@ -201,6 +201,27 @@ fn p(s: &str) -> Period {
     Period::parse(s).unwrap()
 }
 
+/// The department's 2021 contract with the provincial post office, for `office_id`.
+fn contract_2021(office_id: i64) -> NewContract {
+    NewContract {
+        code: "BT-BĐ-2021".into(),
+        name: "Hợp đồng chi trả trợ giúp xã hội qua bưu điện năm 2021".into(),
+        office_id,
+        post_office: "Bưu điện tỉnh Bến Tre".into(),
+        area_code: "83".into(),
+        program: Program::SocialAssistance,
+        fee: FeeRule::PerBeneficiary {
+            amount: Dong(6_600),
+        },
+        advance_by_day: 25,
+        pay_from_day: 2,
+        pay_to_day: 20,
+        report_by_day: 20,
+        valid_from: p("2021-01"),
+        valid_to: None,
+    }
+}
+
 fn at(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(s).unwrap()
 }
@@ -924,23 +945,7 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
         .await
         .unwrap()
         .remove(0);
-    let contract = NewContract {
-        code: "BT-BĐ-2021".into(),
-        name: "Hợp đồng chi trả trợ giúp xã hội qua bưu điện năm 2021".into(),
-        office_id: office.id,
-        post_office: "Bưu điện tỉnh Bến Tre".into(),
-        area_code: "83".into(),
-        program: Program::SocialAssistance,
-        fee: FeeRule::PerBeneficiary {
-            amount: Dong(6_600),
-        },
-        advance_by_day: 25,
-        pay_from_day: 2,
-        pay_to_day: 20,
-        report_by_day: 20,
-        valid_from: p("2021-01"),
-        valid_to: None,
-    };
+    let contract = contract_2021(office.id);
     s.add_contract(&on("admin", "2021-01-04"), &contract)
         .await
         .unwrap();
@@ -1342,28 +1347,9 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
             .unwrap();
         offices.push(o.id);
     }
-    s.add_contract(
-        &on("admin", "2021-01-04"),
-        &NewContract {
-            code: "BT-BĐ-2021".into(),
-            name: "Hợp đồng chi trả".into(),
-            office_id: offices[2],
-            post_office: "Bưu điện tỉnh Bến Tre".into(),
-            area_code: "83".into(),
-            program: Program::SocialAssistance,
-            fee: FeeRule::PerBeneficiary {
-                amount: Dong(6_600),
-            },
-            advance_by_day: 25,
-            pay_from_day: 2,
-            pay_to_day: 20,
-            report_by_day: 20,
-            valid_from: p("2021-01"),
-            valid_to: None,
-        },
-    )
-    .await
-    .unwrap();
+    s.add_contract(&on("admin", "2021-01-04"), &contract_2021(offices[2]))
+        .await
+        .unwrap();
     let people = [
         ("Nguyễn Thị Ánh", "083038000011", "28756"),
         ("Trần Văn Bảo", "083038000012", "28804"),
@@ -1696,28 +1682,9 @@ async fn paying_month(s: &dyn Store, home_of_cuc: Option<(f64, f64)>) -> PayingM
         .await
         .unwrap();
     let points = [made[0].id, made[1].id];
-    s.add_contract(
-        &on("admin", "2021-01-04"),
-        &NewContract {
-            code: "BT-BĐ-2021".into(),
-            name: "Hợp đồng chi trả 2021".into(),
-            office_id: office.id,
-            post_office: "Bưu điện tỉnh Bến Tre".into(),
-            area_code: "83".into(),
-            program: Program::SocialAssistance,
-            fee: FeeRule::PerBeneficiary {
-                amount: Dong(6_600),
-            },
-            advance_by_day: 25,
-            pay_from_day: 2,
-            pay_to_day: 20,
-            report_by_day: 20,
-            valid_from: p("2021-01"),
-            valid_to: None,
-        },
-    )
-    .await
-    .unwrap();
+    s.add_contract(&on("admin", "2021-01-04"), &contract_2021(office.id))
+        .await
+        .unwrap();
     let batch: Vec<NewBeneficiary> = NAMES
         .iter()
         .enumerate()

@@ -20,15 +20,8 @@ use crate::json::Json;
 use crate::scope;
 use crate::state::AppState;
 use crate::web::register::status_name;
-use crate::web::views::{Cell, Field, Form, Section, Table, money, number};
+use crate::web::views::{Cell, Field, Form, Section, Table, money, number, opt};
 use crate::web::{Lang, Page, Web, WebError, WebResult};
-
-fn opt(q: &HashMap<String, String>, k: &str) -> Option<String> {
-    q.get(k)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
 
 pub fn state_name(lang: Lang, s: RunState) -> &'static str {
     match (lang, s) {

@@ -22,15 +22,10 @@ use crate::json::Json;
 use crate::state::AppState;
 use crate::web::charts;
 use crate::web::month::state_name;
-use crate::web::views::{Cell, Field, Form, Section, Table, money, number};
+use crate::web::views::{
+    Cell, Field, Form, Section, Table, money, not_number, number, number_or, opt,
+};
 use crate::web::{Lang, Page, Web, WebResult};
-
-fn opt(q: &HashMap<String, String>, k: &str) -> Option<String> {
-    q.get(k)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
 
 fn csv_of(q: &HashMap<String, String>) -> Option<&str> {
     q.get("csv").map(String::as_str)
@@ -649,20 +644,6 @@ async fn contract_form(state: &AppState, web: &Web) -> Result<Form, crate::web::
     )
 }
 
-fn day_field(
-    typed: &HashMap<String, String>,
-    field: &str,
-    default: u8,
-    lang: Lang,
-) -> Result<u8, chitra_core::FieldError> {
-    match opt(typed, field) {
-        None => Ok(default),
-        Some(s) => s.parse::<u8>().map_err(|_| {
-            chitra_core::FieldError::new(field, format!("'{s}' {}", not_number(lang)))
-        }),
-    }
-}
-
 fn parse_contract(
     typed: &HashMap<String, String>,
     lang: Lang,
@@ -686,10 +667,10 @@ fn parse_contract(
         area_code: g("area_code"),
         program: Program::SocialAssistance.code().to_owned(),
         fee: g("fee"),
-        advance_by_day: day_field(typed, "advance_by_day", 25, lang)?,
-        pay_from_day: day_field(typed, "pay_from_day", 2, lang)?,
-        pay_to_day: day_field(typed, "pay_to_day", 20, lang)?,
-        report_by_day: day_field(typed, "report_by_day", 20, lang)?,
+        advance_by_day: number_or(typed, "advance_by_day", 25u8, lang)?,
+        pay_from_day: number_or(typed, "pay_from_day", 2u8, lang)?,
+        pay_to_day: number_or(typed, "pay_to_day", 20u8, lang)?,
+        report_by_day: number_or(typed, "report_by_day", 20u8, lang)?,
         valid_from: g("valid_from"),
         valid_to: opt(typed, "valid_to"),
     })
@@ -904,7 +885,7 @@ pub async fn anomalies(
             page.push(
                 Section::titled("filter", web.t("filter")).form(form.refused(
                     Some("point"),
-                    not_number(web.lang),
+                    not_number(web.lang).to_owned(),
                     &q,
                 )),
             );
@@ -988,13 +969,6 @@ pub async fn anomalies(
     Ok(page.finish(csv_of(&q)))
 }
 
-fn not_number(lang: Lang) -> String {
-    match lang {
-        Lang::Vi => "không phải là một số".into(),
-        Lang::En => "is not a number".into(),
-    }
-}
-
 /// `GET /audit?who=&what=&subject=&limit=&verify=1`: the journal's latest entries, filtered, and
 /// (on request, it reads the whole chain) its verification.
 pub async fn audit(
@@ -1019,7 +993,7 @@ pub async fn audit(
             page.push(
                 Section::titled("filter", web.t("filter")).form(form.refused(
                     Some("limit"),
-                    not_number(web.lang),
+                    not_number(web.lang).to_owned(),
                     &q,
                 )),
             );

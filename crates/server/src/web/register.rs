@@ -21,18 +21,13 @@ use crate::error::ApiError;
 use crate::json::Json;
 use crate::scope;
 use crate::state::AppState;
-use crate::web::views::{Cell, Field, Form, Section, Table, money, number, url_encode};
+use crate::web::views::{
+    Cell, Field, Form, Section, Table, money, not_number, number, number_or, opt, opt_number,
+    url_encode,
+};
 use crate::web::{Lang, Page, Web, WebError, WebResult};
 
 const PAGE: i64 = 50;
-
-fn opt(typed: &HashMap<String, String>, k: &str) -> Option<String> {
-    typed
-        .get(k)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
 
 fn filter_form(web: &Web, q: &HashMap<String, String>) -> Form {
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
@@ -220,7 +215,7 @@ pub async fn list(
                 format!(
                     "'{}': {}",
                     q.get("point").cloned().unwrap_or_default(),
-                    bad_number(web.lang)
+                    not_number(web.lang)
                 ),
                 &q,
             );
@@ -339,13 +334,6 @@ pub async fn list(
         .table(t),
     );
     Ok(page.finish(q.get("csv").map(String::as_str)))
-}
-
-fn bad_number(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Vi => "không phải là một số",
-        Lang::En => "is not a number",
-    }
 }
 
 fn sex_name(lang: Lang, code: &str) -> String {
@@ -662,34 +650,6 @@ fn decision_form(web: &Web, code: &str) -> Form {
     .field(Field::new("death_date", web.t("death_date"), "text"))
 }
 
-fn count(
-    typed: &HashMap<String, String>,
-    field: &str,
-    default: u32,
-    lang: Lang,
-) -> Result<u32, chitra_core::FieldError> {
-    match opt(typed, field) {
-        None => Ok(default),
-        Some(s) => s.parse::<u32>().map_err(|_| {
-            chitra_core::FieldError::new(field, format!("'{s}' {}", bad_number(lang)))
-        }),
-    }
-}
-
-fn id_field(
-    typed: &HashMap<String, String>,
-    field: &str,
-    lang: Lang,
-) -> Result<Option<i64>, chitra_core::FieldError> {
-    opt(typed, field)
-        .map(|s| {
-            s.parse::<i64>().map_err(|_| {
-                chitra_core::FieldError::new(field, format!("'{s}' {}", bad_number(lang)))
-            })
-        })
-        .transpose()
-}
-
 /// `POST /beneficiaries/{code}/decisions`.
 pub async fn decide(
     State(state): State<AppState>,
@@ -699,7 +659,7 @@ pub async fn decide(
 ) -> WebResult {
     web.check_csrf(typed.get("csrf"))?;
     web.require(Action::EditRegister)?;
-    let parsed = count(&typed, "dependants", 1, web.lang).map(|dependants| DecisionForm {
+    let parsed = number_or(&typed, "dependants", 1u32, web.lang).map(|dependants| DecisionForm {
         kind: typed.get("kind").cloned().unwrap_or_default(),
         category: opt(&typed, "category"),
         replaces: opt(&typed, "replaces"),
@@ -831,7 +791,7 @@ pub async fn add(
     web.check_csrf(typed.get("csrf"))?;
     web.require(Action::EditRegister)?;
     let get = |k: &str| typed.get(k).cloned().unwrap_or_default();
-    let parsed = count(&typed, "dependants", 1, web.lang).and_then(|dependants| {
+    let parsed = number_or(&typed, "dependants", 1u32, web.lang).and_then(|dependants| {
         Ok(BeneficiaryForm {
             full_name: get("full_name"),
             birth_date: get("birth_date"),
@@ -849,7 +809,7 @@ pub async fn add(
             signer: opt(&typed, "signer"),
             number: opt(&typed, "number"),
             reason: opt(&typed, "reason"),
-            payment_point_id: id_field(&typed, "payment_point_id", web.lang)?,
+            payment_point_id: opt_number::<i64>(&typed, "payment_point_id", web.lang)?,
             facility_id: None,
             home_delivery: opt(&typed, "home_delivery"),
             bank: None,

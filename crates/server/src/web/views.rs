@@ -1,8 +1,11 @@
 //! What the templates show: the frame of every page, and the parts pages are made of (facts,
 //! tables with their CSV, forms with an error beside each field, charts).
 
-use chitra_core::Dong;
+use std::collections::HashMap;
+use std::str::FromStr;
+
 use chitra_core::access::{Action, Role};
+use chitra_core::{Dong, FieldError};
 
 use crate::auth::Caller;
 use crate::web::Lang;
@@ -542,4 +545,45 @@ mod tests {
             .refused(Some("identity.number"), "bad".into(), &typed);
         assert_eq!(g.fields[0].error.as_deref(), Some("bad"));
     }
+}
+
+/// A form's or query's value, trimmed; `None` when absent or blank.
+pub fn opt(values: &HashMap<String, String>, key: &str) -> Option<String> {
+    values
+        .get(key)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// "is not a number", in the page's language.
+pub fn not_number(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "không phải là một số",
+        Lang::En => "is not a number",
+    }
+}
+
+/// The number typed in `field`, or `None` when blank; else an error naming the field.
+pub fn opt_number<T: FromStr>(
+    values: &HashMap<String, String>,
+    field: &str,
+    lang: Lang,
+) -> Result<Option<T>, FieldError> {
+    opt(values, field)
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|_| FieldError::new(field, format!("'{s}' {}", not_number(lang))))
+        })
+        .transpose()
+}
+
+/// The number typed in `field`, or `default` when blank; else an error naming the field.
+pub fn number_or<T: FromStr>(
+    values: &HashMap<String, String>,
+    field: &str,
+    default: T,
+    lang: Lang,
+) -> Result<T, FieldError> {
+    Ok(opt_number(values, field, lang)?.unwrap_or(default))
 }
