@@ -29,6 +29,26 @@ use crate::web::{Lang, Page, Web, WebError, WebResult};
 
 const PAGE: i64 = 50;
 
+/// The links to the previous and next pages of the register's list, keeping the filters.
+fn page_links(t: &mut Table, q: &HashMap<String, String>, offset: i64, total: i64) {
+    let link = |o: i64| {
+        let mut kept: Vec<String> = q
+            .iter()
+            .filter(|(k, v)| k.as_str() != "offset" && k.as_str() != "csv" && !v.is_empty())
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect();
+        kept.sort();
+        kept.push(format!("offset={o}"));
+        format!("/beneficiaries?{}", kept.join("&"))
+    };
+    if offset > 0 {
+        t.prev = Some(link((offset - PAGE).max(0)));
+    }
+    if offset + PAGE < total {
+        t.next = Some(link(offset + PAGE));
+    }
+}
+
 fn filter_form(web: &Web, q: &HashMap<String, String>) -> Form {
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
     let mut f = Form::get("register-filter", "/beneficiaries", web.t("search"))
@@ -163,22 +183,7 @@ async fn by_status(
             Cell::text(status_name(web.lang, l.status.code())),
         ]);
     }
-    let link = |o: i64| {
-        let mut kept: Vec<String> = q
-            .iter()
-            .filter(|(k, v)| k.as_str() != "offset" && k.as_str() != "csv" && !v.is_empty())
-            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
-            .collect();
-        kept.sort();
-        kept.push(format!("offset={o}"));
-        format!("/beneficiaries?{}", kept.join("&"))
-    };
-    if offset > 0 {
-        t.prev = Some(link((offset - PAGE).max(0)));
-    }
-    if offset + PAGE < total {
-        t.next = Some(link(offset + PAGE));
-    }
+    page_links(&mut t, q, offset, total);
     t.csv = Some(web.csv_href("register-results"));
     Ok(t)
 }
@@ -309,22 +314,7 @@ pub async fn list(
             },
         ]);
     }
-    let link = |o: i64| {
-        let mut kept: Vec<String> = q
-            .iter()
-            .filter(|(k, v)| k.as_str() != "offset" && k.as_str() != "csv" && !v.is_empty())
-            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
-            .collect();
-        kept.sort();
-        kept.push(format!("offset={o}"));
-        format!("/beneficiaries?{}", kept.join("&"))
-    };
-    if offset > 0 {
-        t.prev = Some(link((offset - PAGE).max(0)));
-    }
-    if offset + PAGE < found.total {
-        t.next = Some(link(offset + PAGE));
-    }
+    page_links(&mut t, &q, offset, found.total);
     t.csv = Some(web.csv_href("register-results"));
     page.push(
         Section {

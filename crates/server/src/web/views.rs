@@ -507,46 +507,6 @@ pub fn local_path(s: Option<&str>) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        let mut t = Table::new("x", &["Họ và tên", "Số tiền"]);
-        t.row(vec![Cell::text("Nguyễn, Văn \"Ân\""), Cell::num("540.000")]);
-        assert_eq!(
-            t.to_csv(),
-            "\u{feff}Họ và tên,Số tiền\r\n\"Nguyễn, Văn \"\"Ân\"\"\",540.000\r\n"
-        );
-    }
-
-    #[test]
-    fn only_local_paths_are_followed_after_signing_in() {
-        assert_eq!(local_path(Some("/payrolls/3")), "/payrolls/3");
-        assert_eq!(local_path(Some("//evil.example")), "/");
-        assert_eq!(local_path(Some("https://evil.example")), "/");
-        assert_eq!(local_path(None), "/");
-    }
-
-    #[test]
-    fn a_refusal_lands_beside_its_field() {
-        let typed = std::collections::HashMap::from([("citizen_id".to_owned(), "12".to_owned())]);
-        let f = Form::post("f", "/x", "ok", "t")
-            .field(Field::new("full_name", "Name", "text"))
-            .field(Field::new("citizen_id", "ID", "text"))
-            .refused(Some("citizen_id"), "12 digits".into(), &typed);
-        assert_eq!(f.fields[1].error.as_deref(), Some("12 digits"));
-        assert_eq!(f.fields[1].value, "12");
-        assert!(f.fields[0].error.is_none());
-        let g = Form::post("g", "/x", "ok", "t")
-            .field(Field::new("number", "Số", "text"))
-            .refused(Some("identity.number"), "bad".into(), &typed);
-        assert_eq!(g.fields[0].error.as_deref(), Some("bad"));
-    }
-}
-
 /// A form's or query's value, trimmed; `None` when absent or blank.
 pub fn opt(values: &HashMap<String, String>, key: &str) -> Option<String> {
     values
@@ -586,4 +546,44 @@ pub fn number_or<T: FromStr>(
     lang: Lang,
 ) -> Result<T, FieldError> {
     Ok(opt_number(values, field, lang)?.unwrap_or(default))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let mut t = Table::new("x", &["Họ và tên", "Số tiền"]);
+        t.row(vec![Cell::text("Nguyễn, Văn \"Ân\""), Cell::num("540.000")]);
+        assert_eq!(
+            t.to_csv(),
+            "\u{feff}Họ và tên,Số tiền\r\n\"Nguyễn, Văn \"\"Ân\"\"\",540.000\r\n"
+        );
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_signing_in() {
+        assert_eq!(local_path(Some("/payrolls/3")), "/payrolls/3");
+        assert_eq!(local_path(Some("//evil.example")), "/");
+        assert_eq!(local_path(Some("https://evil.example")), "/");
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn a_refusal_lands_beside_its_field() {
+        let typed = std::collections::HashMap::from([("citizen_id".to_owned(), "12".to_owned())]);
+        let f = Form::post("f", "/x", "ok", "t")
+            .field(Field::new("full_name", "Name", "text"))
+            .field(Field::new("citizen_id", "ID", "text"))
+            .refused(Some("citizen_id"), "12 digits".into(), &typed);
+        assert_eq!(f.fields[1].error.as_deref(), Some("12 digits"));
+        assert_eq!(f.fields[1].value, "12");
+        assert!(f.fields[0].error.is_none());
+        let g = Form::post("g", "/x", "ok", "t")
+            .field(Field::new("number", "Số", "text"))
+            .refused(Some("identity.number"), "bad".into(), &typed);
+        assert_eq!(g.fields[0].error.as_deref(), Some("bad"));
+    }
 }
