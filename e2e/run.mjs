@@ -146,6 +146,8 @@ try {
   check((await o.getAttribute("html", "lang")) === "vi", "the dashboard is in Vietnamese");
   check(await o.locator("#current").isVisible(), "the dashboard shows the current period");
   check((await o.locator("svg.chart").count()) >= 2, "the dashboard draws its charts as SVG");
+  const current = await o.locator("#current").textContent();
+  check(/Tỷ lệ chi đúng lịch[\s\S]*\d+,\d\d% — [\d.]+ \/ [\d.]+/.test(current), `the dashboard gives the on-time rate against the contract window: ${current}`);
   await shot(o, "02-dashboard");
 
   step = "register search";
@@ -289,14 +291,24 @@ try {
 
   step = "register by payment status";
   // The month being paid: the line just paid is among the paid, no longer among the due.
-  await o.goto(`${BASE}/beneficiaries?status=paid&search=${encodeURIComponent(lineCode)}`);
+  await o.goto(`${BASE}/beneficiaries?month_status=paid&search=${encodeURIComponent(lineCode)}`);
   const paidCodes = await o.locator("#register-results tbody tr td:nth-child(1)").allTextContents();
   check(paidCodes.length === 1 && paidCodes[0] === lineCode, `the paid filter finds the line paid: ${paidCodes}`);
-  await o.goto(`${BASE}/beneficiaries?status=due&search=${encodeURIComponent(lineCode)}`);
+  await o.goto(`${BASE}/beneficiaries?month_status=due&search=${encodeURIComponent(lineCode)}`);
   check((await o.locator("#register-results tbody tr").count()) === 0, "the line paid is no longer due");
-  await o.goto(`${BASE}/beneficiaries?status=due&search=nguyen`);
+  await o.goto(`${BASE}/beneficiaries?month_status=due&search=nguyen`);
   const dueNames = await o.locator("#register-results tbody tr td:nth-child(2)").allTextContents();
   check(dueNames.length > 0 && dueNames.every((n) => n.includes("Nguy")), "the status filter combines with the search");
+
+  step = "register by beneficiary status";
+  await o.goto(`${BASE}/beneficiaries`);
+  await o.selectOption("#f-status", "active");
+  await o.press("#f-search", "Enter");
+  await o.waitForURL(/status=active/);
+  await o.waitForFunction(() => !document.querySelector(".htmx-request"));
+  const statuses = await o.locator("#register-results tbody tr td:last-child").allTextContents();
+  check(statuses.length > 0 && statuses.every((s) => s.trim() === "Đang hưởng"), `the status filter lists the active only: ${statuses.slice(0, 5)}`);
+  await shot(o, "13-register-by-status");
 
   step = "agent and other points";
   const own = Number(AGENT.split(".").pop());

@@ -522,6 +522,8 @@ async fn beneficiary_list(g: &Global, l: ListBeneficiaries) -> Outcome {
         communes: None,
         category: l.category,
         payment_point_id: l.point,
+        status: None,
+        as_of: None,
         limit: l.limit,
         offset: l.offset,
     };

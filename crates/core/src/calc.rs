@@ -15,7 +15,7 @@ use crate::entitlement::MonthStatus;
 use crate::money::{Dong, Overflow};
 use crate::period::Period;
 use crate::program::Program;
-use crate::register::{Beneficiary, Residence};
+use crate::register::{Beneficiary, RegisterStatus, Residence};
 use crate::rules::{Coefficient, Known, PaidTo, Rate, RuleBook};
 
 /// No category.
@@ -379,7 +379,12 @@ pub fn compile_decisions(engine: &Engine<'_>, decisions: &[Decision], out: &mut 
             },
         ));
     }
-    out[start..].sort_by_key(|d| (d.effective, d.signed, d.id));
+    in_order(&mut out[start..]);
+}
+
+/// Puts one person's decisions in the order they apply: by effective month, signing day, id.
+pub fn in_order(decisions: &mut [CDecision]) {
+    decisions.sort_by_key(|d| (d.effective, d.signed, d.id));
 }
 
 impl CSpell {
@@ -475,6 +480,29 @@ impl Standing {
             }
         }
         s
+    }
+}
+
+/// Where someone stands in the register in `month`, as every recorded decision has it: the same
+/// standing the engine pays by (`decisions` compiled and ordered as [`compile_decisions`] does),
+/// except that a death counts from its own month.
+pub fn register_status(decisions: &[CDecision], month: Period) -> RegisterStatus {
+    let m = month_ix(month);
+    let s = Standing::at(decisions, m, i32::MAX);
+    if let Some(died) = s.died
+        && let Some(date) = NaiveDate::from_num_days_from_ce_opt(died)
+        && m >= month_ix(Period::of(date))
+    {
+        return RegisterStatus::Deceased;
+    }
+    if s.stopped_since.is_some() {
+        RegisterStatus::Stopped
+    } else if s.count == 0 {
+        RegisterStatus::Pending
+    } else if s.suspended_since.is_some() {
+        RegisterStatus::Suspended
+    } else {
+        RegisterStatus::Active
     }
 }
 
@@ -764,4 +792,57 @@ pub struct Due {
     pub arrears_months: u16,
     pub funeral: Dong,
     pub total: Dong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(id: i64, kind: DecisionKind, effective: &str, death: Option<&str>) -> CDecision {
+        let on = |s: &str| day_ix(NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"));
+        CDecision {
+            id,
+            kind,
+            category: if matches!(kind, DecisionKind::Grant) {
+                0
+            } else {
+                NONE
+            },
+            replaces: NONE,
+            dependants: 0,
+            effective: month_ix(effective.parse().expect("period")),
+            signed: on("2018-01-02"),
+            recorded: on("2018-01-02"),
+            death: death.map(on).unwrap_or(i32::MIN),
+        }
+    }
+
+    fn at(decisions: &[CDecision], month: &str) -> RegisterStatus {
+        register_status(decisions, month.parse().expect("period"))
+    }
+
+    #[test]
+    fn register_status_follows_the_decisions_in_force() {
+        use DecisionKind::*;
+        use RegisterStatus as S;
+        assert_eq!(at(&[], "2019-01"), S::Pending);
+        let granted = [d(1, Grant, "2019-03", None)];
+        assert_eq!(at(&granted, "2019-02"), S::Pending);
+        assert_eq!(at(&granted, "2019-03"), S::Active);
+        let suspended = [granted[0], d(2, Suspend, "2019-06", None)];
+        assert_eq!(at(&suspended, "2019-05"), S::Active);
+        assert_eq!(at(&suspended, "2019-06"), S::Suspended);
+        let resumed = [suspended[0], suspended[1], d(3, Resume, "2019-09", None)];
+        assert_eq!(at(&resumed, "2019-08"), S::Suspended);
+        assert_eq!(at(&resumed, "2019-09"), S::Active);
+        let stopped = [granted[0], d(2, Stop, "2020-01", None)];
+        assert_eq!(at(&stopped, "2019-12"), S::Active);
+        assert_eq!(at(&stopped, "2020-01"), S::Stopped);
+        let granted_again = [stopped[0], stopped[1], d(3, Grant, "2020-04", None)];
+        assert_eq!(at(&granted_again, "2020-04"), S::Active);
+        let died = [granted[0], d(2, Stop, "2020-03", Some("2020-02-14"))];
+        assert_eq!(at(&died, "2020-01"), S::Active);
+        assert_eq!(at(&died, "2020-02"), S::Deceased);
+        assert_eq!(at(&died, "2021-02"), S::Deceased);
+    }
 }

@@ -190,8 +190,83 @@ impl NewContract {
     }
 }
 
+/// How the payments of a month kept to the contract's window (*thời gian chi trả*): lines paid
+/// before it, within it and after it, and lines still due once it has passed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Timeliness {
+    pub early: i64,
+    pub on_time: i64,
+    pub late: i64,
+    /// Not paid, and the window has passed.
+    pub overdue: i64,
+}
+
+impl Timeliness {
+    /// Counts `lines` paid on `day` (Vietnam time) against `window`.
+    pub fn paid(&mut self, window: (NaiveDate, NaiveDate), day: NaiveDate, lines: i64) {
+        if day < window.0 {
+            self.early += lines;
+        } else if day <= window.1 {
+            self.on_time += lines;
+        } else {
+            self.late += lines;
+        }
+    }
+
+    /// Counts `lines` still due on `today`: overdue once the window's last day is past.
+    pub fn due(&mut self, window: (NaiveDate, NaiveDate), today: NaiveDate, lines: i64) {
+        if today > window.1 {
+            self.overdue += lines;
+        }
+    }
+
+    /// The lines that count: paid, or due past the window.
+    pub fn counted(&self) -> i64 {
+        self.early + self.on_time + self.late + self.overdue
+    }
+
+    /// The share paid within the window, in basis points (9,950 is 99.5 %); none when nothing
+    /// counts yet.
+    pub fn on_time_bp(&self) -> Option<i64> {
+        let all = self.counted();
+        (all > 0).then(|| {
+            let scaled = i128::from(self.on_time) * 10_000;
+            i64::try_from(scaled / i128::from(all)).unwrap_or(i64::MAX)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timeliness_counts_days_against_the_window() {
+        let c = contract();
+        let march: Period = "2019-03".parse().expect("period");
+        let window = c.pay_window(march);
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let mut t = Timeliness::default();
+        assert_eq!(t.on_time_bp(), None);
+        t.paid(window, window.0.pred_opt().expect("day"), 1);
+        t.paid(window, window.0, 10);
+        t.paid(window, window.1, 85);
+        t.paid(window, window.1.succ_opt().expect("day"), 2);
+        // Before the window closes nothing unpaid is overdue; after it, all of it is.
+        t.due(window, window.1, 5);
+        assert_eq!(t.overdue, 0);
+        t.due(window, day("2019-04-01"), 2);
+        assert_eq!(
+            t,
+            Timeliness {
+                early: 1,
+                on_time: 95,
+                late: 2,
+                overdue: 2
+            }
+        );
+        assert_eq!(t.counted(), 100);
+        assert_eq!(t.on_time_bp(), Some(9_500));
+    }
+
     use super::*;
 
     fn contract() -> NewContract {

@@ -241,7 +241,7 @@ impl Register {
         };
         let start = self.decisions.len();
         self.decisions.extend_from_slice(decisions);
-        self.decisions[start..].sort_by_key(|d| (d.effective, d.signed, d.id));
+        crate::calc::in_order(&mut self.decisions[start..]);
         p.decisions = (start as u32, self.decisions.len() as u32);
     }
 

@@ -101,6 +101,58 @@ pub enum Residence {
     Facility(i64),
 }
 
+/// Where a beneficiary stands in the register in a month, as the decisions recorded so far have
+/// it (the status lists filter by; the amount itself is the entitlement's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterStatus {
+    /// No grant in force yet (registered, or granted from a later month).
+    Pending,
+    /// Granted and paid.
+    Active,
+    /// *Tạm dừng*: suspended until a resume decision.
+    Suspended,
+    /// *Thôi hưởng*: every category stopped.
+    Stopped,
+    /// Died in or before the month.
+    Deceased,
+}
+
+impl RegisterStatus {
+    pub const ALL: [RegisterStatus; 5] = [
+        RegisterStatus::Pending,
+        RegisterStatus::Active,
+        RegisterStatus::Suspended,
+        RegisterStatus::Stopped,
+        RegisterStatus::Deceased,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RegisterStatus::Pending => "pending",
+            RegisterStatus::Active => "active",
+            RegisterStatus::Suspended => "suspended",
+            RegisterStatus::Stopped => "stopped",
+            RegisterStatus::Deceased => "deceased",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RegisterStatus, FieldError> {
+        let t = s.trim();
+        RegisterStatus::ALL
+            .into_iter()
+            .find(|st| st.code() == t)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "status",
+                    format!(
+                        "'{t}' is not a register status (pending, active, suspended, stopped, deceased)"
+                    ),
+                )
+            })
+    }
+}
+
 /// A person on the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Beneficiary {

@@ -283,3 +283,161 @@ async fn an_agent_sees_their_point_only() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     app.finish().await;
 }
+
+/// The dashboard's on-time rate compares the day each line was paid with the contract's pay
+/// window (the 1st to the 28th here), and counts lines still unpaid once it has passed.
+#[tokio::test]
+async fn the_dashboard_measures_payments_against_the_contract_window() {
+    use chitra_core::payment::{Identity, Location};
+    use chitra_core::payroll::LineStatus;
+    use chitra_core::{Period, Program};
+    use chitra_store::Change;
+    use chitra_store::cycle::{LineFilter, NewPayment, PaymentResult};
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = &app.store;
+    let on = |who: &str, day: &str| {
+        Change::on(
+            who,
+            "tháng chi trả thử nghiệm",
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+        )
+    };
+    // Four people registered in September 2025 (those of the fixture are registered today, too
+    // late for October 2025's payroll).
+    let people: Vec<_> = ["Lê Thị Mai", "Trần Văn Nam", "Phan Thị Oanh", "Đỗ Văn Phúc"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| common::fixture::person(name, 200 + i as u32, "28756", app.fixture.point1))
+        .collect();
+    let made = s
+        .add_beneficiaries(&on("admin", "2025-09-01"), &people)
+        .await
+        .unwrap();
+    let run = s
+        .generate_payroll(
+            &on("admin", "2025-09-20"),
+            app.fixture.office,
+            Program::SocialAssistance,
+            Period::parse("2025-10").unwrap(),
+        )
+        .await
+        .unwrap();
+    s.approve_payroll(&on("chu.tich", "2025-09-21"), run.id)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("admin", "2025-09-24"), run.id)
+        .await
+        .unwrap();
+    s.open_payroll(&on("buu.dien", "2025-10-01"), run.id)
+        .await
+        .unwrap();
+    let lines = s
+        .run_lines(
+            run.id,
+            &LineFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(lines.len(), 4, "the four known in September");
+    let citizen_id = |code: &str| {
+        made.iter()
+            .find(|f| f.beneficiary.code == code)
+            .map(|f| f.beneficiary.citizen_id.as_str().to_owned())
+            .unwrap()
+    };
+    let pay = |i: usize, when: &str| NewPayment {
+        id: format!("thu:{i}"),
+        line_id: lines[i].id,
+        amount: lines[i].total,
+        paid_at: chrono::DateTime::parse_from_rfc3339(when).unwrap(),
+        agent: "nhan.vien.1".into(),
+        identity: Identity::citizen_id(&citizen_id(&lines[i].beneficiary_code)).unwrap(),
+        location: Location::Point,
+    };
+    // Within the window (its first and last day, the last by UTC+7 although sent in UTC), and a
+    // day after it.
+    let answers = s
+        .record_payments(
+            &on("nhan.vien.1", "2025-10-30"),
+            &[
+                pay(0, "2025-10-01T08:00:00+07:00"),
+                pay(1, "2025-10-28T09:30:00+00:00"),
+                pay(2, "2025-10-28T17:30:00+00:00"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, PaymentResult::Accepted { .. })),
+        "{answers:?}"
+    );
+    let run = s.run(run.id).await.unwrap();
+    assert_eq!(
+        run.by_status
+            .iter()
+            .find(|x| x.status == LineStatus::Due)
+            .map(|x| x.lines),
+        Some(1)
+    );
+    // Two of four on time: 17:30 UTC on the 28th is the 29th in Vietnam, late; the one unpaid is
+    // past the window.
+    let http = sign_in(&app, "can.bo").await;
+    let (st, html) = page(&http, &app.url("/")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("Tỷ lệ chi đúng lịch"), "{html}");
+    assert!(html.contains("50,00% — 2 / 4"), "{html}");
+    assert!(
+        html.contains("0 chi trước, 1 chi muộn, 1 quá hạn chưa chi"),
+        "{html}"
+    );
+    app.finish().await;
+}
+
+/// The register lists each beneficiary's status this month and filters by it.
+#[tokio::test]
+async fn the_register_filters_by_status() {
+    use chitra_core::decision::{DecisionKind, NewDecision};
+    use chitra_store::{Change, DecisionFor};
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let code = app.fixture.at_point1[1].clone();
+    let today = Change::now("x", "x").date();
+    let this_month = chitra_core::Period::of(today);
+    app.store
+        .add_decisions(
+            &Change::now("admin", "không đến nhận"),
+            &[DecisionFor {
+                beneficiary_code: code.clone(),
+                decision: NewDecision {
+                    kind: DecisionKind::Suspend,
+                    number: Some("7/QĐ-UBND".into()),
+                    category: None,
+                    replaces: None,
+                    dependants: 1,
+                    effective: this_month,
+                    signed_on: today,
+                    signer: "Chủ tịch UBND phường".into(),
+                    reason: "không đến nhận 3 tháng".into(),
+                    death_date: None,
+                },
+            }],
+        )
+        .await
+        .unwrap();
+    let http = sign_in(&app, "can.bo").await;
+    let (st, html) = page(&http, &app.url("/beneficiaries?status=suspended")).await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("1 kết quả"), "{html}");
+    assert!(html.contains(&code) && html.contains("Tạm dừng"), "{html}");
+    let (_, html) = page(&http, &app.url("/beneficiaries?status=active")).await;
+    assert!(html.contains("5 kết quả"), "{html}");
+    assert!(!html.contains(&format!(">{code}<")), "{html}");
+    app.finish().await;
+}

@@ -8,7 +8,7 @@
 use chitra_core::decision::{Decision, NewDecision};
 use chitra_core::journal::{Entry, Mismatch};
 use chitra_core::office::{Facility, NewPaymentPoint, Office, OfficeKind, PaymentPoint};
-use chitra_core::register::{Beneficiary, NewBeneficiary};
+use chitra_core::register::{Beneficiary, NewBeneficiary, RegisterStatus};
 
 use chitra_core::rules::RuleBook;
 use chitra_core::units::{AdminUnit, OfficialUnits, UnitTree};
@@ -258,6 +258,10 @@ pub struct BeneficiaryFilter {
     /// Has been granted this category.
     pub category: Option<String>,
     pub payment_point_id: Option<i64>,
+    /// Stands so in the register in `as_of` (which must then be set).
+    pub status: Option<RegisterStatus>,
+    /// The month statuses are read in: when set, each row carries its status.
+    pub as_of: Option<Period>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -273,6 +277,9 @@ pub struct BeneficiaryRow {
     pub citizen_id_masked: String,
     pub commune_code: String,
     pub payment_point_id: Option<i64>,
+    /// The register status in the filter's `as_of` month, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RegisterStatus>,
 }
 
 #[derive(Clone, Debug, Serialize)]

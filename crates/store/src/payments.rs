@@ -6,10 +6,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chitra_core::Period;
 use chitra_core::anomaly::FlagKind;
 use chitra_core::schedule::{MonthDays, PointSchedule};
-use chrono::NaiveTime;
+use chitra_core::{Dong, Period};
+use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
 use crate::cycle::{NewPayment, PaymentResult};
@@ -123,6 +123,15 @@ pub struct FlagRow {
     pub recorded_at: String,
 }
 
+/// The lines of a payroll run paid on one day (Vietnam time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaidDay {
+    pub run_id: i64,
+    pub day: NaiveDate,
+    pub lines: i64,
+    pub amount: Dong,
+}
+
 /// The payment service.
 #[async_trait::async_trait]
 pub trait Payments: Send + Sync {
@@ -149,4 +158,7 @@ pub trait Payments: Send + Sync {
     ) -> Result<Vec<Vec<PaymentResult>>>;
     /// Flags raised by payments, newest month first, then in payment order.
     async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>>;
+    /// The lines of these runs paid each day, in Vietnam time, within `within`: what the
+    /// on-time rate compares with the contract's window. By run, then day.
+    async fn paid_days(&self, run_ids: &[i64], within: &Within) -> Result<Vec<PaidDay>>;
 }

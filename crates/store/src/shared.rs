@@ -194,6 +194,40 @@ macro_rules! shared_store {
             Ok(UnitTree::new(units, &successions))
         }
 
+        /// The register status in `month` of each of `ids`, as the engine reads their decisions:
+        /// a page's few are looked up; a filter's candidates (`whole`) read the table through.
+        async fn register_statuses(conn: &mut Conn, ids: &[i64], month: Period, whole: bool) -> Result<HashMap<i64, chitra_core::register::RegisterStatus>> {
+            let rules = load_rules(conn).await?;
+            let engine = Engine::new(&rules);
+            let mut decisions: HashMap<i64, Vec<CDecision>> = HashMap::with_capacity(ids.len());
+            for id in ids {
+                decisions.insert(*id, Vec::new());
+            }
+            if !whole {
+                let sql = format!("{DECISION_FACTS} WHERE beneficiary_id");
+                for (b, d) in lookup_ids(conn, &sql, ids, |r| decision_facts(r, &engine)).await? {
+                    decisions.entry(b).or_default().push(d);
+                }
+            } else {
+                let sql = DECISION_FACTS;
+                scan(conn, sql, &[], |r| {
+                    let (b, d) = decision_facts(r, &engine)?;
+                    if let Some(v) = decisions.get_mut(&b) {
+                        v.push(d);
+                    }
+                    Ok(())
+                })
+                .await?;
+            }
+            Ok(decisions
+                .into_iter()
+                .map(|(b, mut ds)| {
+                    chitra_core::calc::in_order(&mut ds);
+                    (b, chitra_core::calc::register_status(&ds, month))
+                })
+                .collect())
+        }
+
         async fn load_rules(conn: &mut Conn) -> Result<RuleBook> {
             let mut book = RuleBook::default();
             for r in sqlx::query(
@@ -1194,19 +1228,50 @@ macro_rules! shared_store {
                     }
                 }
                 const FROM: &str = " FROM beneficiaries b JOIN addresses a ON a.beneficiary_id = b.id AND a.from_period = (SELECT MAX(from_period) FROM addresses x WHERE x.beneficiary_id = b.id)";
-                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
-                count.push(FROM);
-                conditions(&mut count, filter);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-                let mut q = QueryBuilder::<Db>::new(
-                    "SELECT b.id, b.code, b.full_name, b.birth_date, b.sex, b.citizen_id, a.commune_code, b.payment_point_id",
-                );
-                q.push(FROM);
-                conditions(&mut q, filter);
+                const COLUMNS: &str = "SELECT b.id, b.code, b.full_name, b.birth_date, b.sex, b.citizen_id, a.commune_code, b.payment_point_id";
                 let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(1000) };
-                q.push(" ORDER BY b.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
-                let rows = q.build().fetch_all(&self.pool).await?;
-                let items = rows
+                let offset = filter.offset.max(0);
+                let mut conn = self.pool.acquire().await?;
+                let (total, rows) = match (filter.status, filter.as_of) {
+                    (Some(_), None) => return Err(StoreError::invalid("as_of", "a status filter needs the month the status is read in")),
+                    (Some(status), Some(month)) => {
+                        // The status comes from the decisions, read through the engine's rules:
+                        // the candidates are listed, their statuses computed, and the page cut.
+                        let mut q = QueryBuilder::<Db>::new("SELECT b.id");
+                        q.push(FROM);
+                        conditions(&mut q, filter);
+                        q.push(" ORDER BY b.id");
+                        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+                        let statuses = register_statuses(&mut conn, &ids, month, true).await?;
+                        let matched: Vec<i64> = ids.into_iter().filter(|id| statuses.get(id) == Some(&status)).collect();
+                        let page: Vec<i64> = matched.iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(usize::try_from(limit).unwrap_or(0)).copied().collect();
+                        let rows = if page.is_empty() {
+                            Vec::new()
+                        } else {
+                            let mut q = QueryBuilder::<Db>::new(COLUMNS);
+                            q.push(FROM).push(" WHERE b.id IN (");
+                            let mut list = q.separated(", ");
+                            for id in &page {
+                                list.push_bind(*id);
+                            }
+                            q.push(") ORDER BY b.id");
+                            q.build().fetch_all(&mut *conn).await?
+                        };
+                        (i64::try_from(matched.len()).unwrap_or(i64::MAX), rows)
+                    }
+                    (None, _) => {
+                        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
+                        count.push(FROM);
+                        conditions(&mut count, filter);
+                        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+                        let mut q = QueryBuilder::<Db>::new(COLUMNS);
+                        q.push(FROM);
+                        conditions(&mut q, filter);
+                        q.push(" ORDER BY b.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+                        (total, q.build().fetch_all(&mut *conn).await?)
+                    }
+                };
+                let mut items = rows
                     .iter()
                     .map(|r| {
                         let id: String = r.try_get("citizen_id")?;
@@ -1219,10 +1284,18 @@ macro_rules! shared_store {
                             citizen_id_masked: parsed("citizen ID", CitizenId::parse(&id))?.masked(),
                             commune_code: r.try_get("commune_code")?,
                             payment_point_id: r.try_get("payment_point_id")?,
+                            status: None,
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Page { total, offset: filter.offset.max(0), items })
+                if let Some(month) = filter.as_of {
+                    let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
+                    let statuses = register_statuses(&mut conn, &ids, month, false).await?;
+                    for r in &mut items {
+                        r.status = statuses.get(&r.id).copied();
+                    }
+                }
+                Ok(Page { total, offset, items })
             }
 
             async fn register(&self, program: Program) -> Result<Vec<BeneficiaryFile>> {

@@ -11,7 +11,7 @@ macro_rules! shared_payments {
         use chitra_core::anomaly::{self, Flag, FlagKind};
         use chitra_core::payment::{self as pmt, Coordinates, Identity, Location};
         use chitra_core::schedule::{MonthDays, PointSchedule, Weekdays};
-        use crate::payments::{Assignment, FlagFilter, FlagRow, NewSchedule, PaymentGroup, Payments, Schedule, Within};
+        use crate::payments::{Assignment, FlagFilter, FlagRow, NewSchedule, PaidDay, PaymentGroup, Payments, Schedule, Within};
 
         /// How late a payment's time may be after the moment it is recorded: tablets' clocks drift.
         const CLOCK_SKEW_MINUTES: i64 = 15;
@@ -666,6 +666,60 @@ macro_rules! shared_payments {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Page { total, offset: filter.offset.max(0), items })
+            }
+
+            async fn paid_days(&self, run_ids: &[i64], within: &Within) -> Result<Vec<PaidDay>> {
+                if run_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // `paid_at` is RFC 3339 text with the tablet's offset: grouped by its hour and its
+                // offset in SQL (both backends' `substr`), then each hour is read as a Vietnam day.
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT p.run_id, substr(p.paid_at, 1, 13) AS hour, substr(p.paid_at, length(p.paid_at) - 5) AS offset_text, COUNT(*) AS n, CAST(SUM(p.amount) AS BIGINT) AS amount FROM payments p",
+                );
+                if let Within::Communes(_) = within {
+                    q.push(" JOIN payroll_lines l ON l.id = p.line_id");
+                }
+                q.push(" WHERE p.run_id IN (");
+                let mut runs = q.separated(", ");
+                for id in run_ids {
+                    runs.push_bind(*id);
+                }
+                q.push(")");
+                match within {
+                    Within::Anywhere => {}
+                    Within::Point(pt) => {
+                        q.push(" AND p.point_id = ").push_bind(*pt);
+                    }
+                    Within::Communes(c) => {
+                        let mut codes: Vec<String> = c.iter().cloned().collect();
+                        codes.sort();
+                        q.push(" AND l.commune_code IN (");
+                        let mut sep = q.separated(", ");
+                        sep.push_bind(String::new());
+                        for code in codes {
+                            sep.push_bind(code);
+                        }
+                        q.push(")");
+                    }
+                }
+                q.push(" GROUP BY p.run_id, substr(p.paid_at, 1, 13), substr(p.paid_at, length(p.paid_at) - 5)");
+                let rows = q.build().fetch_all(&self.pool).await?;
+                let mut days: BTreeMap<(i64, chrono::NaiveDate), (i64, Dong)> = BTreeMap::new();
+                for r in &rows {
+                    let hour: String = r.try_get("hour")?;
+                    let offset: String = r.try_get("offset_text")?;
+                    let at = chrono::DateTime::parse_from_rfc3339(&format!("{hour}:00:00{offset}"))
+                        .map_err(|e| StoreError::corrupt(format!("payment time {hour}…{offset}: {e}")))?;
+                    let day = chitra_core::schedule::vietnam_time(&at).date();
+                    let e = days.entry((r.try_get("run_id")?, day)).or_insert((0, Dong::ZERO));
+                    e.0 += r.try_get::<i64, _>("n")?;
+                    e.1 = e.1.checked_add(Dong(r.try_get("amount")?)).map_err(|_| StoreError::corrupt("paid amount overflows"))?;
+                }
+                Ok(days
+                    .into_iter()
+                    .map(|((run_id, day), (lines, amount))| PaidDay { run_id, day, lines, amount })
+                    .collect())
             }
         }
     };

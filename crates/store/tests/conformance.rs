@@ -23,7 +23,7 @@ use chitra_core::schedule::{MonthDays, Weekdays};
 use chitra_core::units::{AdminUnit, OfficialFiles, UnitLevel, load_official};
 use chitra_core::{Dong, Period, Program};
 use chitra_store::cycle::{LineFilter, NewPayment, PaymentResult};
-use chitra_store::payments::{Assignment, FlagFilter, NewSchedule, PaymentGroup, Within};
+use chitra_store::payments::{Assignment, FlagFilter, NewSchedule, PaidDay, PaymentGroup, Within};
 use chitra_store::postgres::PgStore;
 use chitra_store::sqlite::SqliteStore;
 use chitra_store::{
@@ -176,6 +176,7 @@ conformance!(
     a_refused_or_abandoned_registration_changes_nothing,
     decisions_are_checked_against_the_file,
     the_register_is_searched_without_diacritics,
+    the_register_is_filtered_by_status,
     three_beneficiaries_through_the_monthly_cycle,
     several_offices_are_generated_in_one_go,
     the_journal_verifies_and_names_a_tampered_entry,
@@ -805,6 +806,122 @@ async fn decisions_are_checked_against_the_file(h: &Harness) {
             .len(),
         5
     );
+}
+
+/// The register's status filter reads the decisions as the engine does: suspended, stopped,
+/// deceased, granted from a later month, or active, in the month asked.
+async fn the_register_is_filtered_by_status(h: &Harness) {
+    use chitra_core::register::RegisterStatus as S;
+    let s = &*h.store;
+    init(s).await;
+    let mut people = five_people("28756");
+    people[4].grant = grant("K5c", "2021-01", "2020-12-20");
+    let made = s.add_beneficiaries(&change(), &people).await.unwrap();
+    let code = |i: usize| made[i].beneficiary.code.clone();
+    let decide = |i: usize, kind: DecisionKind, effective: &str| DecisionFor {
+        beneficiary_code: code(i),
+        decision: NewDecision {
+            kind,
+            category: None,
+            ..grant("K5c", effective, "2019-12-20")
+        },
+    };
+    let death = DecisionFor {
+        beneficiary_code: code(3),
+        decision: NewDecision::death(d("2020-02-10"), d("2020-02-15"), "Chủ tịch UBND xã", "chết"),
+    };
+    s.add_decisions(
+        &change(),
+        &[
+            decide(1, DecisionKind::Suspend, "2020-01"),
+            decide(2, DecisionKind::Stop, "2020-01"),
+            death,
+        ],
+    )
+    .await
+    .unwrap();
+    let with = |status: Option<S>, month: &str| BeneficiaryFilter {
+        status,
+        as_of: Some(p(month)),
+        limit: 10,
+        ..Default::default()
+    };
+    let names = |page: chitra_store::Page<chitra_store::BeneficiaryRow>| {
+        page.items
+            .into_iter()
+            .map(|r| (r.full_name, r.status))
+            .collect::<Vec<_>>()
+    };
+    // Every row carries its status in the month asked.
+    assert_eq!(
+        names(s.beneficiaries(&with(None, "2020-03")).await.unwrap()),
+        [
+            ("Võ Văn Một".to_owned(), Some(S::Active)),
+            ("Võ Thị Hai".to_owned(), Some(S::Suspended)),
+            ("Võ Văn Ba".to_owned(), Some(S::Stopped)),
+            ("Võ Thị Bốn".to_owned(), Some(S::Deceased)),
+            ("Võ Văn Năm".to_owned(), Some(S::Pending)),
+        ]
+    );
+    // Before the decisions take effect, four were active and one not yet granted.
+    let active_2019 = s
+        .beneficiaries(&with(Some(S::Active), "2019-12"))
+        .await
+        .unwrap();
+    assert_eq!(active_2019.total, 4);
+    for (status, name) in [
+        (S::Active, "Võ Văn Một"),
+        (S::Suspended, "Võ Thị Hai"),
+        (S::Stopped, "Võ Văn Ba"),
+        (S::Deceased, "Võ Thị Bốn"),
+        (S::Pending, "Võ Văn Năm"),
+    ] {
+        let page = s
+            .beneficiaries(&with(Some(status), "2020-03"))
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1, "{status:?}");
+        assert_eq!(names(page), [(name.to_owned(), Some(status))]);
+    }
+    // The status combines with the other filters, and pages.
+    let page = s
+        .beneficiaries(&BeneficiaryFilter {
+            search: Some("vo thi".into()),
+            ..with(Some(S::Active), "2019-12")
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2);
+    let second = s
+        .beneficiaries(&BeneficiaryFilter {
+            limit: 1,
+            offset: 1,
+            ..with(Some(S::Active), "2019-12")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.total, names(second)),
+        (4, vec![("Võ Thị Hai".to_owned(), Some(S::Active))])
+    );
+    // A status without its month is refused, naming the field.
+    let e = s
+        .beneficiaries(&BeneficiaryFilter {
+            status: Some(S::Active),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("as_of"), "{e}");
+    // Without a month, rows carry no status.
+    let plain = s
+        .beneficiaries(&BeneficiaryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(plain.items.iter().all(|r| r.status.is_none()));
 }
 
 async fn the_register_is_searched_without_diacritics(h: &Harness) {
@@ -1970,6 +2087,55 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
         PaymentResult::Accepted { .. }
     ));
     ledger_balances_and_matches(s, "2021-06").await;
+    // The days lines were paid, in Vietnam time: 20:30 UTC on the 6th is the 7th in Vietnam.
+    assert!(matches!(
+        &s.record_payments(
+            &on("agent.tam", "2021-06-07"),
+            &[payment(
+                &m,
+                "tam:giang",
+                "Giang",
+                m.own("Giang"),
+                "2021-06-06T20:30:00+00:00"
+            )]
+        )
+        .await
+        .unwrap()[0],
+        PaymentResult::Accepted { .. }
+    ));
+    let day = |day: &str, lines: i64| PaidDay {
+        run_id: m.run,
+        day: d(day),
+        lines,
+        amount: Dong(lines * 270_000),
+    };
+    assert_eq!(
+        s.paid_days(&[m.run], &Within::Anywhere).await.unwrap(),
+        [day("2021-06-05", 4), day("2021-06-07", 1)]
+    );
+    assert_eq!(
+        s.paid_days(&[m.run], &Within::Point(m.points[0]))
+            .await
+            .unwrap(),
+        [day("2021-06-05", 3), day("2021-06-07", 1)]
+    );
+    let phu_khuong = Within::Communes(Arc::new(["28786".to_owned()].into_iter().collect()));
+    assert_eq!(
+        s.paid_days(&[m.run], &phu_khuong).await.unwrap(),
+        [day("2021-06-05", 1)]
+    );
+    assert!(
+        s.paid_days(&[], &Within::Anywhere)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.paid_days(&[m.run + 1000], &Within::Anywhere)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let _ = m.office;
 }
 

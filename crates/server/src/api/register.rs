@@ -2,10 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use chitra_core::Period;
 use chitra_core::access::{Action, Role};
 use chitra_core::forms::{BeneficiaryForm, DecisionForm};
 use chitra_core::ids::CommuneCode;
 use chitra_core::office::Office;
+use chitra_core::register::RegisterStatus;
 use chitra_store::{BeneficiaryFile, BeneficiaryFilter, BeneficiaryRow, DecisionFor, Page};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -47,6 +49,12 @@ pub struct ListParams {
     pub category: Option<String>,
     /// A payment point id.
     pub point: Option<i64>,
+    /// pending, active, suspended, stopped or deceased: the standing in `as_of` as the decisions
+    /// have it.
+    pub status: Option<String>,
+    /// The month (YYYY-MM) statuses are read in; this month when not given. Rows then carry
+    /// their status.
+    pub as_of: Option<String>,
     /// 1–500, default 50.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -74,9 +82,16 @@ pub async fn list(
         communes: None,
         category: p.category,
         payment_point_id: p.point,
+        status: p.status.as_deref().map(RegisterStatus::parse).transpose()?,
+        as_of: None,
         limit: page_limit(p.limit, 50, 500)?,
         offset: page_offset(p.offset)?,
     };
+    if let Some(month) = &p.as_of {
+        filter.as_of = Some(Period::parse(month).map_err(|e| e.renamed("as_of"))?);
+    } else if filter.status.is_some() {
+        filter.as_of = Some(Period::of(chitra_store::Change::now("", "").date()));
+    }
     if let Some(point) = j.point() {
         if p.point.is_some_and(|asked| asked != point) {
             return Err(ApiError::forbidden("that payment point is not yours"));

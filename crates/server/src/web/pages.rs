@@ -7,7 +7,7 @@ use axum::extract::{Path as AxPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chitra_core::access::{Action, Role};
-use chitra_core::contract::FeeRule;
+use chitra_core::contract::{FeeRule, Timeliness};
 use chitra_core::forms::ContractForm;
 use chitra_core::payroll::{LineStatus, RunState};
 use chitra_core::units::UnitLevel;
@@ -38,6 +38,56 @@ fn sum_status(run: &chitra_store::cycle::Run, status: LineStatus) -> (i64, Dong)
         .fold((0, Dong::ZERO), |(n, a), s| {
             (n + s.lines, a.checked_add(s.amount).unwrap_or(a))
         })
+}
+
+/// How the user's lines of `runs` kept to their contracts' pay windows: each day's payments
+/// against the window, and what is still due once it has passed.
+async fn timeliness(
+    state: &AppState,
+    web: &Web,
+    runs: &[&chitra_store::cycle::Run],
+) -> Result<Timeliness, crate::web::WebError> {
+    let contracts = state
+        .store
+        .contracts()
+        .await
+        .map_err(|e| web.fail(e.into()))?;
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let days = state
+        .store
+        .paid_days(&ids, &crate::api::payments::within(&web.caller))
+        .await
+        .map_err(|e| web.fail(e.into()))?;
+    let today = chitra_store::Change::now("", "").date();
+    let mut t = Timeliness::default();
+    for r in runs {
+        let Some(c) = contracts.iter().find(|c| c.id == r.contract_id) else {
+            continue;
+        };
+        let window = c.terms.pay_window(r.period);
+        for d in days.iter().filter(|d| d.run_id == r.id) {
+            t.paid(window, d.day, d.lines);
+        }
+        if sum_status(r, LineStatus::Due).0 > 0 {
+            let reach = crate::scope::run_reach(state, &web.caller, r)
+                .await
+                .map_err(|e| web.fail(e))?;
+            let mut filter = chitra_store::cycle::LineFilter {
+                status: Some(LineStatus::Due),
+                limit: 1,
+                ..Default::default()
+            };
+            crate::scope::narrow_lines(&web.caller, reach, &mut filter).map_err(|e| web.fail(e))?;
+            let due = state
+                .store
+                .run_lines(r.id, &filter)
+                .await
+                .map_err(|e| web.fail(e.into()))?
+                .total;
+            t.due(window, today, due);
+        }
+    }
+    Ok(t)
 }
 
 /// `GET /`: the dashboard of the user's role (an agent goes to their point's screen).
@@ -118,6 +168,32 @@ pub async fn home(
                 web.t("returned"),
                 format!("{} — {}", number(totals[3].0), money(totals[3].1)),
             );
+        let timely = timeliness(&state, &web, &these).await?;
+        if let Some(bp) = timely.on_time_bp() {
+            s = s.fact(
+                web.t("on_time"),
+                format!(
+                    "{},{:02}% — {} / {} {}",
+                    bp / 100,
+                    bp % 100,
+                    number(timely.on_time),
+                    number(timely.counted()),
+                    web.t("ontime_note"),
+                ),
+            );
+            s = s.fact(
+                web.t("ontime_outside"),
+                format!(
+                    "{} {}, {} {}, {} {}",
+                    number(timely.early),
+                    web.t("paid_early"),
+                    number(timely.late),
+                    web.t("paid_late"),
+                    number(timely.overdue),
+                    web.t("overdue"),
+                ),
+            );
+        }
         if web.role().may(Action::ReadAnomalies) {
             let flags = points_api::flags(
                 State(state.clone()),
@@ -133,27 +209,6 @@ pub async fn home(
             .await
             .map_err(|e| web.fail(e))?
             .0;
-            let late = points_api::flags(
-                State(state.clone()),
-                web.caller.clone(),
-                ApiQuery(FlagsParams {
-                    period: Some(p.to_string()),
-                    kind: Some("outside_schedule".into()),
-                    point: None,
-                    limit: Some(1),
-                    offset: None,
-                }),
-            )
-            .await
-            .map_err(|e| web.fail(e))?
-            .0;
-            if totals[1].0 > 0 {
-                let rate = (totals[1].0 - late.total).max(0) as f64 * 100.0 / totals[1].0 as f64;
-                s = s.fact(
-                    web.t("on_time"),
-                    format!("{rate:.1}% — {}", web.t("ontime_note")),
-                );
-            }
             s = s.fact(web.t("anomalies_waiting"), number(flags.total));
         }
         s = s

@@ -11,6 +11,7 @@ use chitra_core::access::Action;
 use chitra_core::entitlement::entitlement;
 use chitra_core::forms::{BeneficiaryForm, DecisionForm};
 use chitra_core::payroll::LineStatus;
+use chitra_core::register::RegisterStatus;
 use chitra_core::units::UnitLevel;
 use chitra_core::{Period, Program};
 use chitra_store::cycle::LineFilter;
@@ -62,7 +63,21 @@ fn filter_form(web: &Web, q: &HashMap<String, String>) -> Form {
         .field(Field::new("category", web.t("category"), "text").value(v("category")))
         .field(Field::new("point", web.t("point"), "text").value(v("point")))
         .field(
-            Field::new("status", web.t("status_latest"), "select")
+            Field::new("status", web.t("register_status"), "select")
+                .options(
+                    std::iter::once((String::new(), "—".to_owned()))
+                        .chain(RegisterStatus::ALL.iter().map(|s| {
+                            (
+                                s.code().to_owned(),
+                                register_status_name(web.lang, *s).to_owned(),
+                            )
+                        }))
+                        .collect(),
+                )
+                .value(v("status")),
+        )
+        .field(
+            Field::new("month_status", web.t("status_latest"), "select")
                 .options(
                     ["", "due", "paid", "carried", "returned"]
                         .iter()
@@ -78,7 +93,7 @@ fn filter_form(web: &Web, q: &HashMap<String, String>) -> Form {
                         })
                         .collect(),
                 )
-                .value(v("status")),
+                .value(v("month_status")),
         );
     f.live = Some("register-results".into());
     f
@@ -228,10 +243,10 @@ pub async fn list(
             return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
         }
     };
-    if let Some(st) = opt(&q, "status") {
+    if let Some(st) = opt(&q, "month_status") {
         let Some(status) = LineStatus::parse(&st) else {
             let f = form.refused(
-                Some("status"),
+                Some("month_status"),
                 format!("'{st}': due, paid, carried, returned"),
                 &q,
             );
@@ -256,11 +271,14 @@ pub async fn list(
         );
         return Ok(page.finish(q.get("csv").map(String::as_str)));
     }
+    let today = chitra_store::Change::now("", "").date();
     let params = ListParams {
         search: opt(&q, "search"),
         commune: opt(&q, "commune"),
         category: opt(&q, "category"),
         point,
+        status: opt(&q, "status"),
+        as_of: Some(Period::of(today).to_string()),
         limit: Some(PAGE),
         offset: Some(offset),
     };
@@ -280,7 +298,6 @@ pub async fn list(
         .unit_tree()
         .await
         .map_err(|e| web.fail(e.into()))?;
-    let today = chitra_store::Change::now("", "").date();
     let mut t = Table::new(
         format!("{} {}", number(found.total), web.t("results")),
         &[
@@ -291,6 +308,7 @@ pub async fn list(
             web.t("citizen_id"),
             web.t("commune"),
             web.t("point"),
+            web.t("register_status"),
         ],
     );
     for b in &found.items {
@@ -312,6 +330,11 @@ pub async fn list(
                 Some(p) => Cell::link(p.to_string(), format!("/points/{p}")),
                 None => Cell::text(""),
             },
+            Cell::text(
+                b.status
+                    .map(|s| register_status_name(web.lang, s))
+                    .unwrap_or_default(),
+            ),
         ]);
     }
     page_links(&mut t, &q, offset, found.total);
@@ -600,6 +623,17 @@ pub fn proof_text(proof: &serde_json::Value) -> String {
     } else {
         format!("{kind} ({})", detail.join("; "))
     }
+}
+
+/// A register status as the interface names it.
+pub fn register_status_name(lang: Lang, status: RegisterStatus) -> &'static str {
+    lang.t(match status {
+        RegisterStatus::Pending => "rs_pending",
+        RegisterStatus::Active => "rs_active",
+        RegisterStatus::Suspended => "rs_suspended",
+        RegisterStatus::Stopped => "rs_stopped",
+        RegisterStatus::Deceased => "rs_deceased",
+    })
 }
 
 pub fn status_name(lang: Lang, code: &str) -> String {

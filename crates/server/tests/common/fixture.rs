@@ -41,7 +41,7 @@ pub struct Fixture {
     pub citizen_ids: std::collections::HashMap<String, String>,
 }
 
-fn person(name: &str, n: u32, commune: &str, point: i64) -> NewBeneficiary {
+pub fn person(name: &str, n: u32, commune: &str, point: i64) -> NewBeneficiary {
     let grant = NewDecision {
         kind: DecisionKind::Grant,
         number: Some(format!("{n}/QĐ-UBND")),
