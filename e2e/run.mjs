@@ -139,6 +139,22 @@ try {
   check(r.status() === 401, `a wrong password is refused (got ${r.status()})`);
   check(await a.locator("#login-error").isVisible(), "the refusal is shown on the form");
 
+  step = "keyboard sign-in";
+  // With the keyboard only: Tab to the user name, type, Tab to the password, type, Enter.
+  const keysCtx = await newContext(browser);
+  const k = await keysCtx.newPage();
+  await k.goto(`${BASE}/login`);
+  const focused = () => k.evaluate(() => document.activeElement && document.activeElement.id);
+  for (let i = 0; i < 15 && (await focused()) !== "f-username"; i++) await k.keyboard.press("Tab");
+  check((await focused()) === "f-username", "Tab reaches the user name");
+  await k.keyboard.type(OFFICER);
+  await k.keyboard.press("Tab");
+  check((await focused()) === "f-password", `Tab goes on to the password (at ${await focused()})`);
+  await k.keyboard.type(PASSWORD);
+  await Promise.all([k.waitForNavigation(), k.keyboard.press("Enter")]);
+  check((await k.locator("#who-am-i").textContent()).includes(OFFICER), "Enter signs in");
+  await keysCtx.close();
+
   // ---- The officer: dashboard, register search ignoring case and diacritics, a beneficiary.
   step = "officer dashboard";
   const officerCtx = await newContext(browser);
@@ -258,6 +274,12 @@ try {
   const g = await login(agentCtx, AGENT);
   check(g.url().endsWith("/agent"), `the agent lands on their point's screen (at ${g.url()})`);
   await shot(g, "09-agent");
+  const small = await g.evaluate(() =>
+    [...document.querySelectorAll("#agent-lines a, main button, main input:not([type=hidden]), main select")]
+      .filter((el) => el.getBoundingClientRect().height < 40)
+      .map((el) => `${el.tagName}#${el.id || el.name || el.textContent.trim()}: ${el.getBoundingClientRect().height}px`)
+  );
+  check(small.length === 0, `the agent's touch targets are at least 40 px high: ${small.slice(0, 5)}`);
   await labelled(g);
   const payLinks = g.locator("#agent-lines a", { hasText: "Chi trả" });
   check((await payLinks.count()) > 0, "the agent's point has lines to pay");
