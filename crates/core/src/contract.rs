@@ -121,7 +121,7 @@ fn day_of(period: Period, day: u8) -> NaiveDate {
 
 impl NewContract {
     pub fn check(&self) -> Result<(), FieldError> {
-        text::required("code", &self.code, 40)?;
+        text::check_required("code", &self.code, 40)?;
         if !self
             .code
             .chars()
@@ -132,8 +132,8 @@ impl NewContract {
                 "use letters, digits, '-', '_' or '.' only",
             ));
         }
-        text::required("name", &self.name, 200)?;
-        text::required("post_office", &self.post_office, 200)?;
+        text::check_required("name", &self.name, 200)?;
+        text::check_required("post_office", &self.post_office, 200)?;
         for (field, d) in [
             ("advance_by_day", self.advance_by_day),
             ("pay_from_day", self.pay_from_day),

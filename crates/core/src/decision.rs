@@ -194,10 +194,10 @@ pub fn check_decision(
     rules: &RuleBook,
     today: NaiveDate,
 ) -> Result<(), FieldError> {
-    text::required("signer", &new.signer, 200)?;
-    text::required("reason", &new.reason, 500)?;
+    text::check_required("signer", &new.signer, 200)?;
+    text::check_required("reason", &new.reason, 500)?;
     if let Some(n) = &new.number {
-        text::required("number", n, 50)?;
+        text::check_required("number", n, 50)?;
     }
     if new.signed_on > today {
         return Err(FieldError::new(

@@ -164,8 +164,8 @@ pub struct NewPaymentPoint {
 
 impl NewPaymentPoint {
     pub fn check(&self) -> Result<(), FieldError> {
-        crate::text::required("code", &self.code, 40)?;
-        crate::text::required("name", &self.name, 200)?;
+        crate::text::check_required("code", &self.code, 40)?;
+        crate::text::check_required("name", &self.name, 200)?;
         let (first, last) = self.pay_days;
         if !(1..=31).contains(&first) || !(first..=31).contains(&last) {
             return Err(FieldError::new(

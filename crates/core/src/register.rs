@@ -182,7 +182,7 @@ pub struct BankAccount {
 
 impl BankAccount {
     pub fn check(&self) -> Result<(), FieldError> {
-        text::required("bank", &self.bank, 100)?;
+        text::check_required("bank", &self.bank, 100)?;
         let a = self.account.trim();
         if !(6..=30).contains(&a.len()) || !a.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FieldError::new(
@@ -236,7 +236,7 @@ impl NewBeneficiary {
     /// the address month against the birth. The commune's existence and the grant are checked by
     /// the store against the units and the rules, in the same transaction as the write.
     pub fn check(&self, today: NaiveDate) -> Result<(), FieldError> {
-        text::required("name", &self.full_name, 100)?;
+        text::check_required("name", &self.full_name, 100)?;
         check_birth_date(self.birth_date, today)?;
         if self.address.from < Period::of(self.birth_date) {
             return Err(FieldError::new(
@@ -249,10 +249,10 @@ impl NewBeneficiary {
             ));
         }
         if let Some(h) = &self.address.hamlet {
-            text::required("hamlet", h, 100)?;
+            text::check_required("hamlet", h, 100)?;
         }
         if let Some(reason) = &self.home_delivery {
-            text::required("home_delivery", reason, 200)?;
+            text::check_required("home_delivery", reason, 200)?;
         }
         if let Some(account) = &self.bank_account {
             account.check()?;

@@ -107,6 +107,11 @@ impl Binder {
 
     /// A date, as sqlx stores it in SQLite: `YYYY-MM-DD`.
     pub fn date(&mut self, d: NaiveDate) -> &mut Self {
+        // As `format("%Y-%m-%d")` writes it, without parsing a format string per value.
+        use chrono::Datelike;
+        if (0..=9999).contains(&d.year()) {
+            return self.text(&format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()));
+        }
         self.text(&d.format("%Y-%m-%d").to_string())
     }
 
