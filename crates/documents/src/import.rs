@@ -469,7 +469,7 @@ impl Registering<'_> {
             self.registration = Some(self.store.begin_registration(self.change).await?);
         }
         if let Some(registration) = &mut self.registration {
-            registration.add(&new).await?;
+            registration.add(new).await?;
         }
         Ok(())
     }

@@ -228,7 +228,9 @@ pub struct RegisteredCitizen {
 pub trait Registration: Send {
     /// Checks and writes a chunk. An error names the item by its position in the whole
     /// registration (`[1234].citizen_id`) and leaves the registration good only for dropping.
-    async fn add(&mut self, chunk: &[NewBeneficiary]) -> Result<Vec<BeneficiaryFile>>;
+    /// The chunk may be written only by the next `add` or by `commit` (it is checked now, and
+    /// written while the next one is checked), but it is in the registration from now on.
+    async fn add(&mut self, chunk: Vec<NewBeneficiary>) -> Result<Vec<BeneficiaryFile>>;
     /// Which of these citizen IDs are registered, as this registration sees it (what it has
     /// added included).
     async fn registered(

@@ -56,11 +56,17 @@ macro_rules! shared_store {
 
         /// Chains the notes after `head`, inserts them and moves the stored head, inside `tx`.
         async fn append_journal(tx: &mut Tx, head: &mut Head, change: &Change, notes: Vec<Note>) -> Result<()> {
+            let entries = chain(head, change, notes);
+            insert_entries(tx, &entries).await
+        }
+
+        /// Chains the notes after `head` (which moves to the last of them): pure, no database.
+        fn chain(head: &mut Head, change: &Change, notes: Vec<Note>) -> Vec<Entry> {
             if notes.is_empty() {
-                return Ok(());
+                return Vec::new();
             }
             let at = change.at_text();
-            let entries: Vec<Entry> = notes
+            notes
                 .into_iter()
                 .map(|n| {
                     head.append(Draft {
@@ -72,12 +78,19 @@ macro_rules! shared_store {
                         payload: n.payload,
                     })
                 })
-                .collect();
+                .collect()
+        }
+
+        /// Inserts chained entries and moves the stored head to the last of them, inside `tx`.
+        async fn insert_entries(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
+            let Some(last) = entries.last() else {
+                return Ok(());
+            };
             insert_rows(
                 tx,
                 "journal",
                 &["seq", "at", "actor", "action", "subject", "reason", "payload", "prev_hash", "hash"],
-                &entries,
+                entries,
                 |e, r| {
                     r.int(e.seq)
                         .text(&e.draft.at)
@@ -92,8 +105,8 @@ macro_rules! shared_store {
             )
             .await?;
             sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(head.seq)
-                .bind(head.hash.clone())
+                .bind(last.seq)
+                .bind(last.hash.clone())
                 .execute(&mut **tx)
                 .await?;
             Ok(())
@@ -642,17 +655,47 @@ macro_rules! shared_store {
                 .collect()
         }
 
-        /// Checks a chunk of new beneficiaries and writes them, their grants and their journal
-        /// entries inside `tx`. Errors name the item: by its place in `batch` (`offset` none), or in
-        /// a registration that has already seen `offset` items.
-        async fn register_chunk(
-            tx: &mut Tx,
+        /// A chunk checked and made ready to write: the beneficiaries, their grants, and the journal
+        /// entries, already chained.
+        struct PreparedChunk {
+            created: Vec<Beneficiary>,
+            /// The search key of each name, by position.
+            name_keys: Vec<String>,
+            decisions: Vec<Decision>,
+            entries: Vec<Entry>,
+        }
+
+        impl PreparedChunk {
+            fn files(self) -> Vec<BeneficiaryFile> {
+                self.created
+                    .into_iter()
+                    .zip(self.decisions)
+                    .map(|(beneficiary, grant)| BeneficiaryFile { beneficiary, decisions: vec![grant] })
+                    .collect()
+            }
+        }
+
+        /// The citizen IDs among `ids` registered in the database as `tx` sees it: ID → code.
+        async fn registered_codes(tx: &mut Tx, ids: &[CitizenId]) -> Result<HashMap<String, String>> {
+            Ok(registered_among(&mut **tx, ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.citizen_id.as_str().to_owned(), r.code))
+                .collect())
+        }
+
+        /// Checks a chunk of new beneficiaries and builds their rows, grants and chained journal
+        /// entries: no database (`registered` says which citizen IDs are taken, ID → code), so it
+        /// can run beside the writing of the chunk before. Errors name the item: by its place in
+        /// `batch` (`offset` none), or in a registration that has already seen `offset` items.
+        fn prepare_chunk(
             head: &mut Head,
             change: &Change,
             with: &mut RegisterWith,
             batch: &[NewBeneficiary],
+            registered: &HashMap<String, String>,
             offset: Option<u64>,
-        ) -> Result<Vec<BeneficiaryFile>> {
+        ) -> Result<PreparedChunk> {
             let today = change.date();
             let len = batch.len();
             let position = |i: usize, e: FieldError| match offset {
@@ -662,16 +705,7 @@ macro_rules! shared_store {
                     StoreError::Invalid(e.renamed(field))
                 }
             };
-
-            // Citizen IDs already registered (by an earlier chunk too), or repeated in the chunk.
-            let ids: Vec<CitizenId> = batch.iter().map(|b| b.citizen_id.clone()).collect();
-            let registered: HashMap<String, String> = registered_among(&mut **tx, &ids)
-                .await?
-                .into_iter()
-                .map(|r| (r.citizen_id.as_str().to_owned(), r.code))
-                .collect();
             let mut in_batch_ids: HashMap<&str, usize> = HashMap::new();
-
             let (tree, rules) = (&with.tree, &with.rules);
             let mut created = Vec::with_capacity(len);
             let mut decisions = Vec::with_capacity(len);
@@ -738,18 +772,31 @@ macro_rules! shared_store {
                 decisions.push(grant);
                 created.push(b);
             }
+            let entries = chain(head, change, notes);
+            let name_keys = created.iter().map(|b| text::search_key(&b.full_name)).collect();
+            with.next_beneficiary += len as i64;
+            with.next_decision += len as i64;
+            with.seen += len as u64;
+            with.added += len as u64;
+            Ok(PreparedChunk { created, name_keys, decisions, entries })
+        }
+
+        /// Writes a prepared chunk inside `tx`: the beneficiaries, their addresses and grants, the
+        /// journal entries and the head.
+        async fn write_chunk(tx: &mut Tx, change: &Change, chunk: &PreparedChunk) -> Result<()> {
             let at = change.at_text();
+            let created = &chunk.created;
             insert_rows(
                 tx,
                 "beneficiaries",
                 &["id", "code", "program", "full_name", "name_key", "birth_date", "sex", "citizen_id", "payment_point_id", "home_delivery", "bank_name", "bank_account", "created_at"],
-                &created,
-                |b, r| {
+                &created.iter().zip(&chunk.name_keys).collect::<Vec<_>>(),
+                |(b, key), r| {
                     r.int(b.id)
                         .text(&b.code)
                         .code(b.program.code())
                         .text(&b.full_name)
-                        .text(&text::search_key(&b.full_name))
+                        .text(key)
                         .date(b.birth_date)
                         .code(b.sex.code())
                         .text(b.citizen_id.as_str())
@@ -765,7 +812,7 @@ macro_rules! shared_store {
                 tx,
                 "addresses",
                 &["beneficiary_id", "from_period", "commune_code", "hamlet", "street", "facility_id"],
-                &created,
+                created,
                 |b, r| {
                     let a = &b.addresses[0];
                     r.int(b.id)
@@ -777,37 +824,105 @@ macro_rules! shared_store {
                 },
             )
             .await?;
-            insert_decisions(tx, &decisions, &at).await?;
-            append_journal(tx, head, change, notes).await?;
-            with.next_beneficiary += len as i64;
-            with.next_decision += len as i64;
-            with.seen += len as u64;
-            with.added += len as u64;
-            Ok(created
-                .into_iter()
-                .zip(decisions)
-                .map(|(beneficiary, grant)| BeneficiaryFile { beneficiary, decisions: vec![grant] })
-                .collect())
+            insert_decisions(tx, &chunk.decisions, &at).await?;
+            insert_entries(tx, &chunk.entries).await
+        }
+
+        /// Checks a chunk of new beneficiaries and writes them, their grants and their journal
+        /// entries inside `tx` (see [`prepare_chunk`]).
+        async fn register_chunk(
+            tx: &mut Tx,
+            head: &mut Head,
+            change: &Change,
+            with: &mut RegisterWith,
+            batch: &[NewBeneficiary],
+            offset: Option<u64>,
+        ) -> Result<Vec<BeneficiaryFile>> {
+            let ids: Vec<CitizenId> = batch.iter().map(|b| b.citizen_id.clone()).collect();
+            let registered = registered_codes(tx, &ids).await?;
+            let chunk = prepare_chunk(head, change, with, batch, &registered, offset)?;
+            write_chunk(tx, change, &chunk).await?;
+            Ok(chunk.files())
         }
 
         /// A registration in chunks: one open writing transaction (see [`crate::Registration`]).
+        /// Each chunk is prepared ([`prepare_chunk`]) on a blocking thread while the chunk before
+        /// it is written: the checks, the rows, the journal payloads and their hashes run beside
+        /// SQLite's inserts. The last chunk is written by `commit`.
         struct Registering {
             tx: Tx,
-            head: Head,
+            /// The journal's head after the last chunk prepared (none while one is being prepared).
+            head: Option<Head>,
             change: Change,
-            with: RegisterWith,
+            with: Option<RegisterWith>,
+            /// Prepared, not yet written.
+            pending: Option<PreparedChunk>,
+            added: u64,
             /// A chunk failed: the transaction may hold part of it, so it can only be rolled back.
             broken: bool,
         }
 
+        impl Registering {
+            fn lost() -> StoreError {
+                StoreError::invalid("registration", "an earlier chunk failed: nothing can be added; start again")
+            }
+
+            /// Writes the pending chunk, if any.
+            async fn flush(&mut self) -> Result<()> {
+                if let Some(chunk) = self.pending.take() {
+                    write_chunk(&mut self.tx, &self.change, &chunk).await?;
+                }
+                Ok(())
+            }
+
+            async fn add_chunk(&mut self, chunk: Vec<NewBeneficiary>) -> Result<Vec<BeneficiaryFile>> {
+                // Citizen IDs taken: in the database, or by the chunk prepared and not yet written.
+                let ids: Vec<CitizenId> = chunk.iter().map(|b| b.citizen_id.clone()).collect();
+                let mut registered = registered_codes(&mut self.tx, &ids).await?;
+                if let Some(p) = &self.pending {
+                    for b in &p.created {
+                        registered.insert(b.citizen_id.as_str().to_owned(), b.code.clone());
+                    }
+                }
+                let (Some(mut head), Some(mut with)) = (self.head.take(), self.with.take()) else {
+                    return Err(Registering::lost());
+                };
+                let change = self.change.clone();
+                let offset = with.seen;
+                let preparing = tokio::task::spawn_blocking(move || {
+                    // The files returned are copies of what will be written, made here too.
+                    let prepared = prepare_chunk(&mut head, &change, &mut with, &chunk, &registered, Some(offset)).map(|p| {
+                        let files: Vec<BeneficiaryFile> = p
+                            .created
+                            .iter()
+                            .zip(&p.decisions)
+                            .map(|(b, d)| BeneficiaryFile { beneficiary: b.clone(), decisions: vec![d.clone()] })
+                            .collect();
+                        (p, files)
+                    });
+                    (head, with, prepared)
+                });
+                let written = self.flush().await;
+                let (head, with, prepared) = preparing
+                    .await
+                    .map_err(|e| StoreError::corrupt(format!("preparing a chunk: {e}")))?;
+                written?;
+                let (prepared, files) = prepared?;
+                self.head = Some(head);
+                self.with = Some(with);
+                self.added += prepared.created.len() as u64;
+                self.pending = Some(prepared);
+                Ok(files)
+            }
+        }
+
         #[async_trait::async_trait]
         impl crate::Registration for Registering {
-            async fn add(&mut self, chunk: &[NewBeneficiary]) -> Result<Vec<BeneficiaryFile>> {
+            async fn add(&mut self, chunk: Vec<NewBeneficiary>) -> Result<Vec<BeneficiaryFile>> {
                 if self.broken {
                     return Err(StoreError::invalid("registration", "an earlier chunk was refused: nothing can be added; start again"));
                 }
-                let offset = self.with.seen;
-                let done = register_chunk(&mut self.tx, &mut self.head, &self.change, &mut self.with, chunk, Some(offset)).await;
+                let done = self.add_chunk(chunk).await;
                 if done.is_err() {
                     self.broken = true;
                 }
@@ -815,20 +930,33 @@ macro_rules! shared_store {
             }
 
             async fn registered(&mut self, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {
-                registered_among(&mut *self.tx, ids).await
+                let mut found = registered_among(&mut *self.tx, ids).await?;
+                if let Some(p) = &self.pending {
+                    let asked: HashSet<&str> = ids.iter().map(CitizenId::as_str).collect();
+                    found.extend(p.created.iter().filter(|b| asked.contains(b.citizen_id.as_str())).map(|b| crate::RegisteredCitizen {
+                        citizen_id: b.citizen_id.clone(),
+                        code: b.code.clone(),
+                        program: b.program,
+                        full_name: b.full_name.clone(),
+                        birth_date: b.birth_date,
+                    }));
+                }
+                Ok(found)
             }
 
             fn added(&self) -> u64 {
-                self.with.added
+                self.added
             }
 
-            async fn commit(self: Box<Self>) -> Result<u64> {
+            async fn commit(mut self: Box<Self>) -> Result<u64> {
                 if self.broken {
                     return Err(StoreError::invalid("registration", "an earlier chunk was refused: nothing was registered"));
                 }
-                let Registering { tx, head, change, with, .. } = *self;
+                self.flush().await?;
+                let Registering { tx, head, change, added, .. } = *self;
+                let head = head.ok_or_else(Registering::lost)?;
                 commit(tx, head, &change, Vec::new()).await?;
-                Ok(with.added)
+                Ok(added)
             }
         }
 
@@ -1181,7 +1309,7 @@ macro_rules! shared_store {
                 change.check()?;
                 let (mut tx, head) = self.begin_write().await?;
                 let with = RegisterWith::read(self, &mut tx).await?;
-                Ok(Box::new(Registering { tx, head, change: change.clone(), with, broken: false }))
+                Ok(Box::new(Registering { tx, head: Some(head), change: change.clone(), with: Some(with), pending: None, added: 0, broken: false }))
             }
 
             async fn registered_citizens(&self, ids: &[CitizenId]) -> Result<Vec<crate::RegisteredCitizen>> {

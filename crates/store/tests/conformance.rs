@@ -592,8 +592,8 @@ async fn a_registration_in_chunks_lands_whole_on_commit(h: &Harness) {
     let before = journal_len(s).await;
 
     let mut r = s.begin_registration(&change()).await.unwrap();
-    let first = r.add(&people[..2]).await.unwrap();
-    let second = r.add(&people[2..]).await.unwrap();
+    let first = r.add(people[..2].to_vec()).await.unwrap();
+    let second = r.add(people[2..].to_vec()).await.unwrap();
     assert_eq!((first.len(), second.len(), r.added()), (2, 3, 5));
     // Ids and codes run on from one chunk to the next.
     let codes: Vec<&str> = first
@@ -682,9 +682,9 @@ async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
     // A chunk naming someone already registered — by an earlier chunk or before — is refused,
     // the item named by its place in the whole registration.
     let mut r = s.begin_registration(&change()).await.unwrap();
-    r.add(&people[1..3]).await.unwrap();
+    r.add(people[1..3].to_vec()).await.unwrap();
     let again = [people[4].clone(), people[2].clone()];
-    match r.add(&again).await {
+    match r.add(again.to_vec()).await {
         Err(StoreError::Invalid(e)) => {
             assert_eq!(e.field, "[4].citizen_id", "{e}");
             assert!(e.reason.contains("already registered"), "{e}");
@@ -692,7 +692,7 @@ async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
         other => panic!("expected a refusal, got {other:?}"),
     }
     // Refused once, it takes nothing more and commits nothing.
-    assert!(r.add(&people[3..4]).await.is_err());
+    assert!(r.add(people[3..4].to_vec()).await.is_err());
     assert!(r.commit().await.is_err());
     assert_eq!(h.raw.count("beneficiaries").await, count);
     assert_eq!(journal_len(s).await, entries);
@@ -700,7 +700,7 @@ async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
     let mut r = s.begin_registration(&change()).await.unwrap();
     let mut bad = people[3].clone();
     bad.address.commune = CommuneCode::parse("99999").unwrap();
-    match r.add(&[people[1].clone(), bad]).await {
+    match r.add(vec![people[1].clone(), bad]).await {
         Err(StoreError::Invalid(e)) => assert_eq!(e.field, "[2].commune", "{e}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -708,7 +708,7 @@ async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
 
     // Dropped without a commit: rolled back.
     let mut r = s.begin_registration(&change()).await.unwrap();
-    r.add(&people[1..]).await.unwrap();
+    r.add(people[1..].to_vec()).await.unwrap();
     drop(r);
     assert_eq!(h.raw.count("beneficiaries").await, count);
     assert_eq!(h.raw.count("decisions").await, count);
@@ -722,7 +722,7 @@ async fn a_refused_or_abandoned_registration_changes_nothing(h: &Harness) {
 
     // The writer is free again, and the chain goes on from where it was.
     let mut r = s.begin_registration(&change()).await.unwrap();
-    r.add(&people[1..]).await.unwrap();
+    r.add(people[1..].to_vec()).await.unwrap();
     assert_eq!(r.commit().await.unwrap(), 4);
     assert_eq!(journal_len(s).await, entries + 4);
     let v = s.verify_journal().await.unwrap();
