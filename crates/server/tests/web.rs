@@ -68,6 +68,80 @@ fn nothing_from_outside(html: &str) {
     }
 }
 
+/// October 2025 of Phú Khương, being paid: four people registered in September 2025 (those of
+/// the fixture are registered today, too late for it), their payroll generated, approved by a
+/// second person, funded and opened. The run, its lines, and the four's citizen IDs by code.
+async fn october_2025(
+    app: &TestApp,
+) -> (
+    chitra_store::cycle::Run,
+    Vec<chitra_store::cycle::LineRow>,
+    std::collections::HashMap<String, String>,
+) {
+    use chitra_core::{Period, Program};
+    use chitra_store::Change;
+    use chitra_store::cycle::LineFilter;
+    let s = &app.store;
+    let on = |who: &str, day: &str| {
+        Change::on(
+            who,
+            "tháng chi trả thử nghiệm",
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+        )
+    };
+    // Four people registered in September 2025 (those of the fixture are registered today, too
+    // late for October 2025's payroll).
+    let people: Vec<_> = ["Lê Thị Mai", "Trần Văn Nam", "Phan Thị Oanh", "Đỗ Văn Phúc"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| common::fixture::person(name, 200 + i as u32, "28756", app.fixture.point1))
+        .collect();
+    let made = s
+        .add_beneficiaries(&on("admin", "2025-09-01"), &people)
+        .await
+        .unwrap();
+    let run = s
+        .generate_payroll(
+            &on("admin", "2025-09-20"),
+            app.fixture.office,
+            Program::SocialAssistance,
+            Period::parse("2025-10").unwrap(),
+        )
+        .await
+        .unwrap();
+    s.approve_payroll(&on("chu.tich", "2025-09-21"), run.id)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("admin", "2025-09-24"), run.id)
+        .await
+        .unwrap();
+    s.open_payroll(&on("buu.dien", "2025-10-01"), run.id)
+        .await
+        .unwrap();
+    let lines = s
+        .run_lines(
+            run.id,
+            &LineFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(lines.len(), 4, "the four known in September");
+    let ids = made
+        .iter()
+        .map(|f| {
+            (
+                f.beneficiary.code.clone(),
+                f.beneficiary.citizen_id.as_str().to_owned(),
+            )
+        })
+        .collect();
+    (run, lines, ids)
+}
+
 #[tokio::test]
 async fn the_pages_sign_in_in_vietnamese_and_switch_to_english() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -290,65 +364,20 @@ async fn an_agent_sees_their_point_only() {
 async fn the_dashboard_measures_payments_against_the_contract_window() {
     use chitra_core::payment::{Identity, Location};
     use chitra_core::payroll::LineStatus;
-    use chitra_core::{Period, Program};
+
     use chitra_store::Change;
-    use chitra_store::cycle::{LineFilter, NewPayment, PaymentResult};
+    use chitra_store::cycle::{NewPayment, PaymentResult};
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let s = &app.store;
+    let (run, lines, ids) = october_2025(&app).await;
+    let citizen_id = |code: &str| ids[code].clone();
     let on = |who: &str, day: &str| {
         Change::on(
             who,
             "tháng chi trả thử nghiệm",
             chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
         )
-    };
-    // Four people registered in September 2025 (those of the fixture are registered today, too
-    // late for October 2025's payroll).
-    let people: Vec<_> = ["Lê Thị Mai", "Trần Văn Nam", "Phan Thị Oanh", "Đỗ Văn Phúc"]
-        .iter()
-        .enumerate()
-        .map(|(i, name)| common::fixture::person(name, 200 + i as u32, "28756", app.fixture.point1))
-        .collect();
-    let made = s
-        .add_beneficiaries(&on("admin", "2025-09-01"), &people)
-        .await
-        .unwrap();
-    let run = s
-        .generate_payroll(
-            &on("admin", "2025-09-20"),
-            app.fixture.office,
-            Program::SocialAssistance,
-            Period::parse("2025-10").unwrap(),
-        )
-        .await
-        .unwrap();
-    s.approve_payroll(&on("chu.tich", "2025-09-21"), run.id)
-        .await
-        .unwrap();
-    s.fund_payroll(&on("admin", "2025-09-24"), run.id)
-        .await
-        .unwrap();
-    s.open_payroll(&on("buu.dien", "2025-10-01"), run.id)
-        .await
-        .unwrap();
-    let lines = s
-        .run_lines(
-            run.id,
-            &LineFilter {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .items;
-    assert_eq!(lines.len(), 4, "the four known in September");
-    let citizen_id = |code: &str| {
-        made.iter()
-            .find(|f| f.beneficiary.code == code)
-            .map(|f| f.beneficiary.citizen_id.as_str().to_owned())
-            .unwrap()
     };
     let pay = |i: usize, when: &str| NewPayment {
         id: format!("thu:{i}"),
@@ -397,6 +426,122 @@ async fn the_dashboard_measures_payments_against_the_contract_window() {
         html.contains("0 chi trước, 1 chi muộn, 1 quá hạn chưa chi"),
         "{html}"
     );
+    app.finish().await;
+}
+
+/// The documents of `chitra export`, downloaded from the pages: a point's payroll list as .xlsx
+/// (read back with calamine) and PDF, the settlement report, the payout file; within the user's
+/// jurisdiction, bad input refused naming the field.
+#[tokio::test]
+async fn documents_download_from_the_pages() {
+    use calamine::Reader;
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    october_2025(&app).await;
+    let point = app.fixture.point1;
+    let http = sign_in(&app, "can.bo").await;
+    let (_, html) = page(&http, &app.url(&format!("/points/{point}?period=2025-10"))).await;
+    assert!(
+        html.contains(&format!(
+            "/documents/payroll/{point}?period=2025-10&#38;format=xlsx"
+        )),
+        "the point's page links its payroll list: {html}"
+    );
+    let get = |path: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let r = get(format!(
+        "/documents/payroll/{point}?period=2025-10&format=xlsx"
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let text: Vec<String> = sheet.rows().flatten().map(|c| c.to_string()).collect();
+    for name in ["Lê Thị Mai", "Trần Văn Nam", "Phan Thị Oanh", "Đỗ Văn Phúc"] {
+        assert!(
+            text.iter().any(|t| t == name),
+            "{name} in the list: {text:?}"
+        );
+    }
+    assert!(text.iter().any(|t| t.starts_with("Bằng chữ")), "{text:?}");
+    let r = get(format!(
+        "/documents/payroll/{point}?period=2025-10&format=pdf"
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    // Bad input names the field; another office's point is not this user's.
+    let r = get(format!(
+        "/documents/payroll/{point}?period=2025-10&format=doc"
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("format"));
+    let r = get(format!(
+        "/documents/payroll/{point}?period=10/2025&format=pdf"
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = get(format!(
+        "/documents/payroll/{}?period=2025-10&format=pdf",
+        app.fixture.point3
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An agent downloads their own point's list, not another's.
+    let agent = sign_in(&app, "nhan.vien.1").await;
+    let r = agent
+        .get(app.url(&format!(
+            "/documents/payroll/{point}?period=2025-10&format=xlsx"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = agent
+        .get(app.url(&format!(
+            "/documents/payroll/{}?period=2025-10&format=xlsx",
+            app.fixture.point2
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The settlement of a contract and the payout file: an administrator may; the payout file
+    // covers the province, which a commune's officer does not reach.
+    let admin = sign_in(&app, "admin").await;
+    let r = admin
+        .get(app.url("/documents/settlement?period=2025-10&contract=VL-BĐ-28756&format=pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    let r = admin
+        .get(app.url("/documents/payout?period=2025-10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let r = get("/documents/payout?period=2025-10".to_owned()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a commune's officer");
     app.finish().await;
 }
 

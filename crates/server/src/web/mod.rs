@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod assets;
 pub mod charts;
+pub mod downloads;
 pub mod i18n;
 pub mod month;
 pub mod pages;
@@ -50,6 +51,9 @@ pub fn routes() -> Router<AppState> {
         .route("/payrolls/{id}", get(month::show))
         .route("/payrolls/{id}/{step}", post(month::step))
         .route("/settlement", get(month::settlement))
+        .route("/documents/payroll/{point}", get(downloads::payroll_list))
+        .route("/documents/settlement", get(downloads::settlement_report))
+        .route("/documents/payout", get(downloads::payout_file))
         .route("/agent", get(agent::today))
         .route("/agent/lines/{id}", get(agent::line).post(agent::pay))
         .route("/points", get(pages::points))

@@ -544,6 +544,31 @@ pub async fn settlement(
             format!("{} — {}", web.t("balances_not"), web.t("balances")),
         )
     };
+    let mut verdict = verdict;
+    for c in state
+        .store
+        .contracts()
+        .await
+        .map_err(|e| web.fail(e.into()))?
+        .iter()
+        .filter(|c| crate::web::downloads::covers_area(&web.caller, &c.terms.area_code))
+    {
+        for format in ["xlsx", "pdf"] {
+            verdict = verdict.link(
+                format!(
+                    "/documents/settlement?period={period}&contract={}&format={format}",
+                    crate::web::views::url_encode(&c.terms.code)
+                ),
+                format!("{} {} ({format})", web.t("settlement_doc"), c.terms.code),
+            );
+        }
+    }
+    if crate::web::downloads::covers_province(&web.caller) {
+        verdict = verdict.link(
+            format!("/documents/payout?period={period}"),
+            format!("{} {period} (CSV)", web.t("payout_file")),
+        );
+    }
     page.push(verdict);
     let mut t = Table::new(
         web.t("contracts_title"),

@@ -467,7 +467,15 @@ async fn point_page(
             .fact(web.t("kind"), p.kind.code())
             .fact(web.t("address"), &p.address)
             .fact(web.t("days"), format!("{}–{}", p.pay_days.0, p.pay_days.1))
-            .fact(web.t("commune"), p.commune.as_str()),
+            .fact(web.t("commune"), p.commune.as_str())
+            .link(
+                format!("/documents/payroll/{id}?period={month}&format=xlsx"),
+                format!("{} {month} (.xlsx)", web.t("payroll_list")),
+            )
+            .link(
+                format!("/documents/payroll/{id}?period={month}&format=pdf"),
+                format!("{} {month} (PDF)", web.t("payroll_list")),
+            ),
     );
     let form = Form::get("schedule-month", format!("/points/{id}"), web.t("open"))
         .field(Field::new("period", web.t("period"), "text").value(month));

@@ -1,0 +1,256 @@
+//! The documents of `chitra export`, downloaded from the pages: a point's payroll list (.xlsx or
+//! PDF), a contract's settlement report (.xlsx or PDF) and the bank payout file (CSV). The same
+//! code as the CLI's (`chitra_documents`); each within the user's jurisdiction.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path as AxPath, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chitra_core::access::{Action, Scope};
+use chitra_core::{Period, Program};
+use chitra_documents::{Error as DocError, payout, payroll, settlement};
+
+use crate::api::points as points_api;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::views::opt;
+use crate::web::{Web, WebResult};
+
+fn doc_error(e: DocError) -> ApiError {
+    match e {
+        DocError::Invalid(f) => ApiError::Invalid(f),
+        DocError::NotFound(what) => ApiError::NotFound {
+            what: "document",
+            key: what,
+        },
+        DocError::Store(s) => s.into(),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+fn period_of(q: &HashMap<String, String>) -> Result<Period, ApiError> {
+    let p =
+        opt(q, "period").ok_or_else(|| ApiError::invalid("period", "give the month, YYYY-MM"))?;
+    Ok(Period::parse(&p)?)
+}
+
+fn program_of(q: &HashMap<String, String>) -> Result<Program, ApiError> {
+    match opt(q, "program") {
+        None => Ok(Program::SocialAssistance),
+        Some(p) => Ok(Program::parse(&p)?),
+    }
+}
+
+/// `xlsx` or `pdf`.
+fn format_of(q: &HashMap<String, String>) -> Result<&'static str, ApiError> {
+    match opt(q, "format").as_deref() {
+        Some("xlsx") => Ok("xlsx"),
+        Some("pdf") => Ok("pdf"),
+        Some(other) => Err(ApiError::invalid(
+            "format",
+            format!("'{other}' is not a format: xlsx or pdf"),
+        )),
+        None => Err(ApiError::invalid("format", "give the format: xlsx or pdf")),
+    }
+}
+
+fn attachment(bytes: Vec<u8>, content_type: &'static str, name: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A document written to a file of its own in the temporary directory (the writers take a path),
+/// read back, removed.
+fn via_file<T>(
+    extension: &str,
+    write: impl FnOnce(&std::path::Path) -> Result<T, DocError>,
+) -> Result<Vec<u8>, ApiError> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("chitra-web-{}-{n}.{extension}", std::process::id()));
+    let written = write(&path).map_err(doc_error);
+    let read = written.and_then(|_| {
+        std::fs::read(&path).map_err(|e| ApiError::Internal(format!("reading the document: {e}")))
+    });
+    let _ = std::fs::remove_file(&path);
+    read
+}
+
+/// CPU-heavy work (typesetting) off the server's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("a document task failed: {e}")))?
+}
+
+fn today() -> chrono::NaiveDate {
+    chitra_store::Change::now("", "").date()
+}
+
+/// Whether the caller reaches the whole of a contract's area: a province (two digits) or a
+/// commune (five).
+pub fn covers_area(caller: &Caller, area: &str) -> bool {
+    caller.everywhere()
+        || matches!(&caller.user.scope, Scope::Province(p) if p == area)
+        || (area.len() == 5 && caller.jurisdiction.covers_commune(area))
+}
+
+/// Whether the caller reaches the whole province (the payout file covers it).
+pub fn covers_province(caller: &Caller) -> bool {
+    caller.everywhere() || matches!(caller.user.scope, Scope::Province(_))
+}
+
+/// `GET /documents/payroll/{point}?period=&format=xlsx|pdf`: the point's payroll list, to print
+/// and sign.
+pub async fn payroll_list(
+    State(state): State<AppState>,
+    web: Web,
+    AxPath(point): AxPath<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> WebResult {
+    web.require(Action::ReadPayroll)?;
+    let go = async {
+        let period = period_of(&q)?;
+        let format = format_of(&q)?;
+        let program = program_of(&q)?;
+        let crate::json::Json(points) =
+            points_api::list(State(state.clone()), web.caller.clone()).await?;
+        let Some(p) = points.into_iter().find(|p| p.id == point) else {
+            return Err(ApiError::forbidden(format!(
+                "payment point {point} is not one you reach"
+            )));
+        };
+        let made_on = today();
+        let list = payroll::payroll_list(state.store.as_ref(), period, &p.code, program, made_on)
+            .await
+            .map_err(doc_error)?;
+        let name = format!("danh-sach-chi-tra-{}-{period}.{format}", p.code);
+        Ok(if format == "xlsx" {
+            let bytes =
+                blocking(move || via_file("xlsx", |path| payroll::write_xlsx(&list, path))).await?;
+            attachment(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                name,
+            )
+        } else {
+            let bytes = blocking(move || payroll::pdf(&list, made_on).map_err(doc_error)).await?;
+            attachment(bytes, "application/pdf", name)
+        })
+    };
+    go.await.map_err(|e| web.fail(e))
+}
+
+/// `GET /documents/settlement?period=&contract=&format=xlsx|pdf`: the settlement report of a
+/// contract (of every contract, for a user who reaches everywhere).
+pub async fn settlement_report(
+    State(state): State<AppState>,
+    web: Web,
+    Query(q): Query<HashMap<String, String>>,
+) -> WebResult {
+    web.require(Action::ReadReports)?;
+    let go = async {
+        let period = period_of(&q)?;
+        let format = format_of(&q)?;
+        let contract = opt(&q, "contract");
+        match &contract {
+            None if !web.caller.everywhere() => {
+                return Err(ApiError::invalid(
+                    "contract",
+                    "give the contract's code: the report of every contract is for users who reach everywhere",
+                ));
+            }
+            None => {}
+            Some(code) => {
+                let all = state.store.contracts().await?;
+                let Some(c) = all.iter().find(|c| &c.terms.code == code) else {
+                    return Err(ApiError::NotFound {
+                        what: "contract",
+                        key: code.clone(),
+                    });
+                };
+                if !covers_area(&web.caller, &c.terms.area_code) {
+                    return Err(ApiError::forbidden(format!(
+                        "contract {code} covers more than your jurisdiction"
+                    )));
+                }
+            }
+        }
+        let made_on = today();
+        let doc = settlement::settlement_document(
+            state.store.as_ref(),
+            period,
+            contract.as_deref(),
+            made_on,
+        )
+        .await
+        .map_err(doc_error)?;
+        let name = format!(
+            "quyet-toan-{}-{period}.{format}",
+            contract.as_deref().unwrap_or("tat-ca")
+        );
+        Ok(if format == "xlsx" {
+            let bytes =
+                blocking(move || via_file("xlsx", |path| settlement::write_xlsx(&doc, path)))
+                    .await?;
+            attachment(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                name,
+            )
+        } else {
+            let bytes = blocking(move || settlement::pdf(&doc, made_on).map_err(doc_error)).await?;
+            attachment(bytes, "application/pdf", name)
+        })
+    };
+    go.await.map_err(|e| web.fail(e))
+}
+
+/// `GET /documents/payout?period=`: the bank and e-wallet payout file (CSV) of a month, for the
+/// province.
+pub async fn payout_file(
+    State(state): State<AppState>,
+    web: Web,
+    Query(q): Query<HashMap<String, String>>,
+) -> WebResult {
+    web.require(Action::ReadLedger)?;
+    let go = async {
+        if !covers_province(&web.caller) {
+            return Err(ApiError::forbidden(
+                "the payout file covers the province: it is for the province's users",
+            ));
+        }
+        let period = period_of(&q)?;
+        let program = program_of(&q)?;
+        let payouts = payout::payouts(state.store.as_ref(), period, program)
+            .await
+            .map_err(doc_error)?;
+        let bytes = blocking(move || {
+            via_file("csv", |path| {
+                payout::write_payout_csv(period, &payouts, path)
+            })
+        })
+        .await?;
+        Ok(attachment(
+            bytes,
+            "text/csv; charset=utf-8",
+            format!("chuyen-khoan-{period}.csv"),
+        ))
+    };
+    go.await.map_err(|e| web.fail(e))
+}
