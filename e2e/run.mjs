@@ -7,7 +7,7 @@
 // Screenshots of each main screen go to e2e/screenshots/ (not committed).
 
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -336,6 +336,15 @@ try {
   const own = Number(AGENT.split(".").pop());
   r = await g.goto(`${BASE}/points/${own}`);
   check(r.status() === 200, `the agent opens their own point's page (got ${r.status()})`);
+  // The point's payroll list of the month being paid, downloaded from its page as the agent
+  // prints it to be signed.
+  await g.goto(`${BASE}/points/${own}?period=${period}`);
+  const pdfLink = g.locator('#point a[href*="/documents/payroll/"][href*="format=pdf"]');
+  check((await pdfLink.count()) === 1, "the point's page links its payroll list as PDF");
+  const [download] = await Promise.all([g.waitForEvent("download"), pdfLink.click()]);
+  const pdfPath = await download.path();
+  const head = readFileSync(pdfPath).subarray(0, 4).toString("latin1");
+  check(download.suggestedFilename().endsWith(".pdf") && head === "%PDF", `the payroll list downloads as a PDF (${download.suggestedFilename()}, ${head})`);
   r = await g.goto(`${BASE}/points/${own + 1}`);
   check(r.status() === 403, `the agent may not open another point's page (got ${r.status()})`);
   await shot(g, "13-agent-forbidden");
