@@ -9,6 +9,7 @@ use crate::money::{Dong, Overflow};
 use crate::period::Period;
 use crate::program::Program;
 use crate::text;
+use crate::units::UnitLevel;
 
 /// How the post office's service fee is reckoned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +168,16 @@ impl NewContract {
         Ok(())
     }
 
+    /// The unit the contract covers: a province (a two-digit code) or a commune (five digits).
+    pub fn area_unit(&self) -> (UnitLevel, &str) {
+        let level = if self.area_code.len() == 2 {
+            UnitLevel::Province
+        } else {
+            UnitLevel::Commune
+        };
+        (level, &self.area_code)
+    }
+
     pub fn in_force(&self, period: Period) -> bool {
         self.valid_from <= period && self.valid_to.is_none_or(|to| period <= to)
     }
@@ -238,6 +249,8 @@ impl Timeliness {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn timeliness_counts_days_against_the_window() {
         let c = contract();
@@ -266,8 +279,6 @@ mod tests {
         assert_eq!(t.counted(), 100);
         assert_eq!(t.on_time_bp(), Some(9_500));
     }
-
-    use super::*;
 
     fn contract() -> NewContract {
         NewContract {

@@ -222,8 +222,7 @@ macro_rules! shared_store {
                     decisions.entry(b).or_default().push(d);
                 }
             } else {
-                let sql = DECISION_FACTS;
-                scan(conn, sql, &[], |r| {
+                scan(conn, DECISION_FACTS, &[], |r| {
                     let (b, d) = decision_facts(r, &engine)?;
                     if let Some(v) = decisions.get_mut(&b) {
                         v.push(d);
@@ -666,11 +665,12 @@ macro_rules! shared_store {
         }
 
         impl PreparedChunk {
-            fn files(self) -> Vec<BeneficiaryFile> {
+            /// The files of the chunk, as they are (or will be) written.
+            fn files(&self) -> Vec<BeneficiaryFile> {
                 self.created
-                    .into_iter()
-                    .zip(self.decisions)
-                    .map(|(beneficiary, grant)| BeneficiaryFile { beneficiary, decisions: vec![grant] })
+                    .iter()
+                    .zip(&self.decisions)
+                    .map(|(b, d)| BeneficiaryFile { beneficiary: b.clone(), decisions: vec![d.clone()] })
                     .collect()
             }
         }
@@ -892,12 +892,7 @@ macro_rules! shared_store {
                 let preparing = tokio::task::spawn_blocking(move || {
                     // The files returned are copies of what will be written, made here too.
                     let prepared = prepare_chunk(&mut head, &change, &mut with, &chunk, &registered, Some(offset)).map(|p| {
-                        let files: Vec<BeneficiaryFile> = p
-                            .created
-                            .iter()
-                            .zip(&p.decisions)
-                            .map(|(b, d)| BeneficiaryFile { beneficiary: b.clone(), decisions: vec![d.clone()] })
-                            .collect();
+                        let files = p.files();
                         (p, files)
                     });
                     (head, with, prepared)

@@ -16,6 +16,29 @@ macro_rules! shared_payments {
         /// How late a payment's time may be after the moment it is recorded: tablets' clocks drift.
         const CLOCK_SKEW_MINUTES: i64 = 15;
 
+        /// Narrows a query to `within`: the point in `point_column`, or the communes of the line
+        /// joined as `l`.
+        fn push_within(q: &mut QueryBuilder<Db>, within: &Within, point_column: &'static str) {
+            match within {
+                Within::Anywhere => {}
+                Within::Point(p) => {
+                    q.push(" AND ").push(point_column).push(" = ").push_bind(*p);
+                }
+                Within::Communes(c) => {
+                    let mut codes: Vec<String> = c.iter().cloned().collect();
+                    codes.sort();
+                    // No code is empty: the first one keeps the list from being `IN ()`.
+                    q.push(" AND l.commune_code IN (");
+                    let mut sep = q.separated(", ");
+                    sep.push_bind(String::new());
+                    for code in codes {
+                        sep.push_bind(code);
+                    }
+                    q.push(")");
+                }
+            }
+        }
+
         /// What paying a line needs to know of it and its beneficiary.
         struct PayLine {
             run_id: i64,
@@ -612,24 +635,7 @@ macro_rules! shared_payments {
                     if let Some(p) = f.point_id {
                         q.push(" AND f.point_id = ").push_bind(p);
                     }
-                    match &f.within {
-                        Within::Anywhere => {}
-                        Within::Point(p) => {
-                            q.push(" AND f.point_id = ").push_bind(*p);
-                        }
-                        Within::Communes(c) => {
-                            let mut codes: Vec<String> = c.iter().cloned().collect();
-                            codes.sort();
-                            // No code is empty: the first one keeps the list from being `IN ()`.
-                            q.push(" AND l.commune_code IN (");
-                            let mut sep = q.separated(", ");
-                            sep.push_bind(String::new());
-                            for code in codes {
-                                sep.push_bind(code);
-                            }
-                            q.push(")");
-                        }
-                    }
+                    push_within(q, &f.within, "f.point_id");
                 }
                 const FROM: &str = " FROM payment_flags f JOIN payments p ON p.id = f.payment_id JOIN payroll_lines l ON l.id = f.line_id JOIN beneficiaries b ON b.id = l.beneficiary_id LEFT JOIN payment_points pt ON pt.id = f.point_id";
                 let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
@@ -686,23 +692,7 @@ macro_rules! shared_payments {
                     runs.push_bind(*id);
                 }
                 q.push(")");
-                match within {
-                    Within::Anywhere => {}
-                    Within::Point(pt) => {
-                        q.push(" AND p.point_id = ").push_bind(*pt);
-                    }
-                    Within::Communes(c) => {
-                        let mut codes: Vec<String> = c.iter().cloned().collect();
-                        codes.sort();
-                        q.push(" AND l.commune_code IN (");
-                        let mut sep = q.separated(", ");
-                        sep.push_bind(String::new());
-                        for code in codes {
-                            sep.push_bind(code);
-                        }
-                        q.push(")");
-                    }
-                }
+                push_within(&mut q, within, "p.point_id");
                 q.push(" GROUP BY p.run_id, substr(p.paid_at, 1, 13), substr(p.paid_at, length(p.paid_at) - 5)");
                 let rows = q.build().fetch_all(&self.pool).await?;
                 let mut days: BTreeMap<(i64, chrono::NaiveDate), (i64, Dong)> = BTreeMap::new();

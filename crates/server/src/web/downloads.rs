@@ -8,6 +8,7 @@ use axum::extract::{Path as AxPath, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chitra_core::access::{Action, Scope};
+use chitra_core::contract::NewContract;
 use chitra_core::{Period, Program};
 use chitra_documents::{Error as DocError, payout, payroll, settlement};
 
@@ -102,12 +103,10 @@ fn today() -> chrono::NaiveDate {
     chitra_store::Change::now("", "").date()
 }
 
-/// Whether the caller reaches the whole of a contract's area: a province (two digits) or a
-/// commune (five).
-pub fn covers_area(caller: &Caller, area: &str) -> bool {
-    caller.everywhere()
-        || matches!(&caller.user.scope, Scope::Province(p) if p == area)
-        || (area.len() == 5 && caller.jurisdiction.covers_commune(area))
+/// Whether the caller reaches the whole of a contract's area.
+pub fn covers_contract(caller: &Caller, contract: &NewContract) -> bool {
+    let (level, code) = contract.area_unit();
+    caller.jurisdiction.covers_unit(level, code)
 }
 
 /// Whether the caller reaches the whole province (the payout file covers it).
@@ -184,7 +183,7 @@ pub async fn settlement_report(
                         key: code.clone(),
                     });
                 };
-                if !covers_area(&web.caller, &c.terms.area_code) {
+                if !covers_contract(&web.caller, &c.terms) {
                     return Err(ApiError::forbidden(format!(
                         "contract {code} covers more than your jurisdiction"
                     )));

@@ -551,7 +551,7 @@ pub async fn settlement(
         .await
         .map_err(|e| web.fail(e.into()))?
         .iter()
-        .filter(|c| crate::web::downloads::covers_area(&web.caller, &c.terms.area_code))
+        .filter(|c| crate::web::downloads::covers_contract(&web.caller, &c.terms))
     {
         for format in ["xlsx", "pdf"] {
             verdict = verdict.link(
