@@ -6,6 +6,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 type Db = sqlx::Postgres;
+/// A write transaction.
+type Tx = sqlx::Transaction<'static, Db>;
 const BACKEND: &str = "postgres";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -41,7 +43,7 @@ impl PgStore {
 
     /// A write transaction holding the journal head's row lock: writers queue here, so entries
     /// are chained one at a time and the chain never forks.
-    async fn begin_write(&self) -> Result<(sqlx::Transaction<'static, Db>, Head)> {
+    async fn begin_write(&self) -> Result<(Tx, Head)> {
         let mut tx = self.pool.begin().await?;
         let row: (i64, String) =
             sqlx::query_as("SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE")
@@ -120,7 +122,7 @@ enum ColumnValues {
 /// so that a statement carries up to 100,000 rows with one parameter per column, and PostgreSQL
 /// plans it once whatever the number of rows.
 async fn insert_rows<T>(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut Tx,
     table: &str,
     columns: &[&str],
     rows: &[T],
@@ -192,11 +194,7 @@ async fn insert_rows<T>(
 }
 
 /// Sets the status of payroll lines.
-async fn set_status(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    ids: &[i64],
-    status: &str,
-) -> crate::Result<()> {
+async fn set_status(tx: &mut Tx, ids: &[i64], status: &str) -> crate::Result<()> {
     sqlx::query("UPDATE payroll_lines SET status = $1 WHERE id = ANY($2)")
         .bind(status.to_owned())
         .bind(ids.to_vec())
@@ -275,7 +273,7 @@ async fn scan(
 /// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
 /// same key is there: the rows not inserted, by position.
 async fn insert_rows_ignoring<T>(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut Tx,
     table: &str,
     columns: &[&str],
     rows: &[T],

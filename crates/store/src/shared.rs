@@ -32,7 +32,6 @@ macro_rules! shared_store {
             UnitsLoaded, Verification, YearRow,
         };
 
-        type Tx = sqlx::Transaction<'static, Db>;
         type Conn = <Db as sqlx::Database>::Connection;
 
         /// Bind parameters per statement: under SQLite's limit of 32,766 (PostgreSQL's is 65,535).

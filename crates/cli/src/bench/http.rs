@@ -304,11 +304,13 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         let script = dir.join("pay.lua");
         let lines = dir.join("payments.jsonl");
         std::fs::write(&script, WRK_SCRIPT).map_err(|e| Failure::Other(e.to_string()))?;
-        let mut f = std::fs::File::create(&lines).map_err(|e| Failure::Other(e.to_string()))?;
+        let file = std::fs::File::create(&lines).map_err(|e| Failure::Other(e.to_string()))?;
+        let mut f = std::io::BufWriter::new(file);
         for l in rest {
             writeln!(f, "{}", body(l, &citizen(l)?, "wrk"))
                 .map_err(|e| Failure::Other(e.to_string()))?;
         }
+        f.flush().map_err(|e| Failure::Other(e.to_string()))?;
         drop(f);
         let threads = 2usize;
         let out = tokio::process::Command::new("wrk")
