@@ -61,6 +61,15 @@ macro_rules! shared_payments {
             }
         }
 
+        /// What paying a line needs to know of its run.
+        struct PayRun {
+            id: i64,
+            office_id: i64,
+            program: Program,
+            period: Period,
+            state: RunState,
+        }
+
         /// A payment point as schedules need it.
         struct PointFacts {
             code: String,
@@ -258,16 +267,26 @@ macro_rules! shared_payments {
                 let mut run_ids: Vec<i64> = lines.values().map(|l| l.run_id).collect();
                 run_ids.sort_unstable();
                 run_ids.dedup();
-                let mut runs: HashMap<i64, (Run, String)> = HashMap::new();
-                let heads = lookup_ids(&mut tx, &format!("SELECT {RUN_COLUMNS} FROM payroll_runs WHERE id"), &run_ids, |r| {
-                    Ok((r.int(0), r.int(4)))
-                })
-                .await?;
-                for (run_id, contract_id) in heads {
-                    let run = run_head(&mut tx, run_id).await?;
-                    let contract = contract_of(&mut tx, contract_id).await?;
-                    runs.insert(run_id, (run, contract.terms.code));
-                }
+                // One query for all of them: each wait on the database costs a transaction of
+                // single payments more than the work itself.
+                let runs: HashMap<i64, (PayRun, String)> = lookup_ids(
+                    &mut tx,
+                    "SELECT r.id, r.office_id, r.program, r.period, r.state, c.code FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id WHERE r.id",
+                    &run_ids,
+                    |r| {
+                        let run = PayRun {
+                            id: r.int(0),
+                            office_id: r.int(1),
+                            program: parsed("program", Program::parse(r.str(2).unwrap_or("")))?,
+                            period: period_of(r.int(3))?,
+                            state: RunState::parse(r.str(4).unwrap_or("")).ok_or_else(|| StoreError::corrupt("run state"))?,
+                        };
+                        Ok((run.id, (run, r.text(5))))
+                    },
+                )
+                .await?
+                .into_iter()
+                .collect();
                 // The points, their schedules for the lines' months, and proxies' months so far.
                 let mut point_ids: Vec<i64> = lines.values().filter_map(PayLine::point).collect();
                 point_ids.sort_unstable();
