@@ -99,6 +99,29 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(format!("a document task failed: {e}")))?
 }
 
+/// `doc` as an attachment named `name`, in `format` (from [`format_of`]): the spreadsheet
+/// `xlsx` writes, or the PDF `pdf` typesets — off the server's threads either way.
+async fn sheet_or_pdf<D: Send + 'static>(
+    doc: D,
+    format: &'static str,
+    name: String,
+    made_on: chrono::NaiveDate,
+    xlsx: fn(&D, &std::path::Path) -> Result<(), DocError>,
+    pdf: fn(&D, chrono::NaiveDate) -> Result<Vec<u8>, DocError>,
+) -> Result<Response, ApiError> {
+    Ok(if format == "xlsx" {
+        let bytes = blocking(move || via_file("xlsx", |path| xlsx(&doc, path))).await?;
+        attachment(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            name,
+        )
+    } else {
+        let bytes = blocking(move || pdf(&doc, made_on).map_err(doc_error)).await?;
+        attachment(bytes, "application/pdf", name)
+    })
+}
+
 fn today() -> chrono::NaiveDate {
     chitra_store::Change::now("", "").date()
 }
@@ -139,18 +162,15 @@ pub async fn payroll_list(
             .await
             .map_err(doc_error)?;
         let name = format!("danh-sach-chi-tra-{}-{period}.{format}", p.code);
-        Ok(if format == "xlsx" {
-            let bytes =
-                blocking(move || via_file("xlsx", |path| payroll::write_xlsx(&list, path))).await?;
-            attachment(
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                name,
-            )
-        } else {
-            let bytes = blocking(move || payroll::pdf(&list, made_on).map_err(doc_error)).await?;
-            attachment(bytes, "application/pdf", name)
-        })
+        sheet_or_pdf(
+            list,
+            format,
+            name,
+            made_on,
+            payroll::write_xlsx,
+            payroll::pdf,
+        )
+        .await
     };
     go.await.map_err(|e| web.fail(e))
 }
@@ -203,19 +223,15 @@ pub async fn settlement_report(
             "quyet-toan-{}-{period}.{format}",
             contract.as_deref().unwrap_or("tat-ca")
         );
-        Ok(if format == "xlsx" {
-            let bytes =
-                blocking(move || via_file("xlsx", |path| settlement::write_xlsx(&doc, path)))
-                    .await?;
-            attachment(
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                name,
-            )
-        } else {
-            let bytes = blocking(move || settlement::pdf(&doc, made_on).map_err(doc_error)).await?;
-            attachment(bytes, "application/pdf", name)
-        })
+        sheet_or_pdf(
+            doc,
+            format,
+            name,
+            made_on,
+            settlement::write_xlsx,
+            settlement::pdf,
+        )
+        .await
     };
     go.await.map_err(|e| web.fail(e))
 }
