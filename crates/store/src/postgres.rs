@@ -63,6 +63,14 @@ impl PgStore {
     }
 }
 
+/// A write transaction's connection for many statements in a row (on SQLite this saves a round
+/// trip to its worker thread per statement; here it is the connection).
+type Held<'c> = &'c mut sqlx::PgConnection;
+
+async fn hold(conn: &mut sqlx::PgConnection) -> crate::Result<Held<'_>> {
+    Ok(conn)
+}
+
 shared_store!(PgStore);
 shared_cycle!(PgStore);
 shared_access!(PgStore);
@@ -122,10 +130,23 @@ enum ColumnValues {
 /// so that a statement carries up to 100,000 rows with one parameter per column, and PostgreSQL
 /// plans it once whatever the number of rows.
 async fn insert_rows<T>(
-    tx: &mut Tx,
+    conn: &mut sqlx::PgConnection,
     table: &str,
     columns: &[&str],
     rows: &[T],
+    bind: impl FnMut(&T, &mut Binder),
+) -> crate::Result<()> {
+    insert_rows_with(conn, table, columns, rows, "", bind).await
+}
+
+/// [`insert_rows`] with a clause after the rows (`ON CONFLICT …`; a key may then come once in
+/// `rows`).
+async fn insert_rows_with<T>(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    then: &str,
     mut bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<()> {
     for chunk in rows.chunks(100_000) {
@@ -176,7 +197,7 @@ async fn insert_rows<T>(
             })
             .collect();
         let sql = format!(
-            "INSERT INTO {table} ({}) SELECT * FROM UNNEST({})",
+            "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {then}",
             columns.join(", "),
             arrays.join(", ")
         );
@@ -188,17 +209,17 @@ async fn insert_rows<T>(
                 ColumnValues::Date(c) => q.bind(c),
             };
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 /// Sets the status of payroll lines.
-async fn set_status(tx: &mut Tx, ids: &[i64], status: &str) -> crate::Result<()> {
+async fn set_status(conn: &mut sqlx::PgConnection, ids: &[i64], status: &str) -> crate::Result<()> {
     sqlx::query("UPDATE payroll_lines SET status = $1 WHERE id = ANY($2)")
         .bind(status.to_owned())
         .bind(ids.to_vec())
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -273,7 +294,7 @@ async fn scan(
 /// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
 /// same key is there: the rows not inserted, by position.
 async fn insert_rows_ignoring<T>(
-    tx: &mut Tx,
+    tx: &mut sqlx::PgConnection,
     table: &str,
     columns: &[&str],
     rows: &[T],
@@ -312,7 +333,7 @@ async fn insert_rows_ignoring<T>(
         q.push(format!(" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"));
         let inserted: std::collections::HashSet<i64> = q
             .build_query_scalar::<i64>()
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .collect();

@@ -56,7 +56,7 @@ macro_rules! shared_store {
         /// Chains the notes after `head`, inserts them and moves the stored head, inside `tx`.
         async fn append_journal(tx: &mut Tx, head: &mut Head, change: &Change, notes: Vec<Note>) -> Result<()> {
             let entries = chain(head, change, notes);
-            insert_entries(tx, &entries).await
+            insert_entries(&mut hold(tx).await?, &entries).await
         }
 
         /// Chains the notes after `head` (which moves to the last of them): pure, no database.
@@ -81,7 +81,7 @@ macro_rules! shared_store {
         }
 
         /// Inserts chained entries and moves the stored head to the last of them, inside `tx`.
-        async fn insert_entries(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
+        async fn insert_entries(tx: &mut Held<'_>, entries: &[Entry]) -> Result<()> {
             let Some(last) = entries.last() else {
                 return Ok(());
             };
@@ -103,12 +103,11 @@ macro_rules! shared_store {
                 },
             )
             .await?;
-            sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(last.seq)
-                .bind(last.hash.clone())
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
+            // The head's one row, written like the entries (no round trip of its own).
+            insert_rows_with(tx, "journal_head", &["id", "seq", "hash"], &[last], "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", |e, r| {
+                r.int(1).int(e.seq).text(&e.hash);
+            })
+            .await
         }
 
         /// Appends the change's journal entries and commits: the change and its entries land together.
@@ -824,7 +823,7 @@ macro_rules! shared_store {
             )
             .await?;
             insert_decisions(tx, &chunk.decisions, &at).await?;
-            insert_entries(tx, &chunk.entries).await
+            insert_entries(&mut hold(tx).await?, &chunk.entries).await
         }
 
         /// Checks a chunk of new beneficiaries and writes them, their grants and their journal

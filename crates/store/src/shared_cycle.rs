@@ -183,7 +183,8 @@ macro_rules! shared_cycle {
                 }
             }
             let names = account_names(transfers);
-            let mut ledger = Ledger::with(account_balances(tx, &names).await?, made);
+            let mut held = hold(tx).await?;
+            let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, made);
             let posted = ledger.post_all(transfers).map_err(ledger_error)?;
             let new: Vec<(&Transfer, &str)> = transfers
                 .iter()
@@ -191,7 +192,7 @@ macro_rules! shared_cycle {
                 .filter(|(_, p)| **p == chitra_core::ledger::Posted::Applied)
                 .map(|(t, _)| (t, at))
                 .collect();
-            store_transfers(tx, &ledger, &names, &new).await?;
+            store_transfers(&mut held, &ledger, &names, &new).await?;
             Ok(new.len())
         }
 
@@ -207,29 +208,16 @@ macro_rules! shared_cycle {
         }
 
         /// The stored balances of accounts (those never moved are absent).
-        async fn account_balances(tx: &mut Tx, names: &[String]) -> Result<Vec<(Account, Balance)>> {
-            let mut balances = Vec::new();
-            for chunk in names.chunks(MAX_PARAMS / 2) {
-                let mut q = QueryBuilder::<Db>::new("SELECT name, debits, credits FROM accounts WHERE name IN (");
-                let mut sep = q.separated(", ");
-                for n in chunk {
-                    sep.push_bind(n.clone());
-                }
-                q.push(")");
-                for r in q.build().fetch_all(&mut **tx).await? {
-                    let name: String = r.try_get("name")?;
-                    balances.push((
-                        Account::parse(&name)?,
-                        Balance { debits: r.try_get("debits")?, credits: r.try_get("credits")? },
-                    ));
-                }
-            }
-            Ok(balances)
+        async fn account_balances(tx: &mut Held<'_>, names: &[String]) -> Result<Vec<(Account, Balance)>> {
+            lookup_texts(tx, "SELECT name, debits, credits FROM accounts WHERE name", names, |r| {
+                Ok((Account::parse(r.str(0).unwrap_or(""))?, Balance { debits: r.int(1), credits: r.int(2) }))
+            })
+            .await
         }
 
         /// Writes what `ledger` posted: the balances of the accounts `names`, the transfers `new`
         /// (each with the time it is recorded at), and the month's flows they add to.
-        async fn store_transfers(tx: &mut Tx, ledger: &Ledger, names: &[String], new: &[(&Transfer, &str)]) -> Result<()> {
+        async fn store_transfers(tx: &mut Held<'_>, ledger: &Ledger, names: &[String], new: &[(&Transfer, &str)]) -> Result<()> {
             let touched: Vec<(String, String, Balance)> = names
                 .iter()
                 .filter_map(|n| {
@@ -238,14 +226,10 @@ macro_rules! shared_cycle {
                     Some((n.clone(), kind, ledger.balance(&a)))
                 })
                 .collect();
-            for chunk in touched.chunks(MAX_PARAMS / 4) {
-                let mut q = QueryBuilder::<Db>::new("INSERT INTO accounts (name, kind, debits, credits) ");
-                q.push_values(chunk, |mut b, (name, kind, bal)| {
-                    b.push_bind(name.clone()).push_bind(kind.clone()).push_bind(bal.debits).push_bind(bal.credits);
-                });
-                q.push(" ON CONFLICT (name) DO UPDATE SET debits = excluded.debits, credits = excluded.credits");
-                q.build().execute(&mut **tx).await?;
-            }
+            insert_rows_with(tx, "accounts", &["name", "kind", "debits", "credits"], &touched, "ON CONFLICT (name) DO UPDATE SET debits = excluded.debits, credits = excluded.credits", |(name, kind, bal), b| {
+                b.text(name).text(kind).int(bal.debits).int(bal.credits);
+            })
+            .await?;
             const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
             insert_rows(tx, "transfers", COLUMNS, new, |(t, at), b| {
                 b.text(&t.id)
@@ -268,14 +252,17 @@ macro_rules! shared_cycle {
                 s.1 += 1;
             }
             let sums: Vec<_> = sums.into_iter().collect();
-            for chunk in sums.chunks(MAX_PARAMS / 6) {
-                let mut q = QueryBuilder::<Db>::new("INSERT INTO transfer_sums (period, kind, debit, credit, amount, n) ");
-                q.push_values(chunk, |mut b, ((period, kind, debit, credit), (amount, n))| {
-                    b.push_bind(*period).push_bind(*kind).push_bind(*debit).push_bind(*credit).push_bind(*amount).push_bind(*n);
-                });
-                q.push(" ON CONFLICT (period, kind, debit, credit) DO UPDATE SET amount = transfer_sums.amount + excluded.amount, n = transfer_sums.n + excluded.n");
-                q.build().execute(&mut **tx).await?;
-            }
+            insert_rows_with(
+                tx,
+                "transfer_sums",
+                &["period", "kind", "debit", "credit", "amount", "n"],
+                &sums,
+                "ON CONFLICT (period, kind, debit, credit) DO UPDATE SET amount = transfer_sums.amount + excluded.amount, n = transfer_sums.n + excluded.n",
+                |((period, kind, debit, credit), (amount, n)), b| {
+                    b.int(*period).text(kind).text(debit).text(credit).int(*amount).int(*n);
+                },
+            )
+            .await?;
             Ok(())
         }
 
@@ -957,7 +944,7 @@ macro_rules! shared_cycle {
                         at: &at,
                     });
                 }
-                insert_payment_rows(&mut tx, &rows).await?;
+                insert_payment_rows(&mut hold(&mut tx).await?, &rows).await?;
                 let n = note("payroll.fund", format!("run:{run_id}"), &serde_json::json!({ "transfers": transfers.len(), "advanced_vnd": run.to_advance, "facility_lines_paid": facility.len() }))?;
                 commit(tx, head, change, vec![n]).await?;
                 self.run(run_id).await

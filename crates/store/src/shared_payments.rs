@@ -96,7 +96,7 @@ macro_rules! shared_payments {
         }
 
         /// Inserts payments and marks their lines paid.
-        async fn insert_payment_rows(tx: &mut Tx, rows: &[PaymentRow<'_>]) -> Result<()> {
+        async fn insert_payment_rows(tx: &mut Held<'_>, rows: &[PaymentRow<'_>]) -> Result<()> {
             const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
             insert_rows(tx, "payments", COLUMNS, rows, |r, b| {
                 b.text(&r.p.id)
@@ -132,12 +132,12 @@ macro_rules! shared_payments {
 
         const POINT_FACTS: &str = "SELECT id, code, name, commune_code, pay_day_first, pay_day_last, opening_days FROM payment_points";
 
-        async fn point_facts(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, PointFacts>> {
+        async fn point_facts(conn: &mut Held<'_>, ids: &[i64]) -> Result<HashMap<i64, PointFacts>> {
             Ok(lookup_ids(conn, &format!("{POINT_FACTS} WHERE id"), ids, parse_point).await?.into_iter().collect())
         }
 
         /// The schedules of (point, month) pairs: as set, else the default; only for known points.
-        async fn schedules_of(conn: &mut Conn, points: &HashMap<i64, PointFacts>, wanted: &[(i64, Period)]) -> Result<HashMap<(i64, Period), (PointSchedule, bool)>> {
+        async fn schedules_of(conn: &mut Held<'_>, points: &HashMap<i64, PointFacts>, wanted: &[(i64, Period)]) -> Result<HashMap<(i64, Period), (PointSchedule, bool)>> {
             let mut ids: Vec<i64> = wanted.iter().map(|(p, _)| *p).filter(|p| points.contains_key(p)).collect();
             ids.sort_unstable();
             ids.dedup();
@@ -179,7 +179,7 @@ macro_rules! shared_payments {
         }
 
         /// The kinds of flag recorded for payments, by payment id.
-        async fn flags_of(conn: &mut Conn, ids: &[String]) -> Result<HashMap<String, Vec<FlagKind>>> {
+        async fn flags_of(conn: &mut Held<'_>, ids: &[String]) -> Result<HashMap<String, Vec<FlagKind>>> {
             let mut out: HashMap<String, Vec<FlagKind>> = HashMap::new();
             for (id, kind) in lookup_texts(conn, "SELECT payment_id, kind FROM payment_flags WHERE payment_id", ids, |r| Ok((r.text(0), r.text(1)))).await? {
                 out.entry(id).or_default().push(parsed("flag kind", FlagKind::parse(&kind))?);
@@ -213,8 +213,10 @@ macro_rules! shared_payments {
                 ids.dedup();
                 let mut wanted_lines: Vec<i64> = all().map(|p| p.line_id).collect();
                 let (mut tx, head) = self.begin_write().await?;
+                // Every read and write below on the connection held once (see `Held`).
+                let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
-                let by_id: HashMap<String, i64> = lookup_texts(&mut tx, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
+                let by_id: HashMap<String, i64> = lookup_texts(&mut held, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
                     .await?
                     .into_iter()
                     .collect();
@@ -223,7 +225,7 @@ macro_rules! shared_payments {
                 wanted_lines.dedup();
                 // The lines, with their beneficiaries.
                 let lines: HashMap<i64, PayLine> = lookup_ids(
-                    &mut tx,
+                    &mut held,
                     "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id",
                     &wanted_lines,
                     |r| {
@@ -248,7 +250,7 @@ macro_rules! shared_payments {
                 .into_iter()
                 .collect();
                 // Lines already paid, and by which payment.
-                let by_line: HashMap<i64, String> = lookup_ids(&mut tx, "SELECT line_id, id FROM payments WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
+                let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payments WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
                     .await?
                     .into_iter()
                     .collect();
@@ -257,7 +259,7 @@ macro_rules! shared_payments {
                 beneficiaries.sort_unstable();
                 beneficiaries.dedup();
                 let mut deaths: HashMap<i64, chrono::NaiveDate> = HashMap::new();
-                for (b, on) in lookup_ids(&mut tx, "SELECT beneficiary_id, death_date FROM decisions WHERE death_date IS NOT NULL AND beneficiary_id", &beneficiaries, |r| Ok((r.int(0), r.date(1)))).await? {
+                for (b, on) in lookup_ids(&mut held, "SELECT beneficiary_id, death_date FROM decisions WHERE death_date IS NOT NULL AND beneficiary_id", &beneficiaries, |r| Ok((r.int(0), r.date(1)))).await? {
                     if let Some(on) = on {
                         let d = deaths.entry(b).or_insert(on);
                         *d = (*d).min(on);
@@ -270,7 +272,7 @@ macro_rules! shared_payments {
                 // One query for all of them: each wait on the database costs a transaction of
                 // single payments more than the work itself.
                 let runs: HashMap<i64, (PayRun, String)> = lookup_ids(
-                    &mut tx,
+                    &mut held,
                     "SELECT r.id, r.office_id, r.program, r.period, r.state, c.code FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id WHERE r.id",
                     &run_ids,
                     |r| {
@@ -291,19 +293,19 @@ macro_rules! shared_payments {
                 let mut point_ids: Vec<i64> = lines.values().filter_map(PayLine::point).collect();
                 point_ids.sort_unstable();
                 point_ids.dedup();
-                let points = point_facts(&mut tx, &point_ids).await?;
+                let points = point_facts(&mut held, &point_ids).await?;
                 let mut months: Vec<(i64, Period)> = lines
                     .iter()
                     .filter_map(|(id, l)| Some((l.point()?, pay::parse_line_id(*id)?.0)))
                     .collect();
                 months.sort_unstable();
                 months.dedup();
-                let schedules = schedules_of(&mut tx, &points, &months).await?;
+                let schedules = schedules_of(&mut held, &points, &months).await?;
                 let mut proxy_keys: Vec<String> = all().filter_map(|p| p.identity.proxy_key()).collect();
                 proxy_keys.sort_unstable();
                 proxy_keys.dedup();
                 let mut proxies: HashMap<(String, i64), HashSet<i64>> = HashMap::new();
-                for (key, period, beneficiary) in lookup_texts(&mut tx, "SELECT proxy_key, period, beneficiary_id FROM proxy_collections WHERE proxy_key", &proxy_keys, |r| Ok((r.text(0), r.int(1), r.int(2)))).await? {
+                for (key, period, beneficiary) in lookup_texts(&mut held, "SELECT proxy_key, period, beneficiary_id FROM proxy_collections WHERE proxy_key", &proxy_keys, |r| Ok((r.text(0), r.int(1), r.int(2)))).await? {
                     proxies.entry((key, period)).or_default().insert(beneficiary);
                 }
                 // Balances of the accounts the lines' money waits in, and of paid-out.
@@ -319,8 +321,8 @@ macro_rules! shared_payments {
                     .collect();
                 names.sort_unstable();
                 names.dedup();
-                let mut ledger = Ledger::with(account_balances(&mut tx, &names).await?, []);
-                let already = flags_of(&mut tx, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
+                let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, []);
+                let already = flags_of(&mut held, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
 
                 // Each payment decided in order, across groups.
@@ -459,7 +461,7 @@ macro_rules! shared_payments {
                 // Written: transfers and balances, payments and their lines, flags, proxies.
                 let ats: Vec<String> = groups.iter().map(|(c, _, _)| c.at_text()).collect();
                 let new: Vec<(&Transfer, &str)> = accepted.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
-                store_transfers(&mut tx, &ledger, &names, &new).await?;
+                store_transfers(&mut held, &ledger, &names, &new).await?;
                 let mut rows = Vec::with_capacity(accepted.len());
                 for a in &accepted {
                     rows.push(PaymentRow {
@@ -471,10 +473,10 @@ macro_rules! shared_payments {
                         at: ats[a.group].as_str(),
                     });
                 }
-                insert_payment_rows(&mut tx, &rows).await?;
+                insert_payment_rows(&mut held, &rows).await?;
                 let flagged: Vec<(&Accepted<'_>, &Flag)> = accepted.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
                 const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
-                insert_rows(&mut tx, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
+                insert_rows(&mut held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
                     b.text(&a.p.id)
                         .code(f.kind().code())
                         .int(a.p.line_id)
@@ -485,13 +487,15 @@ macro_rules! shared_payments {
                 })
                 .await?;
                 let by_proxy: Vec<(&Accepted<'_>, String)> = accepted.iter().filter_map(|a| Some((a, a.p.identity.proxy_key()?))).collect();
-                insert_rows(&mut tx, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
+                insert_rows(&mut held, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
                     b.int(a.p.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&a.p.id);
                 })
                 .await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "payments: written");
-                // One journal entry per group that accepted something, by the group's actor.
+                // One journal entry per group that accepted something, by the group's actor: all
+                // chained first, then written together (one statement run, one head update).
                 let mut head = head;
+                let mut entries = Vec::new();
                 for (gi, (change, _, _)) in groups.iter().enumerate() {
                     let mine: Vec<&Accepted<'_>> = accepted.iter().filter(|a| a.group == gi).collect();
                     if mine.is_empty() {
@@ -506,8 +510,12 @@ macro_rules! shared_payments {
                             "flags": flags,
                         }),
                     )?;
-                    append_journal(&mut tx, &mut head, change, vec![n]).await?;
+                    entries.extend(chain(&mut head, change, vec![n]));
                 }
+                insert_entries(&mut held, &entries).await?;
+                // Let go before the commit (on PostgreSQL it is only a reference).
+                #[allow(dropping_references)]
+                drop(held);
                 tx.commit().await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "payments: committed");
                 Ok(results)
@@ -520,7 +528,7 @@ macro_rules! shared_payments {
                 change.check()?;
                 let s = PointSchedule::new(schedule.period, schedule.days, schedule.opens, schedule.closes)?;
                 let (mut tx, head) = self.begin_write().await?;
-                let points = point_facts(&mut tx, &[schedule.point_id]).await?;
+                let points = point_facts(&mut hold(&mut tx).await?, &[schedule.point_id]).await?;
                 let Some(point) = points.get(&schedule.point_id) else {
                     return Err(StoreError::invalid("point", format!("no payment point #{}", schedule.point_id)));
                 };
@@ -563,7 +571,7 @@ macro_rules! shared_payments {
                 points.sort_by_key(|(id, _)| *id);
                 let wanted: Vec<(i64, Period)> = points.iter().map(|(id, _)| (*id, period)).collect();
                 let facts: HashMap<i64, PointFacts> = points.into_iter().collect();
-                let schedules = schedules_of(&mut conn, &facts, &wanted).await?;
+                let schedules = schedules_of(&mut hold(&mut conn).await?, &facts, &wanted).await?;
                 let mut out = Vec::with_capacity(wanted.len());
                 for (id, _) in &wanted {
                     if let (Some(f), Some((s, default))) = (facts.get(id), schedules.get(&(*id, period))) {
@@ -595,7 +603,7 @@ macro_rules! shared_payments {
                     checked.push((code.to_owned(), reason, home));
                 }
                 let (mut tx, head) = self.begin_write().await?;
-                let points = point_facts(&mut tx, &[point_id]).await?;
+                let points = point_facts(&mut hold(&mut tx).await?, &[point_id]).await?;
                 let Some(point) = points.get(&point_id) else {
                     return Err(StoreError::invalid("point", format!("no payment point #{point_id}")));
                 };

@@ -4,7 +4,8 @@
 //! boxed several times, here it is bound once.
 //!
 //! This is the only unsafe code of the project. Every pointer comes from SQLite on the connection
-//! whose handle we hold locked for the whole call (sqlx's worker cannot touch it meanwhile), the
+//! whose handle we hold locked for the whole call (sqlx's worker cannot touch it meanwhile: see
+//! [`Locked`]), the
 //! statement is finalised on every path by `Finalize`, and text is bound with
 //! `SQLITE_TRANSIENT`, so SQLite copies it before the borrowed `&str` goes away.
 #![allow(unsafe_code)]
@@ -15,8 +16,53 @@ use std::ptr;
 use chrono::NaiveDate;
 use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
+use sqlx::sqlite::LockedSqliteHandle;
 
 use crate::StoreError;
+
+/// A connection locked for our own calls through the C API: sqlx's worker thread waits until it
+/// is dropped. Locking costs a round trip to that thread (a message, and a wake-up on each side);
+/// a transaction of many statements holds one lock for all of them (see [`Raw`]).
+pub(crate) struct Locked<'c> {
+    db: *mut ffi::sqlite3,
+    _lock: Option<LockedSqliteHandle<'c>>,
+}
+
+// SAFETY: the pointer is the connection that `_lock` (or the `Locked` it was borrowed from) keeps
+// locked for us for as long as this value lives: no other thread uses it meanwhile, whichever
+// thread this value moves to.
+unsafe impl Send for Locked<'_> {}
+
+/// What our C API calls can run on: a connection (locked for each call) or one already locked.
+pub(crate) trait Raw: Send {
+    fn lock(&mut self) -> impl std::future::Future<Output = Result<Locked<'_>, StoreError>> + Send;
+}
+
+impl Raw for SqliteConnection {
+    async fn lock(&mut self) -> Result<Locked<'_>, StoreError> {
+        let mut handle = self.lock_handle().await?;
+        let db = handle.as_raw_handle().as_ptr();
+        Ok(Locked {
+            db,
+            _lock: Some(handle),
+        })
+    }
+}
+
+impl Raw for sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    async fn lock(&mut self) -> Result<Locked<'_>, StoreError> {
+        (**self).lock().await
+    }
+}
+
+impl Raw for Locked<'_> {
+    async fn lock(&mut self) -> Result<Locked<'_>, StoreError> {
+        Ok(Locked {
+            db: self.db,
+            _lock: None,
+        })
+    }
+}
 
 /// Binds one row's values, in the order of the statement's parameters.
 pub(crate) struct Binder {
@@ -145,16 +191,15 @@ fn message(db: *mut ffi::sqlite3, rc: c_int) -> String {
 
 /// Runs `sql` once per row (binding each row with `bind`) on the connection, inside whatever
 /// transaction it has open, and hands `changed` each row's position and the rows it changed.
-async fn step_each<T>(
-    conn: &mut SqliteConnection,
+fn step_each<T>(
+    locked: &Locked<'_>,
     sql: &str,
     rows: impl IntoIterator<Item = T>,
     mut bind: impl FnMut(&T, &mut Binder),
     mut changed: impl FnMut(usize, u64),
 ) -> Result<(), StoreError> {
     let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
+    let db = locked.db;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: `db` is the open connection, locked; `sql` is NUL-terminated; `stmt` receives the
     // statement or stays null on error.
@@ -190,15 +235,21 @@ async fn step_each<T>(
     Ok(())
 }
 
+/// Runs statements without parameters or results (`BEGIN IMMEDIATE`, `ROLLBACK`).
+pub(crate) fn exec(locked: &Locked<'_>, sql: &str) -> Result<(), StoreError> {
+    step_each(locked, sql, [()], |_, _| {}, |_, _| {})
+}
+
 /// Runs `sql` once per row (see [`step_each`]). Returns the rows changed.
 pub(crate) async fn run_many<T>(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Raw,
     sql: &str,
     rows: impl IntoIterator<Item = T>,
     bind: impl FnMut(&T, &mut Binder),
 ) -> Result<u64, StoreError> {
+    let locked = conn.lock().await?;
     let mut total = 0u64;
-    step_each(conn, sql, rows, bind, |_, n| total += n).await?;
+    step_each(&locked, sql, rows, bind, |_, n| total += n)?;
     Ok(total)
 }
 
@@ -284,14 +335,24 @@ impl Reader<'_> {
 /// Runs the query `sql` with `args` and hands each row to `each`, as SQLite steps through them:
 /// nothing is held but the current row.
 pub(crate) async fn scan(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Raw,
+    sql: &str,
+    args: &[crate::Arg<'_>],
+    each: impl FnMut(&Reader) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let locked = conn.lock().await?;
+    scan_locked(&locked, sql, args, each)
+}
+
+/// [`scan`] on a connection already locked.
+pub(crate) fn scan_locked(
+    locked: &Locked<'_>,
     sql: &str,
     args: &[crate::Arg<'_>],
     mut each: impl FnMut(&Reader) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
+    let db = locked.db;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: as in `step_each`.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
@@ -332,33 +393,33 @@ pub(crate) async fn scan(
 /// Like [`run_many`] for an `INSERT OR IGNORE`: the rows that were not inserted (a row with the
 /// same key was there), by their position in `rows`.
 pub(crate) async fn run_many_ignoring<T>(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Raw,
     sql: &str,
     rows: impl IntoIterator<Item = T>,
     bind: impl FnMut(&T, &mut Binder),
 ) -> Result<Vec<usize>, StoreError> {
+    let locked = conn.lock().await?;
     let mut skipped = Vec::new();
-    step_each(conn, sql, rows, bind, |i, n| {
+    step_each(&locked, sql, rows, bind, |i, n| {
         if n == 0 {
             skipped.push(i);
         }
-    })
-    .await?;
+    })?;
     Ok(skipped)
 }
 
 /// Runs the query `sql` once per key (bound as its only parameter) and reads every row it
 /// returns. A point lookup per key, without the per-row cost of sqlx's worker channel.
 pub(crate) async fn lookup_many<K, T>(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Raw,
     sql: &str,
     keys: impl IntoIterator<Item = K>,
     mut bind: impl FnMut(&K, &mut Binder),
     mut read: impl FnMut(&Reader) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let sql = CString::new(sql).map_err(|_| StoreError::corrupt("a statement with a NUL byte"))?;
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
+    let locked = conn.lock().await?;
+    let db = locked.db;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: as in `step_each`.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
