@@ -46,6 +46,21 @@ async fn sign_in(app: &TestApp, user: &str) -> reqwest::Client {
     http
 }
 
+/// The text of a PDF, as `pdftotext -layout` reads it (poppler-utils; `.ci/run` installs it).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed (Debian package poppler-utils)");
+    assert!(out.status.success(), "pdftotext failed: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn csrf_of(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
@@ -495,6 +510,29 @@ async fn documents_download_from_the_pages() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = get(format!(
         "/documents/payroll/{}?period=2025-10&format=pdf",
+        app.fixture.point3
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The point's schedule notice, to post up: linked from its page, a PDF naming its people.
+    assert!(
+        html.contains(&format!("/documents/notice/{point}?period=2025-10")),
+        "the point's page links its schedule notice: {html}"
+    );
+    let r = get(format!("/documents/notice/{point}?period=2025-10")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap().to_vec();
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("Lê Thị Mai"),
+        "the notice names the point's people: {text}"
+    );
+    let r = get(format!("/documents/notice/{point}?period=2025/10")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("period"));
+    let r = get(format!(
+        "/documents/notice/{}?period=2025-10",
         app.fixture.point3
     ))
     .await;

@@ -22,6 +22,9 @@ pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
     /// The one connection every write transaction runs on (see [`SqliteStore::open`]).
     writer: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
+    /// Set by the checkpoints when the writer should copy what is left of the WAL before its
+    /// next transaction (see [`RESTART_FRAMES`]).
+    catch_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Dropped with the last clone of the store: the checkpoints stop.
     _checkpointer: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
     units: crate::UnitCache,
@@ -34,12 +37,21 @@ const WRITER_CACHE_KIB: &str = "-262144";
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// The WAL's size, in 4 KiB frames (256 MiB), past which the writer itself copies, right after a
-/// commit, what the background checkpoints have not copied yet. SQLite writes the WAL from its
-/// beginning again only when a write transaction begins with every frame already copied; a writer
-/// that never pauses always begins a little ahead of the background checkpoint, so without this
-/// the WAL grew for as long as the load lasted (11 GB over a month's 1,000,000 payments).
-const WRITER_CHECKPOINT_FRAMES: i64 = 65_536;
+/// The WAL's size, in 4 KiB frames (256 MiB), past which the writer starts it again. SQLite
+/// writes the WAL from its beginning again only when a write transaction begins with every frame
+/// already copied into the database; a writer that never pauses always begins a little ahead of
+/// the background checkpoint, so the WAL grew for as long as the load lasted (11 GB over a
+/// month's 1,000,000 payments). Past this size the background checkpoints follow each other
+/// without a pause, and once what is left to copy is small ([`CATCH_UP_FRAMES`]) the writer copies
+/// it itself before its next transaction, which then starts the WAL again.
+const RESTART_FRAMES: i64 = 65_536;
+
+/// What the writer copies itself, at most, to start the WAL again (16 MiB): a short wait.
+const CATCH_UP_FRAMES: i64 = 4_096;
+
+/// Past this size (1 GiB) the writer copies whatever is left, however much: the WAL stays
+/// bounded even when the disk cannot keep up with the load.
+const WAL_HARD_FRAMES: i64 = 262_144;
 
 /// The pause between checkpoints once they are behind (see [`checkpoints`]).
 const CHECKPOINT_BEHIND_PAUSE: Duration = Duration::from_millis(5);
@@ -52,11 +64,14 @@ const WAL_SIZE_LIMIT: &str = "67108864";
 /// crosses its threshold — with payments landing on pages all over the month's lines, that is
 /// nearly every commit, and it made each one wait for the whole copy and its fsync. A passive
 /// checkpoint here runs beside the writer and never blocks it; durability does not depend on it
-/// (a commit is durable once its WAL frames are synced). Once the WAL is half the size at which
-/// the writer copies the rest itself ([`WRITER_CHECKPOINT_FRAMES`]), the checkpoints follow each
-/// other without a pause, so that little is left for the writer to copy.
+/// (a commit is durable once its WAL frames are synced). Past [`RESTART_FRAMES`] it asks the
+/// writer to catch up (`catch_up`) once little is left.
 /// It stops when the last clone of the store is dropped.
-async fn checkpoints(pool: sqlx::Pool<Db>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+async fn checkpoints(
+    pool: sqlx::Pool<Db>,
+    catch_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut behind = false;
@@ -82,7 +97,13 @@ async fn checkpoints(pool: sqlx::Pool<Db>, mut stop: tokio::sync::oneshot::Recei
         {
             // (busy, frames in the WAL, frames copied)
             Ok((_, frames, copied)) => {
-                behind = frames >= WRITER_CHECKPOINT_FRAMES / 2 && copied < frames
+                let left = frames - copied;
+                behind = frames >= RESTART_FRAMES && left > 0;
+                if frames >= WAL_HARD_FRAMES
+                    || (frames >= RESTART_FRAMES && left <= CATCH_UP_FRAMES)
+                {
+                    catch_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 behind = false;
@@ -122,7 +143,6 @@ impl SqliteStore {
         let mut writer = options
             .clone()
             .pragma("cache_size", WRITER_CACHE_KIB)
-            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_FRAMES.to_string())
             .pragma("journal_size_limit", WAL_SIZE_LIMIT)
             .connect()
             .await?;
@@ -133,11 +153,13 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let (checkpointer, stop) = tokio::sync::oneshot::channel();
-        tokio::spawn(checkpoints(pool.clone(), stop));
+        let catch_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(checkpoints(pool.clone(), catch_up.clone(), stop));
         Ok(SqliteStore {
             _checkpointer: std::sync::Arc::new(checkpointer),
             pool,
             writer,
+            catch_up,
             units: Default::default(),
             registers: Default::default(),
         })
@@ -146,7 +168,10 @@ impl SqliteStore {
     /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so the journal
     /// head read here stays the head until commit.
     async fn begin_write(&self) -> Result<(Tx, Head)> {
-        WriteTx::begin(self.writer.clone()).await
+        let catch_up = self
+            .catch_up
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
+        WriteTx::begin(self.writer.clone(), catch_up).await
     }
 
     pub async fn close(&self) {
@@ -166,14 +191,33 @@ type Tx = WriteTx;
 
 impl WriteTx {
     /// `BEGIN IMMEDIATE` takes SQLite's write lock at once; the journal head is read in the same
-    /// call on the connection (one round trip to its thread, not two).
+    /// call on the connection (one round trip to its thread, not two). With `catch_up`, what is
+    /// left of the WAL is first copied into the database, so that this transaction writes the WAL
+    /// from its beginning again (see [`RESTART_FRAMES`]).
     async fn begin(
         writer: std::sync::Arc<tokio::sync::Mutex<SqliteConnection>>,
+        catch_up: bool,
     ) -> Result<(WriteTx, Head)> {
         use crate::sqlite_bulk::{exec, scan_locked};
         let mut conn = writer.lock_owned().await;
         let head = {
             let held = conn.lock().await?;
+            if catch_up {
+                let started = std::time::Instant::now();
+                let mut result = (0, 0, 0);
+                let copied = scan_locked(&held, "PRAGMA wal_checkpoint(PASSIVE)", &[], |r| {
+                    result = (r.int(0), r.int(1), r.int(2));
+                    Ok(())
+                });
+                match copied {
+                    Ok(()) => {
+                        tracing::debug!(elapsed = ?started.elapsed(), frames = result.1, copied = result.2, "WAL caught up by the writer")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the writer's WAL checkpoint failed; the background one goes on")
+                    }
+                }
+            }
             if let Err(e) = exec(&held, "BEGIN IMMEDIATE") {
                 // A transaction dropped where no runtime could roll it back is still open: undone
                 // now, then begun again.

@@ -1,5 +1,6 @@
 //! The documents of `chitra export`, downloaded from the pages: a point's payroll list (.xlsx or
-//! PDF), a contract's settlement report (.xlsx or PDF) and the bank payout file (CSV). The same
+//! PDF) and its schedule notice to post up (PDF), a contract's settlement report (.xlsx or PDF)
+//! and the bank payout file (CSV). The same
 //! code as the CLI's (`chitra_documents`); each within the user's jurisdiction.
 
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chitra_core::access::{Action, Scope};
 use chitra_core::contract::NewContract;
 use chitra_core::{Period, Program};
-use chitra_documents::{Error as DocError, payout, payroll, settlement};
+use chitra_documents::{Error as DocError, notices, payout, payroll, settlement};
 
 use crate::api::points as points_api;
 use crate::auth::Caller;
@@ -171,6 +172,39 @@ pub async fn payroll_list(
             payroll::pdf,
         )
         .await
+    };
+    go.await.map_err(|e| web.fail(e))
+}
+
+/// `GET /documents/notice/{point}?period=`: the point's schedule notice for the month (where,
+/// which days and hours, who and how much), to print and post up at the point.
+pub async fn point_notice(
+    State(state): State<AppState>,
+    web: Web,
+    AxPath(point): AxPath<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> WebResult {
+    web.require(Action::ReadPayroll)?;
+    let go = async {
+        let period = period_of(&q)?;
+        let program = program_of(&q)?;
+        let crate::json::Json(points) =
+            points_api::list(State(state.clone()), web.caller.clone()).await?;
+        let Some(p) = points.into_iter().find(|p| p.id == point) else {
+            return Err(ApiError::forbidden(format!(
+                "payment point {point} is not one you reach"
+            )));
+        };
+        let made_on = today();
+        let n = notices::notice(state.store.as_ref(), period, &p.code, program, made_on)
+            .await
+            .map_err(doc_error)?;
+        let bytes = blocking(move || notices::pdf(&n, made_on).map_err(doc_error)).await?;
+        Ok(attachment(
+            bytes,
+            "application/pdf",
+            format!("thong-bao-lich-chi-tra-{}-{period}.pdf", p.code),
+        ))
     };
     go.await.map_err(|e| web.fail(e))
 }

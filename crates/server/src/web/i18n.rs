@@ -324,6 +324,7 @@ fn words(key: &str) -> Option<(&'static str, &'static str)> {
         "rate" => ("Hệ số / mức", "Coefficient or amount"),
         "counted" => ("Được tính", "Counted"),
         "payroll_list" => ("Danh sách chi trả", "Payroll list"),
+        "point_notice" => ("Thông báo lịch chi trả", "Schedule notice"),
         "settlement_doc" => ("Báo cáo quyết toán", "Settlement report"),
         "payout_file" => ("Tệp chuyển khoản", "Bank payout file"),
         "register_status" => ("Tình trạng hưởng", "Register status"),

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/payrolls/{id}/{step}", post(month::step))
         .route("/settlement", get(month::settlement))
         .route("/documents/payroll/{point}", get(downloads::payroll_list))
+        .route("/documents/notice/{point}", get(downloads::point_notice))
         .route("/documents/settlement", get(downloads::settlement_report))
         .route("/documents/payout", get(downloads::payout_file))
         .route("/agent", get(agent::today))

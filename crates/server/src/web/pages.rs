@@ -475,6 +475,10 @@ async fn point_page(
             .link(
                 format!("/documents/payroll/{id}?period={month}&format=pdf"),
                 format!("{} {month} (PDF)", web.t("payroll_list")),
+            )
+            .link(
+                format!("/documents/notice/{id}?period={month}"),
+                format!("{} {month} (PDF)", web.t("point_notice")),
             ),
     );
     let form = Form::get("schedule-month", format!("/points/{id}"), web.t("open"))
