@@ -630,6 +630,34 @@ async fn the_service_describes_itself(app: &TestApp) {
         .collect();
     routes.sort();
     insta::assert_snapshot!("routes", routes.join("\n"));
+    // A parameter given in the path is one the path names; every other is in the query (clients
+    // and fuzzers built from the document send them where it says).
+    let mut in_query = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                match p["in"].as_str().unwrap() {
+                    "path" => assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: '{name}' is not in the path"
+                    ),
+                    "query" => in_query += 1,
+                    other => panic!("{method} {path}: '{name}' in {other}"),
+                }
+            }
+        }
+    }
+    assert!(in_query >= 20, "query parameters described: {in_query}");
+    let summary = &doc["paths"]["/api/v1/reports/summary"]["get"]["parameters"];
+    assert!(
+        summary
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "from" && p["in"] == "query"),
+        "{summary}"
+    );
     let payment = &doc["components"]["schemas"]["PaymentRequest"];
     assert!(
         payment["required"]

@@ -25,6 +25,7 @@ pub async fn verify(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogParams {
     /// 1–1,000, default 50.

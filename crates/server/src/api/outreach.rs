@@ -94,6 +94,7 @@ pub async fn queue(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NoticesParams {
     /// YYYY-MM.
@@ -142,6 +143,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LookupParams {
     /// The code printed on the beneficiary's notice.

@@ -95,6 +95,7 @@ pub async fn add_contract(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsParams {
     /// YYYY-MM.
@@ -202,6 +203,7 @@ pub async fn show(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LinesParams {
     /// due, paid, carried or returned.

@@ -120,6 +120,7 @@ async fn point_of(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Payme
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulesParams {
     /// YYYY-MM.
@@ -270,6 +271,7 @@ pub async fn assign(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlagsParams {
     /// YYYY-MM.

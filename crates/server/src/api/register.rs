@@ -39,6 +39,7 @@ pub async fn offices(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Name (case and diacritics ignored), code, or whole citizen ID.

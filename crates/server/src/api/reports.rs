@@ -17,6 +17,7 @@ use crate::scope;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodParams {
     /// YYYY-MM.
@@ -76,6 +77,7 @@ pub async fn reconcile(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SpanParams {
     /// YYYY-MM.
