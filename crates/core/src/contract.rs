@@ -21,6 +21,22 @@ pub enum FeeRule {
     PerBeneficiary { amount: Dong },
 }
 
+/// The most a fee per beneficiary paid may be: 1,000,000 đ a month (contracts pay a few thousand
+/// đồng; a larger figure is a typing error, and one near the range of `Dong` would make the
+/// month's fee overflow when its period is closed).
+pub const MAX_FEE_PER_BENEFICIARY: Dong = Dong(1_000_000);
+
+fn too_much_fee(amount: Dong) -> FieldError {
+    FieldError::new(
+        "fee",
+        format!(
+            "{} đ per beneficiary is more than the {} đ a contract may charge",
+            amount.get(),
+            MAX_FEE_PER_BENEFICIARY.get()
+        ),
+    )
+}
+
 impl FeeRule {
     /// `1.2%` or `6600/beneficiary`, as typed on the command line.
     pub fn parse(s: &str) -> Result<FeeRule, FieldError> {
@@ -58,6 +74,9 @@ impl FeeRule {
             let amount: i64 = a.trim().parse().map_err(|_| bad())?;
             if amount < 0 {
                 return Err(bad());
+            }
+            if amount > MAX_FEE_PER_BENEFICIARY.get() {
+                return Err(too_much_fee(Dong(amount)));
             }
             return Ok(FeeRule::PerBeneficiary {
                 amount: Dong(amount),
@@ -160,10 +179,13 @@ impl NewContract {
         if self.valid_to.is_some_and(|to| to < self.valid_from) {
             return Err(FieldError::new("valid_to", "ends before it starts"));
         }
-        if let FeeRule::PerBeneficiary { amount } = self.fee
-            && amount.is_negative()
-        {
-            return Err(FieldError::new("fee", "a fee cannot be negative"));
+        if let FeeRule::PerBeneficiary { amount } = self.fee {
+            if amount.is_negative() {
+                return Err(FieldError::new("fee", "a fee cannot be negative"));
+            }
+            if amount > MAX_FEE_PER_BENEFICIARY {
+                return Err(too_much_fee(amount));
+            }
         }
         Ok(())
     }
@@ -301,6 +323,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fee_past_the_ceiling_is_refused_when_the_contract_is_checked() {
+        let mut c = contract();
+        assert_eq!(c.check(), Ok(()));
+        c.fee = FeeRule::PerBeneficiary {
+            amount: Dong(i64::MAX),
+        };
+        assert_eq!(c.check().unwrap_err().field, "fee");
+        c.fee = FeeRule::PerBeneficiary {
+            amount: MAX_FEE_PER_BENEFICIARY,
+        };
+        assert_eq!(c.check(), Ok(()));
+    }
+
+    #[test]
     fn fees_by_share_or_per_beneficiary() {
         assert_eq!(
             FeeRule::parse("6600/beneficiary")
@@ -316,7 +352,22 @@ mod tests {
             Ok(Dong(1)),
             "0.505 rounds up"
         );
-        for bad in ["", "1.234%", "abc", "-5/beneficiary", "101%", "5"] {
+        assert_eq!(
+            FeeRule::parse("1000000/beneficiary").unwrap(),
+            FeeRule::PerBeneficiary {
+                amount: MAX_FEE_PER_BENEFICIARY
+            }
+        );
+        for bad in [
+            "",
+            "1.234%",
+            "abc",
+            "-5/beneficiary",
+            "101%",
+            "5",
+            "1000001/beneficiary",
+            "9223372036854775807/beneficiary",
+        ] {
             assert_eq!(FeeRule::parse(bad).unwrap_err().field, "fee", "{bad}");
         }
     }
