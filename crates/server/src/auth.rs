@@ -168,9 +168,14 @@ impl Caller {
         if self.user.role.may(action) {
             Ok(())
         } else {
+            let role = self.user.role.code();
+            let article = if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
             Err(ApiError::forbidden(format!(
-                "a {} may not {}",
-                self.user.role.code(),
+                "{article} {role} may not {}",
                 action_words(action)
             )))
         }

@@ -136,6 +136,14 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
         let (s, b) = who.post("/api/v1/beneficiaries", &newcomer).await;
         assert_eq!(s, 403, "{b}");
     }
+    let (_, b) = agent1.post("/api/v1/beneficiaries", &newcomer).await;
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("an agent may not"),
+        "{b}"
+    );
     let (s, b) = neighbour.post("/api/v1/beneficiaries", &newcomer).await;
     assert_eq!(
         (s, b["error"]["field"].as_str()),
