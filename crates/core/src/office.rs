@@ -179,13 +179,23 @@ impl NewPaymentPoint {
                 "a payment point opens on at least one day of the week",
             ));
         }
-        if let (Some(lat), Some(lon)) = (self.latitude, self.longitude)
-            && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon))
-        {
-            return Err(FieldError::new(
-                "coordinates",
-                format!("{lat},{lon} is not on Earth"),
-            ));
+        match (self.latitude, self.longitude) {
+            (None, None) => {}
+            (Some(lat), Some(lon)) => {
+                if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                    return Err(FieldError::new(
+                        "coordinates",
+                        format!("{lat},{lon} is not on Earth"),
+                    ));
+                }
+            }
+            // One without the other places the point nowhere (and went unchecked).
+            _ => {
+                return Err(FieldError::new(
+                    "coordinates",
+                    "give both the latitude and the longitude, or neither",
+                ));
+            }
         }
         Ok(())
     }
@@ -198,4 +208,43 @@ pub struct Facility {
     pub code: String,
     pub name: String,
     pub commune: CommuneCode,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn point(latitude: Option<f64>, longitude: Option<f64>) -> NewPaymentPoint {
+        NewPaymentPoint {
+            code: "BT-836-001".into(),
+            name: "Bưu điện huyện Ba Tri".into(),
+            kind: PointKind::DistrictPostOffice,
+            commune: CommuneCode::parse("28756").unwrap(),
+            address: "Thị trấn Ba Tri".into(),
+            latitude,
+            longitude,
+            pay_days: (11, 25),
+            opening_days: Weekdays::default(),
+        }
+    }
+
+    #[test]
+    fn a_point_is_placed_on_earth_with_both_coordinates_or_none() {
+        assert_eq!(point(Some(10.04), Some(106.59)).check(), Ok(()));
+        assert_eq!(point(None, None).check(), Ok(()));
+        for (lat, lon) in [
+            (Some(1e308), Some(106.59)),
+            (Some(10.04), Some(181.0)),
+            (Some(1e308), None),
+            (None, Some(181.0)),
+            (Some(10.04), None),
+        ] {
+            assert_eq!(
+                point(lat, lon).check().unwrap_err().field,
+                "coordinates",
+                "{lat:?},{lon:?}"
+            );
+        }
+    }
 }
