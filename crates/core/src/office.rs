@@ -182,12 +182,7 @@ impl NewPaymentPoint {
         match (self.latitude, self.longitude) {
             (None, None) => {}
             (Some(lat), Some(lon)) => {
-                if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                    return Err(FieldError::new(
-                        "coordinates",
-                        format!("{lat},{lon} is not on Earth"),
-                    ));
-                }
+                crate::payment::Coordinates::new("coordinates", lat, lon)?;
             }
             // One without the other places the point nowhere (and went unchecked).
             _ => {

@@ -138,6 +138,19 @@ pub fn covers_province(caller: &Caller) -> bool {
     caller.everywhere() || matches!(caller.user.scope, Scope::Province(_))
 }
 
+/// The payment point `id`, if it is one the caller reaches (403 otherwise).
+async fn reachable_point(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<chitra_core::office::PaymentPoint, ApiError> {
+    let crate::json::Json(points) = points_api::list(State(state.clone()), caller.clone()).await?;
+    points
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| ApiError::forbidden(format!("payment point {id} is not one you reach")))
+}
+
 /// `GET /documents/payroll/{point}?period=&format=xlsx|pdf`: the point's payroll list, to print
 /// and sign.
 pub async fn payroll_list(
@@ -151,13 +164,7 @@ pub async fn payroll_list(
         let period = period_of(&q)?;
         let format = format_of(&q)?;
         let program = program_of(&q)?;
-        let crate::json::Json(points) =
-            points_api::list(State(state.clone()), web.caller.clone()).await?;
-        let Some(p) = points.into_iter().find(|p| p.id == point) else {
-            return Err(ApiError::forbidden(format!(
-                "payment point {point} is not one you reach"
-            )));
-        };
+        let p = reachable_point(&state, &web.caller, point).await?;
         let made_on = today();
         let list = payroll::payroll_list(state.store.as_ref(), period, &p.code, program, made_on)
             .await
@@ -188,13 +195,7 @@ pub async fn point_notice(
     let go = async {
         let period = period_of(&q)?;
         let program = program_of(&q)?;
-        let crate::json::Json(points) =
-            points_api::list(State(state.clone()), web.caller.clone()).await?;
-        let Some(p) = points.into_iter().find(|p| p.id == point) else {
-            return Err(ApiError::forbidden(format!(
-                "payment point {point} is not one you reach"
-            )));
-        };
+        let p = reachable_point(&state, &web.caller, point).await?;
         let made_on = today();
         let n = notices::notice(state.store.as_ref(), period, &p.code, program, made_on)
             .await
