@@ -110,7 +110,7 @@ pub struct NewContract {
     pub office_id: i64,
     /// The post office that pays out.
     pub post_office: String,
-    /// The province or commune the contract covers.
+    /// The province (2 digits), district (3, before July 2025) or commune (5) the contract covers.
     pub area_code: String,
     pub program: Program,
     pub fee: FeeRule,
@@ -154,6 +154,17 @@ impl NewContract {
         }
         text::check_required("name", &self.name, 200)?;
         text::check_required("post_office", &self.post_office, 200)?;
+        if !matches!(self.area_code.len(), 2 | 3 | 5)
+            || !self.area_code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(FieldError::new(
+                "area_code",
+                format!(
+                    "'{}' is not the code of a province (2 digits), a district (3) or a commune (5)",
+                    self.area_code
+                ),
+            ));
+        }
         for (field, d) in [
             ("advance_by_day", self.advance_by_day),
             ("pay_from_day", self.pay_from_day),
@@ -190,12 +201,13 @@ impl NewContract {
         Ok(())
     }
 
-    /// The unit the contract covers: a province (a two-digit code) or a commune (five digits).
+    /// The unit the contract covers: a province (a two-digit code), a district (three digits) or
+    /// a commune (five).
     pub fn area_unit(&self) -> (UnitLevel, &str) {
-        let level = if self.area_code.len() == 2 {
-            UnitLevel::Province
-        } else {
-            UnitLevel::Commune
+        let level = match self.area_code.len() {
+            2 => UnitLevel::Province,
+            3 => UnitLevel::District,
+            _ => UnitLevel::Commune,
         };
         (level, &self.area_code)
     }
@@ -334,6 +346,29 @@ mod tests {
             amount: MAX_FEE_PER_BENEFICIARY,
         };
         assert_eq!(c.check(), Ok(()));
+    }
+
+    #[test]
+    fn the_area_is_the_code_of_a_province_a_district_or_a_commune() {
+        for (code, level) in [
+            ("83", UnitLevel::Province),
+            ("829", UnitLevel::District),
+            ("28756", UnitLevel::Commune),
+        ] {
+            let c = NewContract {
+                area_code: code.into(),
+                ..contract()
+            };
+            assert_eq!(c.check(), Ok(()), "{code}");
+            assert_eq!(c.area_unit(), (level, code));
+        }
+        for bad in ["", "8", "8a", "8301", "283456", " 83", "٨٣"] {
+            let c = NewContract {
+                area_code: bad.into(),
+                ..contract()
+            };
+            assert_eq!(c.check().unwrap_err().field, "area_code", "{bad:?}");
+        }
     }
 
     #[test]

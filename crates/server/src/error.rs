@@ -33,6 +33,9 @@ pub enum ApiError {
         field: Option<String>,
         paid_by: Option<String>,
     },
+    /// The body is larger than the endpoint takes.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many attempts: try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("{0}")]
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::TooLarge(_) => "too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -97,6 +102,7 @@ impl ApiError {
                 field.as_deref()
             }
             ApiError::Invalid(e) => Some(&e.field),
+            ApiError::TooLarge(_) => Some("body"),
             _ => None,
         }
     }
@@ -130,8 +136,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// invalid_json, unknown_field, wrong_type, invalid, unauthenticated, forbidden, csrf,
-    /// not_found, conflict, rate_limited, unavailable, internal.
+    /// invalid_json, unknown_field, duplicate_field, missing_field, wrong_type, invalid,
+    /// unauthenticated, forbidden, csrf, not_found, conflict, too_large, rate_limited,
+    /// unavailable, internal.
     pub code: &'static str,
     pub message: String,
     /// The field at fault, when one is.

@@ -33,29 +33,57 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request("body", format!("the body could not be read: {e}"), None)
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!("the body is too large: {e}"))
+            } else {
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("the body could not be read: {e}"),
+                    Some("body".to_owned()),
+                )
+            }
         })?;
         parse(&bytes).map(Json)
     }
 }
 
 /// Parses `bytes` as a `T`, naming the field at fault.
+/// Every body the API takes is an object: an array is refused, though serde would read one into
+/// a struct field by field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(not_an_object("body"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| refusal(&e))?;
     de.end().map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
-            format!("the body is not valid JSON: {e}"),
-            None,
+            format!(
+                "the body is not valid JSON: {}",
+                strip_position(&e.to_string())
+            ),
+            Some("body".to_owned()),
         )
     })?;
     Ok(value)
 }
 
-/// Parses an already-read JSON value as a `T` (an item of a batch), naming the field at fault.
+/// Parses an already-read JSON value as a `T` (an item of a batch, which is an object), naming
+/// the field at fault.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(not_an_object("item"));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| refusal(&e))
+}
+
+fn not_an_object(field: &str) -> ApiError {
+    ApiError::bad_request(
+        "wrong_type",
+        format!("{field}: a JSON object is expected"),
+        Some(field.to_owned()),
+    )
 }
 
 fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -64,10 +92,17 @@ fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = if path == "." { String::new() } else { path };
     let message = inner.to_string();
     if inner.is_syntax() || inner.is_eof() {
+        // Where the text broke: in a field's value (a number out of range), or the body itself
+        // (cut short, or not JSON at all).
+        let field = if path.is_empty() || inner.is_eof() {
+            "body".to_owned()
+        } else {
+            path
+        };
         return ApiError::bad_request(
             "invalid_json",
-            format!("the body is not valid JSON: {message}"),
-            None,
+            format!("{field}: not valid JSON: {}", strip_position(&message)),
+            Some(field),
         );
     }
     // serde names unknown and missing fields in back-quotes, at the path of the object holding them.
@@ -87,6 +122,8 @@ fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         )
     } else if message.starts_with("missing field") {
         ("missing_field", quoted.map(|q| join(&q)))
+    } else if message.starts_with("duplicate field") {
+        ("duplicate_field", quoted.map(|q| join(&q)))
     } else if message.starts_with("invalid type")
         || message.starts_with("invalid value")
         || message.starts_with("unknown variant")
@@ -162,11 +199,35 @@ mod tests {
         );
         assert_eq!(
             field(parse(br#"{"payments": [{"amount": 1,"#)),
-            ("invalid_json".into(), None)
+            ("invalid_json".into(), Some("body".into()))
         );
         assert_eq!(
             field(parse(br#"{"payments": []} x"#)),
-            ("invalid_json".into(), None)
+            ("invalid_json".into(), Some("body".into()))
+        );
+        assert_eq!(
+            field(parse(br#"not json"#)),
+            ("invalid_json".into(), Some("body".into()))
+        );
+        assert_eq!(
+            field(parse(
+                br#"{"payments": [{"amount": 1e999999, "line_id": 2}]}"#
+            )),
+            ("invalid_json".into(), Some("payments[0].amount".into()))
+        );
+        assert_eq!(
+            field(parse(
+                br#"{"payments": [{"amount": 1, "amount": 2, "line_id": 2}]}"#
+            )),
+            ("duplicate_field".into(), Some("payments[0].amount".into()))
+        );
+        assert_eq!(
+            field(parse(br#" [[]]"#)),
+            ("wrong_type".into(), Some("body".into()))
+        );
+        assert_eq!(
+            field(from_value::<Batch>(serde_json::json!([[]]))),
+            ("wrong_type".into(), Some("item".into()))
         );
         let ok: Batch = parse(br#"{"payments": []}"#).unwrap();
         assert!(ok.payments.is_empty());

@@ -400,36 +400,50 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
         p
     };
     // (body, status, code, field)
-    let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
-        ("{\"id\": ".into(), 400, "invalid_json", None),
-        ("[1, 2]".into(), 400, "wrong_type", None),
-        (with("amount", json!("540000")).to_string(), 400, "wrong_type", Some("amount")),
-        (with("line_id", json!(1.5)).to_string(), 400, "wrong_type", Some("line_id")),
-        (with("tip", json!(5)).to_string(), 400, "unknown_field", Some("tip")),
+    let cases: Vec<(String, u16, &str, &str)> = vec![
+        ("{\"id\": ".into(), 400, "invalid_json", "body"),
+        (format!("{good} x"), 400, "invalid_json", "body"),
+        ("[1, 2]".into(), 400, "wrong_type", "body"),
+        (format!("[{good}]"), 400, "wrong_type", "body"),
+        (
+            good.to_string().replacen("{", "{\"amount\": 1, ", 1),
+            400,
+            "duplicate_field",
+            "amount",
+        ),
+        (
+            good.to_string().replacen("{", "{\"amount\": 1e999, ", 1),
+            400,
+            "invalid_json",
+            "amount",
+        ),
+        (with("amount", json!("540000")).to_string(), 400, "wrong_type", "amount"),
+        (with("line_id", json!(1.5)).to_string(), 400, "wrong_type", "line_id"),
+        (with("tip", json!(5)).to_string(), 400, "unknown_field", "tip"),
         (
             json!({"id": "x", "line_id": line["id"], "identity": {"kind": "citizen_id", "number": cid}}).to_string(),
             400,
             "missing_field",
-            Some("amount"),
+            "amount",
         ),
-        (with("identity", json!({"kind": "palm"})).to_string(), 400, "wrong_type", Some("identity.kind")),
+        (with("identity", json!({"kind": "palm"})).to_string(), 400, "wrong_type", "identity.kind"),
         (
             with("identity", json!({"kind": "citizen_id", "number": "12"})).to_string(),
             422,
             "invalid",
-            Some("identity.number"),
+            "identity.number",
         ),
         (
             with("amount", json!(line["total"].as_i64().unwrap() - 1)).to_string(),
             422,
             "invalid",
-            Some("amount"),
+            "amount",
         ),
-        (with("line_id", json!(999_999_999)).to_string(), 422, "invalid", Some("line_id")),
-        (with("method", json!("helicopter")).to_string(), 422, "invalid", Some("method")),
-        (with("method", json!("home")).to_string(), 422, "invalid", Some("location")),
-        (with("paid_at", json!("yesterday")).to_string(), 422, "invalid", Some("paid_at")),
-        (with("id", json!("")).to_string(), 422, "invalid", Some("id")),
+        (with("line_id", json!(999_999_999)).to_string(), 422, "invalid", "line_id"),
+        (with("method", json!("helicopter")).to_string(), 422, "invalid", "method"),
+        (with("method", json!("home")).to_string(), 422, "invalid", "location"),
+        (with("paid_at", json!("yesterday")).to_string(), 422, "invalid", "paid_at"),
+        (with("id", json!("")).to_string(), 422, "invalid", "id"),
     ];
     for (body, status, code, field) in &cases {
         let (s, b) = agent
@@ -437,9 +451,8 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
             .await;
         assert_eq!(s, *status, "{body} → {b}");
         assert_eq!(b["error"]["code"], *code, "{body} → {b}");
-        if let Some(field) = field {
-            assert_eq!(b["error"]["field"], *field, "{body} → {b}");
-        }
+        // Every refusal names the field at fault, the body itself when it is not JSON.
+        assert_eq!(b["error"]["field"], *field, "{body} → {b}");
         assert!(!b["error"]["message"].as_str().unwrap().is_empty());
     }
     let (s, b) = agent
@@ -448,6 +461,16 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     assert_eq!(
         (s, b["error"]["code"].as_str()),
         (400, Some("content_type"))
+    );
+    // A body past the limit (2 MB for one payment) is refused as too large, naming the body.
+    let huge = with("id", json!("x".repeat(3_000_000))).to_string();
+    let (s, b) = agent
+        .post_raw("/api/v1/payments", "application/json", &huge)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (413, Some("too_large"), Some("body")),
+        "{b}"
     );
     // Bad query strings and paths.
     for (path, field) in [

@@ -550,6 +550,18 @@ macro_rules! shared_cycle {
         impl $Store {
             /// An office's payroll of the month computed, inside `tx`, not yet written.
             async fn prepare_run(&self, tx: &mut Tx, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Prepared> {
+                let today = change.date();
+                let latest = Period::of(today).plus(2);
+                if period > latest {
+                    return Err(StoreError::invalid(
+                        "period",
+                        format!("{period} is too far ahead: on {today} a payroll can be made up to {latest}, once the decisions before it are known"),
+                    ));
+                }
+                let rules = load_rules(&mut **tx).await?;
+                if rules.base_level(program, period, chitra_core::rules::Known::All).is_none() {
+                    return Err(StoreError::invalid("period", format!("no base level of {program} is in force in {period}: there is nothing to pay by")));
+                }
                 let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
                     .bind(office_id)
                     .fetch_optional(&mut **tx)
@@ -620,10 +632,8 @@ macro_rules! shared_cycle {
                         format!("the payroll of {} is {}: close it first, what it did not pay is carried into {period}", prev.period, prev.state),
                     ));
                 }
-                let today = change.date();
                 let until = today.succ_opt().unwrap_or(today);
                 let since = previous_run.as_ref().map(|r| r.known_until).unwrap_or_else(|| period.prev().first_day());
-                let rules = load_rules(&mut **tx).await?;
                 let engine = Engine::new(&rules);
                 // The office's beneficiaries: who lives in its communes this month.
                 let month = chitra_core::calc::month_ix(period);
@@ -729,6 +739,11 @@ macro_rules! shared_cycle {
                     .await?;
                 if office.is_none() {
                     return Err(StoreError::invalid("office", format!("no office #{}", contract.office_id)));
+                }
+                let (level, code) = contract.area_unit();
+                let from = contract.valid_from.first_day();
+                if self.tree(&mut *tx).await?.at(level, code, from).is_none() {
+                    return Err(StoreError::invalid("area_code", format!("no {} {code} is in force in {}", level.code(), contract.valid_from)));
                 }
                 let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE code = $1")
                     .bind(contract.code.clone())
@@ -1384,13 +1399,17 @@ macro_rules! shared_cycle {
                         _ => hold(r.try_get("code")?, 0, carried.unwrap_or(0))?,
                     }
                 }
+                // Carried into no line of this month yet: the beneficiary's line of this month (its
+                // id derived from last month's) is on no payroll, whichever office pays them now.
+                let first = |p: Period| pay::line_id(p, Program::SocialAssistance, 1).unwrap_or(0);
+                let next_line = first(period) - first(period.prev());
                 for r in sqlx::query(
                     "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfers t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
                      WHERE t.period = $1 AND t.kind = 'carry' \
-                     AND NOT EXISTS (SELECT 1 FROM payroll_runs n WHERE n.office_id = p.office_id AND n.program = p.program AND n.period = $2) GROUP BY c.code",
+                     AND NOT EXISTS (SELECT 1 FROM payroll_lines n WHERE n.id = t.line_id + $2) GROUP BY c.code",
                 )
                 .bind(period.prev().yyyymm())
-                .bind(period.yyyymm())
+                .bind(next_line)
                 .fetch_all(&mut *conn)
                 .await?
                 {

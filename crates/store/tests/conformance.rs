@@ -1071,6 +1071,22 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
     assert!(
         matches!(s.add_contract(&on("admin", "2021-01-04"), &bad).await, Err(StoreError::Invalid(ref e)) if e.field == "code")
     );
+    // The area is a unit in force when the contract starts: no province 99; the districts were
+    // dissolved in July 2025.
+    let before = journal_len(s).await;
+    for (area, from) in [("99", "2021-01"), ("829", "2026-01"), ("", "2021-01")] {
+        let bad = NewContract {
+            code: format!("BT-{area}-{from}"),
+            area_code: area.into(),
+            valid_from: p(from),
+            ..contract.clone()
+        };
+        assert!(
+            matches!(s.add_contract(&on("admin", "2021-01-04"), &bad).await, Err(StoreError::Invalid(ref e)) if e.field == "area_code"),
+            "{area} from {from}"
+        );
+    }
+    assert_eq!(journal_len(s).await, before);
 
     let register =
         |name: &str, birth: &str, id: &str, category: &str, effective: &str, signed: &str| {
@@ -1103,6 +1119,24 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
     let (binh, cuc) = (made[0].beneficiary.clone(), made[1].beneficiary.clone());
     let mut anh: Option<chitra_core::register::Beneficiary> = None;
 
+    // A month before any base level, or too far ahead to know its decisions, is refused.
+    let before = journal_len(s).await;
+    for month in ["1900-01", "2021-09"] {
+        let e = s
+            .generate_payroll(
+                &on("officer.an", "2021-05-21"),
+                office.id,
+                Program::SocialAssistance,
+                p(month),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref f) if f.field == "period"),
+            "{month}: {e:?}"
+        );
+    }
+    assert_eq!(journal_len(s).await, before);
     let mut lines_of = std::collections::HashMap::new();
     for month in ["2021-06", "2021-07", "2021-08", "2021-09", "2021-10"] {
         let m = p(month);
@@ -1581,6 +1615,64 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
     );
     assert!(advanced > 0);
     assert_eq!((kept, kept_n), (advanced, n));
+    // Nobody of the first district came in February: their money was carried. The department
+    // closes its empty February and pays March for the whole province, the first district's
+    // carried money in its lines: the settlement counts that money once, while the department's
+    // March is a draft (held by the post office, waiting) and once it is paid.
+    let carried: i64 = h
+        .raw
+        .scalar(&format!(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transfers WHERE kind = 'carry' AND run_id = {run}"
+        ))
+        .await;
+    assert_eq!(carried, runs[0].total.get());
+    let department = runs[2].id;
+    s.approve_payroll(&on("truong.phong", "2021-01-22"), department)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("ke.toan", "2021-01-23"), department)
+        .await
+        .unwrap();
+    s.open_payroll(&on("buu.dien", "2021-02-01"), department)
+        .await
+        .unwrap();
+    s.close_payroll(&on("buu.dien", "2021-02-21"), department)
+        .await
+        .unwrap();
+    let march = s
+        .generate_payroll(
+            &on("officer.an", "2021-02-22"),
+            offices[2],
+            Program::SocialAssistance,
+            p("2021-03"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(march.lines, 4);
+    let settled = s.settlement(p("2021-03")).await.unwrap();
+    assert!(settled.balances, "{settled:#?}");
+    let post = &settled.settlement.contracts["post:BT-BĐ-2021"];
+    assert_eq!(
+        (post.held_before, post.held_waiting),
+        (Dong(carried), Dong(carried))
+    );
+    s.approve_payroll(&on("truong.phong", "2021-02-23"), march.id)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("ke.toan", "2021-02-24"), march.id)
+        .await
+        .unwrap();
+    s.open_payroll(&on("buu.dien", "2021-03-01"), march.id)
+        .await
+        .unwrap();
+    let settled = s.settlement(p("2021-03")).await.unwrap();
+    assert!(settled.balances, "{settled:#?}");
+    s.close_payroll(&on("buu.dien", "2021-03-21"), march.id)
+        .await
+        .unwrap();
+    let settled = s.settlement(p("2021-03")).await.unwrap();
+    assert!(settled.balances, "{settled:#?}");
+    ledger_balances_and_matches(s, "2021-03").await;
 }
 
 async fn the_journal_verifies_and_names_a_tampered_entry(h: &Harness) {
