@@ -51,7 +51,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 /// Every body the API takes is an object: an array is refused, though serde would read one into
 /// a struct field by field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        // JSON, but an array, a string, a number, true, false or null.
         return Err(not_an_object("body"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -88,7 +91,14 @@ fn not_an_object(field: &str) -> ApiError {
 
 fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = e.inner();
+    // serde_path_to_error writes `?` for a place it could not name (a syntax error between
+    // fields): the path stops at the last part it could.
     let path = e.path().to_string();
+    let path = path
+        .split('.')
+        .take_while(|part| *part != "?")
+        .collect::<Vec<_>>()
+        .join(".");
     let path = if path == "." { String::new() } else { path };
     let message = inner.to_string();
     if inner.is_syntax() || inner.is_eof() {
@@ -224,6 +234,20 @@ mod tests {
         assert_eq!(
             field(parse(br#" [[]]"#)),
             ("wrong_type".into(), Some("body".into()))
+        );
+        for scalar in [&b"null"[..], b"0", b"\"AAA\"", b"false"] {
+            assert_eq!(
+                field(parse(scalar)),
+                ("wrong_type".into(), Some("body".into()))
+            );
+        }
+        assert_eq!(
+            field(parse(br#"{"payments": [],}"#)),
+            ("invalid_json".into(), Some("body".into()))
+        );
+        assert_eq!(
+            field(parse(br#"{"payments": [{"amount": 1,}]}"#)),
+            ("invalid_json".into(), Some("payments[0]".into()))
         );
         assert_eq!(
             field(from_value::<Batch>(serde_json::json!([[]]))),
