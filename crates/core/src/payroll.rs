@@ -27,8 +27,47 @@ pub fn line_id(period: Period, program: Program, beneficiary_id: i64) -> Option<
     }
     period
         .yyyymm()
-        .checked_mul(10_000_000_000)?
+        .checked_mul(LINE_ID_MONTH)?
         .checked_add(program_digit(program) * 1_000_000_000 + beneficiary_id)
+}
+
+/// The factor of the month (`YYYYMM`) in a line id.
+const LINE_ID_MONTH: i64 = 10_000_000_000;
+
+/// What to add to the id of a beneficiary's line of `from` for their line of `to` (same program).
+pub fn line_id_shift(from: Period, to: Period) -> i64 {
+    (to.yyyymm() - from.yyyymm()) * LINE_ID_MONTH
+}
+
+/// Whether a payroll of `period` may be made on `today`: there is a base level of the program to
+/// pay by, and the month is at most two ahead (the decisions before it are known by then).
+pub fn check_payable(
+    rules: &crate::rules::RuleBook,
+    program: Program,
+    period: Period,
+    today: chrono::NaiveDate,
+) -> Result<(), FieldError> {
+    let latest = Period::of(today).plus(2);
+    if period > latest {
+        return Err(FieldError::new(
+            "period",
+            format!(
+                "{period} is too far ahead: on {today} a payroll can be made up to {latest}, once the decisions before it are known"
+            ),
+        ));
+    }
+    if rules
+        .base_level(program, period, crate::rules::Known::All)
+        .is_none()
+    {
+        return Err(FieldError::new(
+            "period",
+            format!(
+                "no base level of {program} is in force in {period}: there is nothing to pay by"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn program_digit(p: Program) -> i64 {
@@ -40,7 +79,7 @@ fn program_digit(p: Program) -> i64 {
 
 /// The month, program and beneficiary a line id names.
 pub fn parse_line_id(id: i64) -> Option<(Period, Program, i64)> {
-    let period = Period::from_yyyymm(id / 10_000_000_000).ok()?;
+    let period = Period::from_yyyymm(id / LINE_ID_MONTH).ok()?;
     let program = match (id / 1_000_000_000) % 10 {
         1 => Program::SocialAssistance,
         2 => Program::MeritAllowance,
@@ -674,6 +713,18 @@ pub fn differences(before: &[(i64, Dong)], now: &[(i64, Dong)]) -> Vec<Diff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_id_shifts_to_the_same_beneficiary_another_month() {
+        let dec = Period::parse("2020-12").unwrap();
+        for program in [Program::SocialAssistance, Program::MeritAllowance] {
+            let id = line_id(dec, program, 42).unwrap();
+            assert_eq!(
+                Some(id + line_id_shift(dec, dec.next())),
+                line_id(dec.next(), program, 42)
+            );
+        }
+    }
 
     #[test]
     fn line_ids_are_unique_per_month_program_and_beneficiary() {

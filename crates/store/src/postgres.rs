@@ -287,9 +287,10 @@ impl Reader<'_> {
 }
 
 /// The rows of `sql` with `args`, each handed to `each` as they arrive. With integer arguments
-/// only (every bulk read: a month's lines, the register), the rows come by `COPY (…) TO STDOUT`
-/// in text form and are split here: sqlx's decoding of a row costs about 2.5 µs, more than the
-/// database takes to produce it.
+/// only (every bulk read: a month's lines, the register; the keys an `INSERT … RETURNING` of a
+/// million rows gives back), the rows come by `COPY (…) TO STDOUT` in text form and are split
+/// here. For reads this measured the same as sqlx's rows (the time is PostgreSQL's producing
+/// them; BENCHMARKS.md, "PostgreSQL: payroll lines written by COPY").
 async fn scan(
     conn: &mut <Db as sqlx::Database>::Connection,
     sql: &str,
@@ -366,18 +367,15 @@ fn copy_rows(
 /// A field of COPY's text format: `\N` is NULL; a backslash escapes a tab, a newline, a
 /// backslash (and the other control characters COPY writes that way).
 fn copy_field(f: &[u8]) -> crate::Result<Option<std::borrow::Cow<'_, str>>> {
-    let text = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| crate::StoreError::corrupt("a field of COPY not in UTF-8"))
-    };
+    use std::borrow::Cow;
+    let not_utf8 = |_| crate::StoreError::corrupt("a field of COPY not in UTF-8");
     if f == b"\\N" {
         return Ok(None);
     }
     if !f.contains(&b'\\') {
         return std::str::from_utf8(f)
-            .map(|s| Some(std::borrow::Cow::Borrowed(s)))
-            .map_err(|_| crate::StoreError::corrupt("a field of COPY not in UTF-8"));
+            .map(|s| Some(Cow::Borrowed(s)))
+            .map_err(not_utf8);
     }
     let mut out = Vec::with_capacity(f.len());
     let mut bytes = f.iter();
@@ -401,7 +399,9 @@ fn copy_field(f: &[u8]) -> crate::Result<Option<std::borrow::Cow<'_, str>>> {
             }
         });
     }
-    text(&out).map(|s| Some(std::borrow::Cow::Owned(s)))
+    String::from_utf8(out)
+        .map(|s| Some(Cow::Owned(s)))
+        .map_err(|e| not_utf8(e.utf8_error()))
 }
 
 /// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
@@ -427,9 +427,6 @@ async fn insert_rows_ignoring<T>(
     )))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {stage}")))
-        .execute(&mut *tx)
-        .await?;
     // Each key once, by its first row; the later rows with a key already given are not sent.
     let mut keys = Vec::with_capacity(rows.len());
     let mut sent = std::collections::HashSet::with_capacity(rows.len());
@@ -481,6 +478,7 @@ async fn insert_rows_ignoring<T>(
         },
     )
     .await?;
+    // Empty for the next call in the same transaction (the table is dropped at its commit).
     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {stage}")))
         .execute(&mut *tx)
         .await?;

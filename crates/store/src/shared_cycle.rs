@@ -551,17 +551,8 @@ macro_rules! shared_cycle {
             /// An office's payroll of the month computed, inside `tx`, not yet written.
             async fn prepare_run(&self, tx: &mut Tx, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Prepared> {
                 let today = change.date();
-                let latest = Period::of(today).plus(2);
-                if period > latest {
-                    return Err(StoreError::invalid(
-                        "period",
-                        format!("{period} is too far ahead: on {today} a payroll can be made up to {latest}, once the decisions before it are known"),
-                    ));
-                }
                 let rules = load_rules(&mut **tx).await?;
-                if rules.base_level(program, period, chitra_core::rules::Known::All).is_none() {
-                    return Err(StoreError::invalid("period", format!("no base level of {program} is in force in {period}: there is nothing to pay by")));
-                }
+                pay::check_payable(&rules, program, period, today)?;
                 let office = sqlx::query("SELECT id, kind, unit_code FROM offices WHERE id = $1")
                     .bind(office_id)
                     .fetch_optional(&mut **tx)
@@ -1401,8 +1392,7 @@ macro_rules! shared_cycle {
                 }
                 // Carried into no line of this month yet: the beneficiary's line of this month (its
                 // id derived from last month's) is on no payroll, whichever office pays them now.
-                let first = |p: Period| pay::line_id(p, Program::SocialAssistance, 1).unwrap_or(0);
-                let next_line = first(period) - first(period.prev());
+                let next_line = pay::line_id_shift(period.prev(), period);
                 for r in sqlx::query(
                     "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfers t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
                      WHERE t.period = $1 AND t.kind = 'carry' \
