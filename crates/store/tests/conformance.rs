@@ -1585,15 +1585,7 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
     assert_eq!(ids(&again), ids(&runs));
     // Through the cycle for the first district: the settlement's kept sums match the transfers.
     let run = runs[0].id;
-    s.approve_payroll(&on("truong.phong", "2021-01-22"), run)
-        .await
-        .unwrap();
-    s.fund_payroll(&on("ke.toan", "2021-01-23"), run)
-        .await
-        .unwrap();
-    s.open_payroll(&on("buu.dien", "2021-02-01"), run)
-        .await
-        .unwrap();
+    approved_funded_opened(s, run, ["2021-01-22", "2021-01-23", "2021-02-01"]).await;
     s.close_payroll(&on("buu.dien", "2021-02-21"), run)
         .await
         .unwrap();
@@ -1627,15 +1619,7 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
         .await;
     assert_eq!(carried, runs[0].total.get());
     let department = runs[2].id;
-    s.approve_payroll(&on("truong.phong", "2021-01-22"), department)
-        .await
-        .unwrap();
-    s.fund_payroll(&on("ke.toan", "2021-01-23"), department)
-        .await
-        .unwrap();
-    s.open_payroll(&on("buu.dien", "2021-02-01"), department)
-        .await
-        .unwrap();
+    approved_funded_opened(s, department, ["2021-01-22", "2021-01-23", "2021-02-01"]).await;
     s.close_payroll(&on("buu.dien", "2021-02-21"), department)
         .await
         .unwrap();
@@ -1656,15 +1640,7 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
         (post.held_before, post.held_waiting),
         (Dong(carried), Dong(carried))
     );
-    s.approve_payroll(&on("truong.phong", "2021-02-23"), march.id)
-        .await
-        .unwrap();
-    s.fund_payroll(&on("ke.toan", "2021-02-24"), march.id)
-        .await
-        .unwrap();
-    s.open_payroll(&on("buu.dien", "2021-03-01"), march.id)
-        .await
-        .unwrap();
+    approved_funded_opened(s, march.id, ["2021-02-23", "2021-02-24", "2021-03-01"]).await;
     let settled = s.settlement(p("2021-03")).await.unwrap();
     assert!(settled.balances, "{settled:#?}");
     s.close_payroll(&on("buu.dien", "2021-03-21"), march.id)
@@ -1673,6 +1649,17 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
     let settled = s.settlement(p("2021-03")).await.unwrap();
     assert!(settled.balances, "{settled:#?}");
     ledger_balances_and_matches(s, "2021-03").await;
+}
+
+/// A run approved, funded and opened, on these days, by the head of office, the accountant and
+/// the post office.
+async fn approved_funded_opened(s: &dyn Store, run: i64, days: [&str; 3]) {
+    let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
+    s.approve_payroll(&on("truong.phong", days[0]), run)
+        .await
+        .unwrap();
+    s.fund_payroll(&on("ke.toan", days[1]), run).await.unwrap();
+    s.open_payroll(&on("buu.dien", days[2]), run).await.unwrap();
 }
 
 async fn the_journal_verifies_and_names_a_tampered_entry(h: &Harness) {
