@@ -13,6 +13,11 @@ use crate::error::FieldError;
 use crate::ledger::{Account, AccountKind};
 use crate::units::{AdminUnit, UnitLevel, UnitTree};
 
+/// How many signed-in sessions (browsers and device tokens) one user keeps at once. A new one past
+/// this ends the oldest: tokens cannot be minted without end, and nobody is locked out for having
+/// forgotten to sign out.
+pub const MAX_LIVE_SESSIONS: usize = 50;
+
 /// What a user is, at work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -185,6 +185,9 @@ impl Standing {
     }
 }
 
+/// How far after its signing month a decision may take effect.
+pub const MAX_MONTHS_AHEAD: i64 = 12;
+
 /// Checks a new decision against the beneficiary, their decisions so far, the rules, and today.
 /// Every refusal names the field and says why.
 pub fn check_decision(
@@ -209,6 +212,17 @@ pub fn check_decision(
         return Err(FieldError::new(
             "signed_on",
             format!("{} is before the beneficiary was born", new.signed_on),
+        ));
+    }
+    // A decision takes effect from around its signing, or earlier (arrears): not years ahead.
+    let latest = Period::of(new.signed_on).plus(MAX_MONTHS_AHEAD);
+    if new.effective > latest {
+        return Err(FieldError::new(
+            "effective",
+            format!(
+                "{} is more than {MAX_MONTHS_AHEAD} months after the decision was signed ({}): the latest is {latest}",
+                new.effective, new.signed_on
+            ),
         ));
     }
     let birth_month = Period::of(b.birth_date);

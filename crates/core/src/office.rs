@@ -182,12 +182,22 @@ impl NewPaymentPoint {
         match (self.latitude, self.longitude) {
             (None, None) => {}
             (Some(lat), Some(lon)) => {
-                crate::payment::Coordinates::new("coordinates", lat, lon)?;
+                // The error names the field that is off the Earth.
+                let field = if lat.is_finite() && (-90.0..=90.0).contains(&lat) {
+                    "longitude"
+                } else {
+                    "latitude"
+                };
+                crate::payment::Coordinates::new(field, lat, lon)?;
             }
             // One without the other places the point nowhere (and went unchecked).
-            _ => {
+            (Some(_), None) | (None, Some(_)) => {
                 return Err(FieldError::new(
-                    "coordinates",
+                    if self.latitude.is_none() {
+                        "latitude"
+                    } else {
+                        "longitude"
+                    },
                     "give both the latitude and the longitude, or neither",
                 ));
             }
@@ -228,16 +238,16 @@ mod tests {
     fn a_point_is_placed_on_earth_with_both_coordinates_or_none() {
         assert_eq!(point(Some(10.04), Some(106.59)).check(), Ok(()));
         assert_eq!(point(None, None).check(), Ok(()));
-        for (lat, lon) in [
-            (Some(1e308), Some(106.59)),
-            (Some(10.04), Some(181.0)),
-            (Some(1e308), None),
-            (None, Some(181.0)),
-            (Some(10.04), None),
+        for (lat, lon, field) in [
+            (Some(1e308), Some(106.59), "latitude"),
+            (Some(10.04), Some(181.0), "longitude"),
+            (Some(1e308), None, "longitude"),
+            (None, Some(181.0), "latitude"),
+            (Some(10.04), None, "longitude"),
         ] {
             assert_eq!(
                 point(lat, lon).check().unwrap_err().field,
-                "coordinates",
+                field,
                 "{lat:?},{lon:?}"
             );
         }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::calc::{
@@ -641,6 +642,23 @@ pub fn check_payment(
     Ok(())
 }
 
+/// Whether a payment said to be made on `paid_on` (Vietnam time) can belong to a payroll of
+/// `period`: money is advanced for a month shortly before it starts, so a payment dated before the
+/// month before is a wrong clock or a wrong date, not a payment of this payroll. (Payments after the
+/// month are normal: the window may run late, and tablets sync when they can.)
+pub fn check_paid_on(period: Period, paid_on: NaiveDate) -> Result<(), FieldError> {
+    let earliest = period.prev().first_day();
+    if paid_on < earliest {
+        return Err(FieldError::new(
+            "paid_at",
+            format!(
+                "{paid_on} is before {earliest}: a payment of the {period} payroll is made from the month before it on"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// How a line differs from the beneficiary's line of the month before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -899,5 +917,17 @@ mod tests {
                 (5, Difference::New)
             ]
         );
+    }
+
+    #[test]
+    fn a_payment_is_dated_from_the_month_before_its_payroll_on() {
+        let jan = Period::parse("2021-01").unwrap();
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(check_paid_on(jan, day("2020-12-01")).is_ok());
+        assert!(check_paid_on(jan, day("2021-03-15")).is_ok());
+        let e = check_paid_on(jan, day("2020-11-30")).unwrap_err();
+        assert_eq!(e.field, "paid_at");
+        assert!(e.reason.contains("2020-12-01"), "{}", e.reason);
+        assert!(check_paid_on(jan, day("0001-01-01")).is_err());
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDateTime, NaiveTime, Offset, TimeZone, Weekday,
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Weekday,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -323,6 +323,24 @@ pub struct PointSchedule {
     pub closes: NaiveTime,
 }
 
+/// How far ahead of today a point's days may be set: the year to come.
+pub const MAX_MONTHS_AHEAD: i64 = 12;
+
+/// Whether a schedule for `period` may be set on `today`: any month past, none more than
+/// [`MAX_MONTHS_AHEAD`] ahead.
+pub fn check_settable(period: Period, today: NaiveDate) -> Result<(), FieldError> {
+    let latest = Period::of(today).plus(MAX_MONTHS_AHEAD);
+    if period > latest {
+        return Err(FieldError::new(
+            "period",
+            format!(
+                "{period} is more than {MAX_MONTHS_AHEAD} months ahead: days can be set up to {latest}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl PointSchedule {
     /// A schedule as set by a post manager: every day exists in the month, and the point opens
     /// before it closes.
@@ -515,5 +533,17 @@ mod tests {
             !s.contains(&at("2025-09-04T09:00:00+07:00")),
             "another month"
         );
+    }
+
+    #[test]
+    fn days_are_set_up_to_a_year_ahead() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert!(check_settable(p("2018-01"), today).is_ok());
+        assert!(check_settable(p("2027-12"), today).is_ok());
+        for far in ["2028-01", "9999-12"] {
+            let e = check_settable(p(far), today).unwrap_err();
+            assert_eq!(e.field, "period");
+            assert!(e.reason.contains("2027-12"), "{}", e.reason);
+        }
     }
 }

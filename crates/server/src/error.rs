@@ -26,6 +26,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{what} {key} not found")]
     NotFound { what: &'static str, key: String },
+    #[error("this path does not take {0}")]
+    MethodNotAllowed(String),
     /// The thing was done before, differently (a line already paid).
     #[error("{message}")]
     Conflict {
@@ -73,6 +75,7 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -88,6 +91,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::TooLarge(_) => "too_large",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -137,7 +141,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// invalid_json, unknown_field, duplicate_field, missing_field, wrong_type, invalid,
-    /// unauthenticated, forbidden, csrf, not_found, conflict, too_large, rate_limited,
+    /// unauthenticated, forbidden, csrf, not_found, method_not_allowed, conflict, too_large, rate_limited,
     /// unavailable, internal.
     pub code: &'static str,
     pub message: String,

@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// A JSON body: parsed with field-level errors on the way in, serialised on the way out.
+///
+/// Handlers that need a role take it as `Result<Json<T>, ApiError>` and check the role before
+/// unwrapping it: a caller who may not do a thing gets 403 whatever the body, and learns nothing
+/// of what the body should be.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -29,7 +33,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             return Err(ApiError::bad_request(
                 "content_type",
                 "the body must be JSON, sent with Content-Type: application/json",
-                None,
+                Some("Content-Type".to_owned()),
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
@@ -125,11 +129,13 @@ fn refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         }
     };
     let (code, field) = if message.starts_with("unknown field") {
-        // The path already ends with the unknown field's name.
-        (
-            "unknown_field",
-            Some(path.clone()).filter(|p| !p.is_empty()).or(quoted),
-        )
+        // The path ends with the unknown field's name, except inside a tagged enum (an identity),
+        // which serde reads whole before the path can follow it.
+        let field = match quoted {
+            Some(q) if path != q && !path.ends_with(&format!(".{q}")) => Some(join(&q)),
+            _ => Some(path.clone()).filter(|p| !p.is_empty()),
+        };
+        ("unknown_field", field)
     } else if message.starts_with("missing field") {
         ("missing_field", quoted.map(|q| join(&q)))
     } else if message.starts_with("duplicate field") {

@@ -16,6 +16,8 @@ use crate::writer::PaymentWriter;
 /// How long a session read from the store is trusted before it is read again. Logging out and
 /// disabling a user clear it at once on this server.
 const SESSION_CACHE: Duration = Duration::from_secs(10);
+/// How long a large report waits for its turn before the caller is told to come back.
+const REPORT_WAIT: Duration = Duration::from_secs(30);
 
 /// Settings of a running server.
 #[derive(Clone, Debug)]
@@ -62,6 +64,10 @@ pub struct Inner {
     pub login_by_user: RateLimiter,
     pub login_by_address: RateLimiter,
     pub lookups: RateLimiter,
+    /// Reports that read a whole month or years of them (the summary, the settlement, the
+    /// three-way match) run one at a time: several at once would hold every connection of the
+    /// pool and starve the API's short reads.
+    reports: tokio::sync::Semaphore,
     sessions: Mutex<HashMap<String, (Session, Instant)>>,
     jurisdictions: Mutex<HashMap<i64, Arc<Jurisdiction>>>,
 }
@@ -80,12 +86,25 @@ impl AppState {
             login_by_user: RateLimiter::new(config.login_failures, config.login_window),
             login_by_address: RateLimiter::new(config.login_failures * 4, config.login_window),
             lookups: RateLimiter::new(config.lookups, config.lookup_window),
+            reports: tokio::sync::Semaphore::new(1),
             store,
             config,
             writer,
             sessions: Mutex::new(HashMap::new()),
             jurisdictions: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// A turn to run a large report, waited for up to `REPORT_WAIT`: 503 past it.
+    pub async fn report_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(REPORT_WAIT, self.reports.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(ApiError::Internal("the report queue is closed".into())),
+            Err(_) => Err(ApiError::Unavailable(format!(
+                "other reports are being prepared: try again in a minute (waited {} s)",
+                REPORT_WAIT.as_secs()
+            ))),
+        }
     }
 
     /// The live session of a token hash.

@@ -205,10 +205,29 @@ async fn each_role_does_what_it_may_where_it_may(app: &TestApp) {
     // Reading the run and its lines.
     let (s, _) = neighbour.get(&format!("/api/v1/payrolls/{id}")).await;
     assert_eq!(s, 403);
-    let (s, _) = inspector.get(&format!("/api/v1/payrolls/{id}")).await;
-    assert_eq!(s, 200);
+    let (s, whole) = inspector.get(&format!("/api/v1/payrolls/{id}")).await;
+    assert_eq!((s, whole["lines"].as_i64()), (200, Some(7)), "{whole}");
     let mine = lines_of(&agent1, id, "").await;
     assert_eq!(mine.len(), 4, "an agent reads their point's lines only");
+    // The run's totals as the agent sees them are their point's, in the run and in the list.
+    let mine_total: i64 = mine.iter().map(|l| l["total"].as_i64().unwrap()).sum();
+    let (s, part) = agent1.get(&format!("/api/v1/payrolls/{id}")).await;
+    assert_eq!(s, 200, "{part}");
+    assert_eq!(
+        (part["lines"].as_i64(), part["total"].as_i64()),
+        (Some(4), Some(mine_total)),
+        "{part}"
+    );
+    assert!(whole["total"].as_i64().unwrap() > mine_total);
+    let (s, listed) = agent1.get("/api/v1/payrolls").await;
+    assert_eq!(s, 200);
+    let listed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap();
+    assert_eq!(listed["total"].as_i64(), Some(mine_total), "{listed}");
     assert!(
         mine.iter()
             .all(|l| l["channel"] == json!({"kind": "point", "id": f.point1})),
@@ -368,6 +387,7 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     let checker = app.client("chu.tich").await;
     let post = app.client("buu.dien").await;
     let agent = app.client("nhan.vien.1").await;
+    let inspector = app.client("thanh.tra").await;
     let (_, run) = officer
         .post(
             "/api/v1/payrolls",
@@ -444,6 +464,31 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
         (with("method", json!("home")).to_string(), 422, "invalid", "location"),
         (with("paid_at", json!("yesterday")).to_string(), 422, "invalid", "paid_at"),
         (with("id", json!("")).to_string(), 422, "invalid", "id"),
+        (with("id", json!("bad\u{7}1")).to_string(), 422, "invalid", "id"),
+        (
+            with("paid_at", json!("0001-01-01T09:00:00+07:00")).to_string(),
+            422,
+            "invalid",
+            "paid_at",
+        ),
+        (
+            with("location", json!({"latitude": 10.3, "longitude": 1e300})).to_string(),
+            422,
+            "invalid",
+            "location",
+        ),
+        (
+            with("identity", json!({"kind": "bank_account", "iban": "VN00"})).to_string(),
+            400,
+            "unknown_field",
+            "identity.iban",
+        ),
+        (
+            with("identity", json!({"kind": "facility", "name": "x"})).to_string(),
+            400,
+            "unknown_field",
+            "identity.name",
+        ),
     ];
     for (body, status, code, field) in &cases {
         let (s, b) = agent
@@ -459,8 +504,26 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
         .post_raw("/api/v1/payments", "text/plain", &good.to_string())
         .await;
     assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (400, Some("content_type"), Some("Content-Type"))
+    );
+    // A role that may not record payments gets 403 whatever the body, before it is read.
+    for body in ["{\"id\": ", "[1]", "{\"colour\": 1}"] {
+        let (s, b) = inspector
+            .post_raw("/api/v1/payments", "application/json", body)
+            .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{body} → {b}"
+        );
+    }
+    // A path asked with a method it does not take: 405 with the error body.
+    let (s, b) = agent.put("/api/v1/payments", &good).await;
+    assert_eq!(
         (s, b["error"]["code"].as_str()),
-        (400, Some("content_type"))
+        (405, Some("method_not_allowed")),
+        "{b}"
     );
     // A body past the limit (2 MB for one payment) is refused as too large, naming the body.
     let huge = with("id", json!("x".repeat(3_000_000))).to_string();
@@ -532,6 +595,12 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
         before + 1,
         "only the accepted payment was journaled"
     );
+    // The id of that payment sent for another line is refused, not taken for a repeat.
+    let (s, b) = agent
+        .post("/api/v1/payments", &pay("batch:3", line, &cid))
+        .await;
+    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("id")), "{b}");
+    assert_eq!(app.journal_len().await, before + 1);
     let (s, b) = agent
         .post(
             "/api/v1/payments/batch",

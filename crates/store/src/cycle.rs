@@ -302,6 +302,10 @@ pub trait Cycle: Send + Sync {
     async fn runs(&self, period: Option<Period>) -> Result<Vec<Run>>;
     async fn run(&self, run_id: i64) -> Result<Run>;
     async fn run_lines(&self, run_id: i64, filter: &LineFilter) -> Result<Page<LineRow>>;
+    /// The run as one who reaches part of it sees it: its lines, totals and lines by status
+    /// those of the lines `filter` keeps (its status, limit and offset aside), to advance the
+    /// same as their total, and no fee.
+    async fn run_part(&self, run_id: i64, filter: &LineFilter) -> Result<Run>;
     /// One line with the reasons for its amount, its payment and its transfers.
     async fn line_trail(&self, line_id: i64) -> Result<LineTrail>;
     /// Lines new, stopped or changed since the office's month before, and why.

@@ -729,10 +729,10 @@ macro_rules! shared_store {
                     )));
                 }
                 if let Some(p) = nb.payment_point_id.filter(|p| !with.points.contains(p)) {
-                    return Err(err(FieldError::new("payment_point", format!("no payment point #{p}"))));
+                    return Err(err(FieldError::new("payment_point_id", format!("no payment point #{p}"))));
                 }
                 if let Some(f) = nb.address.facility_id.filter(|f| !with.facilities.contains(f)) {
-                    return Err(err(FieldError::new("facility", format!("no facility #{f}"))));
+                    return Err(err(FieldError::new("facility_id", format!("no facility #{f}"))));
                 }
                 if nb.grant.kind != DecisionKind::Grant {
                     return Err(err(FieldError::new("kind", "a beneficiary is registered with a grant decision")));

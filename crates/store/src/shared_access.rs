@@ -172,6 +172,26 @@ macro_rules! shared_access {
                 let Some((username, true)) = user else {
                     return Err(StoreError::invalid("user", format!("no active user #{}", session.user_id)));
                 };
+                // At the limit, the oldest live sessions end to make room.
+                let live: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at, token_hash")
+                    .bind(session.user_id)
+                    .bind(change.at_text())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let over = (live.len() + 1).saturating_sub(chitra_core::access::MAX_LIVE_SESSIONS);
+                let mut notes = Vec::with_capacity(over + 1);
+                for oldest in &live[..over] {
+                    sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_hash = $2")
+                        .bind(change.at_text())
+                        .bind(oldest.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    notes.push(note(
+                        "session.end",
+                        format!("user:{username}"),
+                        &serde_json::json!({ "reason": format!("more than {} sessions at once: the oldest ended", chitra_core::access::MAX_LIVE_SESSIONS) }),
+                    )?);
+                }
                 let expires = session.expires_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
                 sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, label, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(session.token_hash.clone())
@@ -188,7 +208,8 @@ macro_rules! shared_access {
                     format!("user:{username}"),
                     &serde_json::json!({ "kind": session.kind, "label": label, "expires_at": expires }),
                 )?;
-                commit(tx, head, change, vec![n]).await?;
+                notes.push(n);
+                commit(tx, head, change, notes).await?;
                 Ok(())
             }
 

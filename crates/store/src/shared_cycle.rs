@@ -112,6 +112,30 @@ macro_rules! shared_cycle {
             (lo, lo + 1_000_000_000)
         }
 
+        /// The `WHERE` of a run's lines narrowed by `filter` (its status too, if `by_status`).
+        fn line_conditions(q: &mut QueryBuilder<Db>, run: &Run, filter: &LineFilter, by_status: bool) {
+            let (lo, hi) = period_range(run.period, run.program);
+            q.push(" WHERE l.id >= ").push_bind(lo).push(" AND l.id < ").push_bind(hi).push(" AND l.run_id = ").push_bind(run.id);
+            if let Some(s) = filter.status.filter(|_| by_status) {
+                q.push(" AND l.status = ").push_bind(s.code());
+            }
+            if let Some(p) = filter.point_id {
+                q.push(" AND l.point_id = ").push_bind(p);
+            }
+            if let Some(cs) = &filter.communes {
+                if cs.is_empty() {
+                    q.push(" AND 1 = 0");
+                } else {
+                    q.push(" AND l.commune_code IN (");
+                    let mut list = q.separated(", ");
+                    for c in cs {
+                        list.push_bind(c.clone());
+                    }
+                    q.push(")");
+                }
+            }
+        }
+
         fn status_of(s: &str) -> Result<LineStatus> {
             LineStatus::parse(s).ok_or_else(|| StoreError::corrupt(format!("line status {s}")))
         }
@@ -1150,38 +1174,36 @@ macro_rules! shared_cycle {
             async fn run_lines(&self, run_id: i64, filter: &LineFilter) -> Result<Page<LineRow>> {
                 let mut conn = self.pool.acquire().await?;
                 let run = run_row(&mut conn, run_id).await?;
-                let (lo, hi) = period_range(run.period, run.program);
-                let conditions = |q: &mut QueryBuilder<Db>| {
-                    q.push(" WHERE l.id >= ").push_bind(lo).push(" AND l.id < ").push_bind(hi).push(" AND l.run_id = ").push_bind(run_id);
-                    if let Some(s) = filter.status {
-                        q.push(" AND l.status = ").push_bind(s.code());
-                    }
-                    if let Some(p) = filter.point_id {
-                        q.push(" AND l.point_id = ").push_bind(p);
-                    }
-                    if let Some(cs) = &filter.communes {
-                        if cs.is_empty() {
-                            q.push(" AND 1 = 0");
-                        } else {
-                            q.push(" AND l.commune_code IN (");
-                            let mut list = q.separated(", ");
-                            for c in cs {
-                                list.push_bind(c.clone());
-                            }
-                            q.push(")");
-                        }
-                    }
-                };
                 let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM payroll_lines l");
-                conditions(&mut count);
+                line_conditions(&mut count, &run, filter, true);
                 let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
                 let mut q = QueryBuilder::<Db>::new(LINE_SELECT);
-                conditions(&mut q);
+                line_conditions(&mut q, &run, filter, true);
                 let limit = if filter.limit <= 0 { 100 } else { filter.limit.min(10_000) };
                 q.push(" ORDER BY l.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
                 let rows = q.build().fetch_all(&mut *conn).await?;
                 let items = rows.iter().map(line_row).collect::<Result<Vec<_>>>()?;
                 Ok(Page { total, offset: filter.offset.max(0), items })
+            }
+
+            async fn run_part(&self, run_id: i64, filter: &LineFilter) -> Result<Run> {
+                let mut conn = self.pool.acquire().await?;
+                let mut run = run_head(&mut conn, run_id).await?;
+                let mut q = QueryBuilder::<Db>::new("SELECT l.status, COUNT(*) AS n, CAST(SUM(l.total) AS BIGINT) AS amount FROM payroll_lines l");
+                line_conditions(&mut q, &run, filter, false);
+                q.push(" GROUP BY l.status ORDER BY l.status");
+                for s in q.build().fetch_all(&mut *conn).await? {
+                    run.by_status.push(StatusCount {
+                        status: status_of(&s.try_get::<String, _>("status")?)?,
+                        lines: s.try_get("n")?,
+                        amount: Dong(s.try_get::<Option<i64>, _>("amount")?.unwrap_or(0)),
+                    });
+                }
+                run.lines = run.by_status.iter().map(|s| s.lines).sum();
+                run.total = Dong(run.by_status.iter().map(|s| s.amount.get()).sum());
+                run.to_advance = run.total;
+                run.fee = None;
+                Ok(run)
             }
 
             async fn line_trail(&self, line_id: i64) -> Result<LineTrail> {

@@ -345,8 +345,8 @@ macro_rules! shared_payments {
                             answers.push(refuse(&e.field, e.reason.clone()));
                             continue;
                         }
-                        if p.id.trim().is_empty() || p.id.chars().count() > 100 {
-                            answers.push(refuse("id", "a payment needs an id of 1 to 100 characters".into()));
+                        if p.id.trim().is_empty() || p.id.chars().count() > 100 || p.id.chars().any(char::is_control) {
+                            answers.push(refuse("id", "a payment needs an id of 1 to 100 characters, none of them a control character".into()));
                             continue;
                         }
                         // The same id again: the first result, if the caller may see it.
@@ -357,6 +357,12 @@ macro_rules! shared_payments {
                             })
                         });
                         if let Some((line_id, flags)) = first {
+                            if line_id != p.line_id {
+                                // An id names one payment: sent for another line it is a client's
+                                // mistake, not a repeat.
+                                answers.push(refuse("id", format!("payment id '{}' was already used for another line: each payment needs an id of its own", p.id)));
+                                continue;
+                            }
                             let allowed = lines.get(&line_id).is_some_and(|l| within.allows(l.point(), &l.commune));
                             answers.push(if allowed {
                                 PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id, flags }
@@ -397,6 +403,11 @@ macro_rules! shared_payments {
                             answers.push(refuse("paid_at", format!("{} is after the payment is recorded ({}): a payment is recorded once it is made", p.paid_at.to_rfc3339(), change.at.to_rfc3339())));
                             continue;
                         }
+                        let local = chitra_core::schedule::vietnam_time(&p.paid_at);
+                        if let Err(e) = pay::check_paid_on(run.period, local.date()) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
                         let method = match pmt::check_payment_proof(&p.identity, &p.location, line.channel, &line.citizen_id) {
                             Ok(m) => m,
                             Err(e) => {
@@ -404,7 +415,6 @@ macro_rules! shared_payments {
                                 continue;
                             }
                         };
-                        let local = chitra_core::schedule::vietnam_time(&p.paid_at);
                         let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
                         let owed = cyc::Owed { line_id: p.line_id, channel: line.channel, total: line.total };
                         let transfer = r.payment(owed, local.date(), &code);
@@ -526,6 +536,7 @@ macro_rules! shared_payments {
         impl Payments for $Store {
             async fn set_schedule(&self, change: &Change, schedule: &NewSchedule) -> Result<Schedule> {
                 change.check()?;
+                chitra_core::schedule::check_settable(schedule.period, change.date())?;
                 let s = PointSchedule::new(schedule.period, schedule.days, schedule.opens, schedule.closes)?;
                 let (mut tx, head) = self.begin_write().await?;
                 let points = point_facts(&mut hold(&mut tx).await?, &[schedule.point_id]).await?;

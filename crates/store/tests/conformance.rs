@@ -2143,10 +2143,21 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     bank.location = Location::Remote;
     let mut wrong = payment(&m, "tam:khanh3", "Khánh", m.own("Khánh"), nine);
     wrong.amount = Dong(1);
+    // Dated before the month before the June payroll: a wrong clock.
+    let long_ago = payment(
+        &m,
+        "tam:khanh4",
+        "Khánh",
+        m.own("Khánh"),
+        "0001-01-01T09:00:00+07:00",
+    );
+    // An id already used for An's line, sent for Khánh's: not a repeat.
+    let reused = payment(&m, "tam:an", "Khánh", m.own("Khánh"), nine);
+    let control = payment(&m, "tam:\u{7}khanh", "Khánh", m.own("Khánh"), nine);
     let refused = s
         .record_payments(
             &on("agent.tam", "2021-06-05"),
-            &[future.clone(), bank, wrong],
+            &[future.clone(), bank, wrong, long_ago, reused, control],
         )
         .await
         .unwrap();
@@ -2157,7 +2168,10 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(fields, ["paid_at", "identity", "amount"]);
+    assert_eq!(
+        fields,
+        ["paid_at", "identity", "amount", "paid_at", "id", "id"]
+    );
     future.paid_at = at(nine);
     assert!(matches!(
         &s.record_payments(&on("agent.tam", "2021-06-05"), &[future])
@@ -2747,6 +2761,31 @@ async fn users_and_sessions_are_kept_with_their_scopes(h: &Harness) {
         s.session(second, now).await.unwrap().is_none(),
         "stays ended"
     );
+    // One user keeps at most MAX_LIVE_SESSIONS at once: the next ends the oldest.
+    let max = chitra_core::access::MAX_LIVE_SESSIONS;
+    let token = |i: usize| format!("token-{i:03}");
+    for i in 0..=max {
+        s.start_session(
+            &change(),
+            &NewSession {
+                token_hash: token(i),
+                user_id: made.id,
+                kind: SessionKind::Bearer,
+                label: format!("máy {i}"),
+                csrf: format!("csrf-t{i}"),
+                expires_at: now + chrono::Duration::hours(1),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert!(
+        s.session(&token(0), now).await.unwrap().is_none(),
+        "the oldest ended"
+    );
+    for i in 1..=max {
+        assert!(s.session(&token(i), now).await.unwrap().is_some(), "{i}");
+    }
     let e = s
         .set_password(&change(), "can.bo.829", "plain")
         .await

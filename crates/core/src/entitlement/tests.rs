@@ -488,6 +488,17 @@ fn decisions_are_checked_before_they_are_recorded() {
         "signed_on"
     );
 
+    // Effective at most twelve months after signing: 2021-01 for one signed in January 2020.
+    let mut t = ok.terms.clone();
+    t.effective = p("2021-01");
+    assert!(check_decision(&b, &[], &t, &book, today).is_ok());
+    for far in ["2021-02", "9999-12"] {
+        t.effective = p(far);
+        let e = check_decision(&b, &[], &t, &book, today).unwrap_err();
+        assert_eq!(e.field, "effective", "{far}");
+        assert!(e.reason.contains("2021-01"), "{}", e.reason);
+    }
+
     let existing = [ok.clone()];
     let e = check_decision(&b, &existing, &ok.terms, &book, today).unwrap_err();
     assert!(e.reason.contains("already receives"), "{}", e.reason);

@@ -29,6 +29,7 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 pub struct LogParams {
     /// 1–1,000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

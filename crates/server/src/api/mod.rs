@@ -87,6 +87,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/audit/log", get(audit::log))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A known path asked with a method it does not take (axum adds the `Allow` header).
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }
 
 async fn not_found() -> ApiError {

@@ -36,9 +36,10 @@ pub async fn set_phone(
     State(state): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
-    Json(req): Json<PhoneRequest>,
+    body: Result<Json<PhoneRequest>, ApiError>,
 ) -> ApiResult<axum::http::StatusCode> {
     caller.require(Action::EditRegister)?;
+    let Json(req) = body?;
     let file = state
         .store
         .beneficiary(&code)
@@ -77,9 +78,10 @@ pub struct QueueRequest {
 pub async fn queue(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<QueueRequest>,
+    body: Result<Json<QueueRequest>, ApiError>,
 ) -> ApiResult<Json<NoticesQueued>> {
     caller.require(Action::SendNotices)?;
+    let Json(req) = body?;
     let month = period("period", &req.period)?;
     Ok(Json(
         state
@@ -103,7 +105,9 @@ pub struct NoticesParams {
     /// pending, sent, failed or no_phone.
     pub status: Option<String>,
     /// 1–1,000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -39,10 +39,11 @@ pub enum IdentityRequest {
         /// YYYY-MM-DD.
         expires: String,
     },
-    /// Paid into the beneficiary's bank or e-wallet account.
-    BankAccount,
+    /// Paid into the beneficiary's bank or e-wallet account. (Braces, not a unit variant: serde
+    /// would take any other field beside the tag of a unit variant without a word.)
+    BankAccount {},
     /// Paid to the social-protection facility caring for the beneficiary.
-    Facility,
+    Facility {},
 }
 
 /// Where the payment was made, by GPS.
@@ -79,6 +80,14 @@ impl PaymentRequest {
     pub fn parse(self, agent: &str) -> Result<NewPayment, ApiError> {
         let method = self.method.as_deref().map(str::trim).unwrap_or("point");
         let location = match method {
+            "point" | "bank" | "facility" if self.location.is_some() => {
+                return Err(ApiError::invalid(
+                    "location",
+                    format!(
+                        "GPS coordinates are recorded for a home delivery (method home), not for method {method}"
+                    ),
+                ));
+            }
             "point" => Location::Point,
             "home" => {
                 let (lat, lon) = match self.location {
@@ -119,8 +128,8 @@ impl PaymentRequest {
                 let expires = chitra_core::register::parse_date("identity.expires", &expires)?;
                 Identity::proxy(&full_name, &citizen_id, &authorisation, &issuer, expires)?
             }
-            IdentityRequest::BankAccount => Identity::bank_account(None, None, None)?,
-            IdentityRequest::Facility => Identity::Facility,
+            IdentityRequest::BankAccount {} => Identity::bank_account(None, None, None)?,
+            IdentityRequest::Facility {} => Identity::Facility,
         };
         Ok(NewPayment {
             id: self.id,
@@ -171,9 +180,10 @@ pub struct PaymentAnswer {
 pub async fn record_one(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<PaymentRequest>,
+    body: Result<Json<PaymentRequest>, ApiError>,
 ) -> ApiResult<Response> {
     caller.require(Action::RecordPayment)?;
+    let Json(req) = body?;
     let payment = req.parse(&caller.user.username)?;
     let line_id = payment.line_id;
     let answer = state
@@ -231,9 +241,10 @@ pub struct BatchAnswer {
 pub async fn record_batch(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<BatchRequest>,
+    body: Result<Json<BatchRequest>, ApiError>,
 ) -> ApiResult<Json<BatchAnswer>> {
     caller.require(Action::RecordPayment)?;
+    let Json(req) = body?;
     let max = state.config.max_batch;
     if req.payments.len() > max {
         return Err(ApiError::invalid(

@@ -57,9 +57,13 @@ pub struct ContractFormDoc {
     pub program: Option<String>,
     /// `1.2%` or `6600/beneficiary`.
     pub fee: String,
+    #[schema(minimum = 1, maximum = 31)]
     pub advance_by_day: Option<u8>,
+    #[schema(minimum = 1, maximum = 31)]
     pub pay_from_day: Option<u8>,
+    #[schema(minimum = 1, maximum = 31)]
     pub pay_to_day: Option<u8>,
+    #[schema(minimum = 1, maximum = 31)]
     pub report_by_day: Option<u8>,
     /// YYYY-MM.
     pub valid_from: String,
@@ -73,9 +77,10 @@ pub struct ContractFormDoc {
 pub async fn add_contract(
     State(state): State<AppState>,
     caller: Caller,
-    Json(form): Json<ContractForm>,
+    body: Result<Json<ContractForm>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
     caller.require(Action::ManageContracts)?;
+    let Json(form) = body?;
     let terms = form.parse()?;
     let office = scope::office(&state, terms.office_id)
         .await
@@ -118,19 +123,26 @@ pub async fn list(
         .transpose()?;
     let tree = state.store.unit_tree().await?;
     let offices = state.store.offices().await?;
-    let runs = state
-        .store
-        .runs(month)
-        .await?
-        .into_iter()
-        .filter(|r| {
-            offices
-                .iter()
-                .find(|o| o.id == r.office_id)
-                .is_some_and(|o| scope::office_reach(&caller, o, &tree).is_some())
-        })
-        .collect();
+    let mut runs = Vec::new();
+    for r in state.store.runs(month).await? {
+        let reach = offices
+            .iter()
+            .find(|o| o.id == r.office_id)
+            .and_then(|o| scope::office_reach(&caller, o, &tree));
+        match reach {
+            Some(Reach::Whole) => runs.push(r),
+            Some(Reach::Part) => runs.push(part_of(&state, &caller, r.id).await?),
+            None => {}
+        }
+    }
     Ok(Json(runs))
+}
+
+/// A run as one who reaches part of it sees it: the totals of their part only.
+async fn part_of(state: &AppState, caller: &Caller, run_id: i64) -> ApiResult<Run> {
+    let mut filter = LineFilter::default();
+    scope::narrow_lines(caller, Reach::Part, &mut filter)?;
+    Ok(state.store.run_part(run_id, &filter).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -152,9 +164,10 @@ pub struct GenerateRequest {
 pub async fn generate(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<GenerateRequest>,
+    body: Result<Json<GenerateRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     caller.require(Action::GeneratePayroll)?;
+    let Json(req) = body?;
     let month = period("period", &req.period)?;
     let program = match req.program.as_deref() {
         Some(p) => Program::parse(p)?,
@@ -188,7 +201,8 @@ async fn run_of(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Run, R
     Ok((run, reach))
 }
 
-/// One payroll run: its state, totals and lines by status.
+/// One payroll run: its state, totals and lines by status (for one who reaches part of its office,
+/// an agent of one point say, the totals of their part).
 #[utoipa::path(get, path = "/api/v1/payrolls/{id}", tag = "payroll",
     params(("id" = i64, Path, description = "The run's id")),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody),
@@ -199,7 +213,10 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Run>> {
     caller.require(Action::ReadPayroll)?;
-    Ok(Json(run_of(&state, &caller, id).await?.0))
+    match run_of(&state, &caller, id).await? {
+        (run, Reach::Whole) => Ok(Json(run)),
+        (_, Reach::Part) => Ok(Json(part_of(&state, &caller, id).await?)),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -211,7 +228,9 @@ pub struct LinesParams {
     /// A payment point id.
     pub point: Option<i64>,
     /// 1–10,000, default 100.
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -62,9 +62,10 @@ pub struct NewPointRequest {
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<NewPointRequest>,
+    body: Result<Json<NewPointRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<PaymentPoint>)> {
     caller.require(Action::ManagePoints)?;
+    let Json(req) = body?;
     let kind = PointKind::parse(req.kind.trim()).map_err(|e| e.renamed("kind"))?;
     let commune = CommuneCode::parse(&req.commune)?;
     if !caller.jurisdiction.covers_commune(commune.as_str()) {
@@ -175,9 +176,10 @@ pub async fn set_schedule(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, month)): Path<(i64, String)>,
-    Json(req): Json<ScheduleRequest>,
+    body: Result<Json<ScheduleRequest>, ApiError>,
 ) -> ApiResult<Json<Schedule>> {
     caller.require(Action::ManagePoints)?;
+    let Json(req) = body?;
     let month = period("period", &month)?;
     let days = MonthDays::parse(&req.days)?;
     let (opens, closes) = parse_hours(&req.hours)?;
@@ -239,9 +241,10 @@ pub async fn assign(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(req): Json<AssignmentsRequest>,
+    body: Result<Json<AssignmentsRequest>, ApiError>,
 ) -> ApiResult<Json<AssignedAnswer>> {
     caller.require(Action::ManagePoints)?;
+    let Json(req) = body?;
     point_of(&state, &caller, id).await?;
     let j = &caller.jurisdiction;
     let mut assignments = Vec::with_capacity(req.assignments.len());
@@ -280,7 +283,9 @@ pub struct FlagsParams {
     pub kind: Option<String>,
     pub point: Option<i64>,
     /// 1–1,000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -57,7 +57,9 @@ pub struct ListParams {
     /// their status.
     pub as_of: Option<String>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -194,6 +196,7 @@ pub struct BeneficiaryFormDoc {
     pub program: Option<String>,
     pub hamlet: Option<String>,
     pub street: Option<String>,
+    #[schema(minimum = 1, maximum = 20)]
     pub dependants: Option<u32>,
     /// YYYY-MM.
     pub effective: Option<String>,
@@ -217,9 +220,10 @@ pub struct BeneficiaryFormDoc {
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
-    Json(form): Json<BeneficiaryForm>,
+    body: Result<Json<BeneficiaryForm>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     caller.require(Action::EditRegister)?;
+    let Json(form) = body?;
     let change = caller.change("đăng ký đối tượng");
     let new = form.parse(change.date(), &caller.user.username)?;
     if !caller
@@ -250,6 +254,7 @@ pub struct DecisionFormDoc {
     pub kind: String,
     pub category: Option<String>,
     pub replaces: Option<String>,
+    #[schema(minimum = 1, maximum = 20)]
     pub dependants: Option<u32>,
     /// YYYY-MM.
     pub effective: Option<String>,
@@ -271,9 +276,10 @@ pub async fn add_decision(
     State(state): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
-    Json(form): Json<DecisionForm>,
+    body: Result<Json<DecisionForm>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<chitra_core::decision::Decision>)> {
     caller.require(Action::EditRegister)?;
+    let Json(form) = body?;
     file_of(&state, &caller, &code).await?;
     let change = caller.change("ghi quyết định");
     let decision = form.parse(change.date(), &caller.user.username)?;

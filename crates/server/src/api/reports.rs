@@ -46,6 +46,7 @@ pub async fn settlement(
 ) -> ApiResult<Json<SettlementReport>> {
     caller.require(Action::ReadReports)?;
     let month = period("period", &p.period)?;
+    let _turn = state.report_turn().await?;
     let mut report = state.store.settlement(month).await?;
     if !caller.everywhere() {
         let ours = scope::holdings(&state, &caller).await?;
@@ -73,6 +74,7 @@ pub async fn reconcile(
     caller.require(Action::ReadReports)?;
     require_province(&caller, "the three-way match")?;
     let month = period("period", &p.period)?;
+    let _turn = state.report_turn().await?;
     Ok(Json(state.store.reconcile(month).await?))
 }
 
@@ -101,6 +103,7 @@ pub async fn summary(
     if to < from {
         return Err(ApiError::invalid("to", format!("{to} is before {from}")));
     }
+    let _turn = state.report_turn().await?;
     Ok(Json(state.store.summary(from, to).await?))
 }
 

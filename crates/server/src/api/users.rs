@@ -68,9 +68,10 @@ pub struct NewUserRequest {
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<NewUserRequest>,
+    body: Result<Json<NewUserRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     caller.require(Action::ManageUsers)?;
+    let Json(req) = body?;
     let role = Role::parse(&req.role)?;
     let scope = Scope::parse(&req.scope)?;
     chitra_store::access::check_username(&req.username)?;

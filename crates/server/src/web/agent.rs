@@ -307,7 +307,7 @@ pub async fn pay(
     let answer = payments::record_one(
         State(state.clone()),
         web.caller.clone(),
-        Json(PaymentRequest {
+        Ok(Json(PaymentRequest {
             id: payment_id,
             line_id: id,
             amount,
@@ -315,7 +315,7 @@ pub async fn pay(
             method: Some("point".into()),
             identity,
             location: None,
-        }),
+        })),
     )
     .await;
     match answer {

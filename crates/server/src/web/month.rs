@@ -244,11 +244,11 @@ pub async fn generate(
     let made = api::generate(
         State(state.clone()),
         web.caller.clone(),
-        Json(GenerateRequest {
+        Ok(Json(GenerateRequest {
             office_id: office,
             period: typed.get("period").cloned().unwrap_or_default(),
             program: None,
-        }),
+        })),
     )
     .await;
     match made {

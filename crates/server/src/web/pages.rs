@@ -561,10 +561,10 @@ pub async fn set_schedule(
         State(state.clone()),
         web.caller.clone(),
         crate::api::Path((id, month.clone())),
-        Json(points_api::ScheduleRequest {
+        Ok(Json(points_api::ScheduleRequest {
             days: typed.get("days").cloned().unwrap_or_default(),
             hours: typed.get("hours").cloned().unwrap_or_default(),
-        }),
+        })),
     )
     .await;
     match done {
@@ -753,9 +753,11 @@ pub async fn add_contract(
     web.require(Action::ManageContracts)?;
     let parsed = parse_contract(&typed, web.lang);
     let done = match parsed {
-        Ok(form) => payroll_api::add_contract(State(state.clone()), web.caller.clone(), Json(form))
-            .await
-            .map(|_| ()),
+        Ok(form) => {
+            payroll_api::add_contract(State(state.clone()), web.caller.clone(), Ok(Json(form)))
+                .await
+                .map(|_| ())
+        }
         Err(e) => Err(ApiError::Invalid(e)),
     };
     match done {

@@ -701,7 +701,7 @@ pub async fn decide(
                 State(state.clone()),
                 web.caller.clone(),
                 Path(code.clone()),
-                Json(form),
+                Ok(Json(form)),
             )
             .await
         }
@@ -841,7 +841,7 @@ pub async fn add(
         })
     });
     let result = match parsed {
-        Ok(form) => api::add(State(state.clone()), web.caller.clone(), Json(form)).await,
+        Ok(form) => api::add(State(state.clone()), web.caller.clone(), Ok(Json(form))).await,
         Err(e) => Err(ApiError::Invalid(e)),
     };
     match result {
