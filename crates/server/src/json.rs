@@ -163,6 +163,50 @@ fn strip_position(message: &str) -> &str {
     }
 }
 
+/// GPS coordinates as a request sends them: an object `{"latitude", "longitude"}`, and only an
+/// object (serde's derived structs would also take the array `[10.2, 106.4]`, which the API
+/// document does not offer).
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+pub struct Gps {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl<'de> serde::Deserialize<'de> for Gps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Gps, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        const FIELDS: &[&str] = &["latitude", "longitude"];
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Gps;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object with latitude and longitude")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Gps, A::Error> {
+                let (mut latitude, mut longitude) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "latitude" => &mut latitude,
+                        "longitude" => &mut longitude,
+                        other => return Err(A::Error::unknown_field(other, FIELDS)),
+                    };
+                    if slot.is_some() {
+                        return Err(A::Error::duplicate_field(
+                            FIELDS[usize::from(key == "longitude")],
+                        ));
+                    }
+                    *slot = Some(map.next_value::<f64>()?);
+                }
+                Ok(Gps {
+                    latitude: latitude.ok_or_else(|| A::Error::missing_field("latitude"))?,
+                    longitude: longitude.ok_or_else(|| A::Error::missing_field("longitude"))?,
+                })
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
@@ -193,6 +237,47 @@ mod tests {
         let e = r.unwrap_err();
         let b = e.body();
         (b.error.code.to_owned(), b.error.field)
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Delivery {
+        home: Option<Gps>,
+    }
+
+    #[test]
+    fn coordinates_are_an_object_and_only_one() {
+        let ok: Delivery = parse(br#"{"home": {"longitude": 106.4, "latitude": 10.2}}"#).unwrap();
+        assert_eq!(
+            ok.home.map(|g| (g.latitude, g.longitude)),
+            Some((10.2, 106.4))
+        );
+        let kind = |body: &[u8]| {
+            let e = parse::<Delivery>(body).unwrap_err();
+            let b = e.body();
+            (b.error.code.to_owned(), b.error.field)
+        };
+        assert_eq!(
+            kind(br#"{"home": [10.2, 106.4]}"#),
+            ("wrong_type".into(), Some("home".into()))
+        );
+        assert_eq!(
+            kind(br#"{"home": {"latitude": 10.2}}"#),
+            ("missing_field".into(), Some("home.longitude".into()))
+        );
+        assert_eq!(
+            kind(br#"{"home": {"latitude": 10.2, "longitude": 1, "alt": 3}}"#),
+            ("unknown_field".into(), Some("home.alt".into()))
+        );
+        assert_eq!(
+            kind(br#"{"home": {"latitude": 10.2, "latitude": 1, "longitude": 3}}"#),
+            ("duplicate_field".into(), Some("home.latitude".into()))
+        );
+        assert_eq!(
+            kind(br#"{"home": {"latitude": "x", "longitude": 3}}"#),
+            ("wrong_type".into(), Some("home.latitude".into()))
+        );
     }
 
     #[test]

@@ -46,14 +46,6 @@ pub enum IdentityRequest {
     Facility {},
 }
 
-/// Where the payment was made, by GPS.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LocationRequest {
-    pub latitude: f64,
-    pub longitude: f64,
-}
-
 /// One payment as a tablet sends it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +64,7 @@ pub struct PaymentRequest {
     pub identity: IdentityRequest,
     /// Required for a home delivery.
     #[serde(default)]
-    pub location: Option<LocationRequest>,
+    pub location: Option<json::Gps>,
 }
 
 impl PaymentRequest {

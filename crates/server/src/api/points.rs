@@ -202,13 +202,6 @@ pub async fn set_schedule(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Coordinates {
-    pub latitude: f64,
-    pub longitude: f64,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AssignmentRequest {
     pub beneficiary_code: String,
     /// Paid at home, and why (old, frail, sick); absent: at the point.
@@ -216,7 +209,7 @@ pub struct AssignmentRequest {
     pub home_delivery: Option<String>,
     /// The home's GPS coordinates, to check home deliveries against.
     #[serde(default)]
-    pub home: Option<Coordinates>,
+    pub home: Option<crate::json::Gps>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
