@@ -214,8 +214,7 @@ pub async fn close(g: &Global, run_id: i64) -> Outcome {
 /// Where the money was handed over, from `--method` (and `--lat`/`--lon` at home).
 fn location(p: &PayLine) -> Result<Location, FieldError> {
     match p.method.trim() {
-        "point" | "home" => Location::parse(p.method.trim(), p.lat, p.lon),
-        "bank" | "facility" => Ok(Location::Remote),
+        m @ ("point" | "home" | "bank" | "facility") => Location::parse(m, p.lat, p.lon),
         other => Err(FieldError::new(
             "method",
             format!("'{other}' is not a payment method: point, home, bank or facility"),

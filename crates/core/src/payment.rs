@@ -235,6 +235,18 @@ pub fn proxy_key(id: &CitizenId) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether `id`, chosen by the client to make a payment idempotent, can name one: 1 to 100
+/// characters, none of them a control character.
+pub fn check_payment_id(id: &str) -> Result<(), FieldError> {
+    if id.trim().is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "id",
+            "a payment needs an id of 1 to 100 characters, none of them a control character",
+        ));
+    }
+    Ok(())
+}
+
 /// A point on Earth, in decimal degrees (WGS 84, as phones give them).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "CoordinatesForm")]
@@ -330,7 +342,21 @@ impl Location {
         latitude: Option<f64>,
         longitude: Option<f64>,
     ) -> Result<Location, FieldError> {
-        match at.trim() {
+        let at = at.trim();
+        if at != "home" && (latitude.is_some() || longitude.is_some()) {
+            return Err(FieldError::new(
+                "location",
+                format!(
+                    "GPS coordinates are recorded for a home delivery, not for a payment {}",
+                    if at == "point" {
+                        "at the point"
+                    } else {
+                        "not in person"
+                    }
+                ),
+            ));
+        }
+        match at {
             "point" => Ok(Location::Point),
             "home" => match (latitude, longitude) {
                 (Some(lat), Some(lon)) => Ok(Location::Home {
@@ -510,6 +536,10 @@ mod tests {
             Location::parse("moon", None, None).unwrap_err().field,
             "location"
         );
+        for at in ["point", "bank", "remote"] {
+            let e = Location::parse(at, Some(10.24), Some(106.37)).unwrap_err();
+            assert_eq!(e.field, "location", "{at}");
+        }
         let home: Location =
             serde_json::from_str(r#"{"at":"home","latitude":10.24,"longitude":106.37}"#).unwrap();
         assert!(matches!(home, Location::Home { .. }));

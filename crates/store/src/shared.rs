@@ -53,6 +53,20 @@ macro_rules! shared_store {
             })
         }
 
+        /// ` AND <column> IN (…)` of a jurisdiction's communes; none matches nothing.
+        fn push_in_communes(q: &mut QueryBuilder<Db>, column: &str, communes: &[String]) {
+            if communes.is_empty() {
+                q.push(" AND 1 = 0");
+                return;
+            }
+            q.push(format!(" AND {column} IN ("));
+            let mut list = q.separated(", ");
+            for c in communes {
+                list.push_bind(c.clone());
+            }
+            q.push(")");
+        }
+
         /// Chains the notes after `head`, inserts them and moves the stored head, inside `tx`.
         async fn append_journal(tx: &mut Tx, head: &mut Head, change: &Change, notes: Vec<Note>) -> Result<()> {
             let entries = chain(head, change, notes);
@@ -1328,16 +1342,7 @@ macro_rules! shared_store {
                         q.push(" AND a.commune_code = ").push_bind(c.clone());
                     }
                     if let Some(cs) = &f.communes {
-                        if cs.is_empty() {
-                            q.push(" AND 1 = 0");
-                        } else {
-                            q.push(" AND a.commune_code IN (");
-                            let mut list = q.separated(", ");
-                            for c in cs {
-                                list.push_bind(c.clone());
-                            }
-                            q.push(")");
-                        }
+                        push_in_communes(q, "a.commune_code", cs);
                     }
                     if let Some(p) = f.payment_point_id {
                         q.push(" AND b.payment_point_id = ").push_bind(p);

@@ -123,16 +123,7 @@ macro_rules! shared_cycle {
                 q.push(" AND l.point_id = ").push_bind(p);
             }
             if let Some(cs) = &filter.communes {
-                if cs.is_empty() {
-                    q.push(" AND 1 = 0");
-                } else {
-                    q.push(" AND l.commune_code IN (");
-                    let mut list = q.separated(", ");
-                    for c in cs {
-                        list.push_bind(c.clone());
-                    }
-                    q.push(")");
-                }
+                push_in_communes(q, "l.commune_code", cs);
             }
         }
 

@@ -345,8 +345,8 @@ macro_rules! shared_payments {
                             answers.push(refuse(&e.field, e.reason.clone()));
                             continue;
                         }
-                        if p.id.trim().is_empty() || p.id.chars().count() > 100 || p.id.chars().any(char::is_control) {
-                            answers.push(refuse("id", "a payment needs an id of 1 to 100 characters, none of them a control character".into()));
+                        if let Err(e) = pmt::check_payment_id(&p.id) {
+                            answers.push(refuse(&e.field, e.reason));
                             continue;
                         }
                         // The same id again: the first result, if the caller may see it.

@@ -72,23 +72,13 @@ impl PaymentRequest {
     pub fn parse(self, agent: &str) -> Result<NewPayment, ApiError> {
         let method = self.method.as_deref().map(str::trim).unwrap_or("point");
         let location = match method {
-            "point" | "bank" | "facility" if self.location.is_some() => {
-                return Err(ApiError::invalid(
-                    "location",
-                    format!(
-                        "GPS coordinates are recorded for a home delivery (method home), not for method {method}"
-                    ),
-                ));
-            }
-            "point" => Location::Point,
-            "home" => {
+            "point" | "home" | "bank" | "facility" => {
                 let (lat, lon) = match self.location {
                     Some(l) => (Some(l.latitude), Some(l.longitude)),
                     None => (None, None),
                 };
-                Location::parse("home", lat, lon)?
+                Location::parse(method, lat, lon)?
             }
-            "bank" | "facility" => Location::Remote,
             other => {
                 return Err(ApiError::invalid(
                     "method",
