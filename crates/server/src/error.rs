@@ -107,6 +107,13 @@ impl ApiError {
             }
             ApiError::Invalid(e) => Some(&e.field),
             ApiError::TooLarge(_) => Some("body"),
+            // What was not found is named by the request's path: its parameter is the field.
+            ApiError::NotFound { what, .. } => Some(match *what {
+                "beneficiary" => "code",
+                "user" => "username",
+                "route" => "path",
+                _ => "id",
+            }),
             _ => None,
         }
     }

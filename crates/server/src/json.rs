@@ -207,6 +207,48 @@ impl<'de> serde::Deserialize<'de> for Gps {
     }
 }
 
+/// A nested object of a request, read only from a JSON object (`#[serde(deserialize_with =
+/// "json::object")]`): serde's derived structs and tagged enums also take an array, field by
+/// field or tag first, which the API document does not offer. Errors inside keep their path.
+pub fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    d.deserialize_map(ObjectOnly(std::marker::PhantomData))
+        .map(|Object(t)| t)
+}
+
+/// A list of nested objects, each read only from a JSON object (see [`object`]).
+pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    let items: Vec<Object<T>> = serde::Deserialize::deserialize(d)?;
+    Ok(items.into_iter().map(|Object(t)| t).collect())
+}
+
+struct Object<T>(T);
+
+struct ObjectOnly<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+    type Value = Object<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ObjectOnly(std::marker::PhantomData))
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
@@ -244,6 +286,81 @@ mod tests {
     #[allow(dead_code)]
     struct Delivery {
         home: Option<Gps>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Assignment {
+        code: String,
+        #[serde(default)]
+        reason: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Proof {
+        CitizenId { number: String },
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Assignments {
+        #[serde(deserialize_with = "objects")]
+        assignments: Vec<Assignment>,
+        #[serde(deserialize_with = "object")]
+        proof: Proof,
+    }
+
+    #[test]
+    fn nested_objects_are_objects_only() {
+        let read = |body: &str| match parse::<Assignments>(body.as_bytes()) {
+            Ok(a) => Ok(a.assignments.len()),
+            Err(e) => {
+                let b = e.body();
+                Err((b.error.code.to_owned(), b.error.field.unwrap_or_default()))
+            }
+        };
+        assert_eq!(
+            read(
+                r#"{"assignments": [{"code": "A"}, {"code": "B", "reason": "frail"}], "proof": {"kind": "citizen_id", "number": "1"}}"#
+            ),
+            Ok(2)
+        );
+        // The derived struct and the tagged enum alone would take these arrays.
+        assert_eq!(
+            read(
+                r#"{"assignments": [{"code": "A"}, ["B", null]], "proof": {"kind": "citizen_id", "number": "1"}}"#
+            ),
+            Err(("wrong_type".into(), "assignments[1]".into()))
+        );
+        assert_eq!(
+            read(r#"{"assignments": [], "proof": ["citizen_id", "1"]}"#),
+            Err(("wrong_type".into(), "proof".into()))
+        );
+        assert_eq!(
+            read(r#"{"assignments": [], "proof": {"kind": "citizen_id", "number": "1", "x": 2}}"#),
+            Err(("unknown_field".into(), "proof.x".into()))
+        );
+        // Errors inside an object keep their path.
+        assert_eq!(
+            read(
+                r#"{"assignments": [{"code": "A", "colour": 1}], "proof": {"kind": "citizen_id", "number": "1"}}"#
+            ),
+            Err(("unknown_field".into(), "assignments[0].colour".into()))
+        );
+        assert_eq!(
+            read(
+                r#"{"assignments": [{"code": 5}], "proof": {"kind": "citizen_id", "number": "1"}}"#
+            ),
+            Err(("wrong_type".into(), "assignments[0].code".into()))
+        );
+        assert_eq!(
+            read(r#"{"assignments": [{}], "proof": {"kind": "citizen_id", "number": "1"}}"#),
+            Err(("missing_field".into(), "assignments[0].code".into()))
+        );
     }
 
     #[test]

@@ -447,6 +447,8 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
             "amount",
         ),
         (with("identity", json!({"kind": "palm"})).to_string(), 400, "wrong_type", "identity.kind"),
+        // An object's fields given as an array, tag first, as serde alone would take them.
+        (with("identity", json!(["citizen_id", cid])).to_string(), 400, "wrong_type", "identity"),
         (
             with("identity", json!({"kind": "citizen_id", "number": "12"})).to_string(),
             422,
@@ -548,10 +550,24 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
     }
     let (s, _) = officer.get("/api/v1/payrolls/abc").await;
     assert_eq!(s, 400);
-    let (s, _) = officer.get("/api/v1/payrolls/999999").await;
-    assert_eq!(s, 404);
+    // What the path names and is not there: 404, naming the path's parameter.
+    let (s, b) = officer.get("/api/v1/payrolls/999999").await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (404, Some("not_found"), Some("id")),
+        "{b}"
+    );
+    let (s, b) = officer.get("/api/v1/beneficiaries/BT-NONE").await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (404, Some("code")),
+        "{b}"
+    );
     let (s, b) = officer.get("/api/v1/nothing/here").await;
-    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (404, Some("not_found"), Some("path"))
+    );
     // A bad form names its field.
     let (s, b) = officer
         .post(
@@ -609,6 +625,35 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing(app: &TestApp) 
         .await;
     assert_eq!((s, b["error"]["field"].as_str()), (422, Some("payments")));
     assert_eq!(app.journal_len().await, before + 1);
+    // Beneficiaries assigned to a point: each an object; an item given as an array is refused,
+    // naming the item, and nothing is assigned.
+    let assign = format!("/api/v1/points/{}/assignments", f.point1);
+    let (s, b) = post
+        .post(
+            &assign,
+            &json!({ "assignments": [
+                {"beneficiary_code": f.at_point1[0]},
+                [f.at_point1[1], "frail", null],
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (400, Some("wrong_type"), Some("assignments[1]")),
+        "{b}"
+    );
+    assert_eq!(app.journal_len().await, before + 1);
+    let (s, b) = post
+        .post(
+            &assign,
+            &json!({ "assignments": [
+                {"beneficiary_code": f.at_point1[1], "home_delivery": "frail",
+                 "home": {"latitude": 10.98, "longitude": 106.65}},
+            ]}),
+        )
+        .await;
+    assert_eq!((s, b["assigned"].as_i64()), (200, Some(1)), "{b}");
+    assert_eq!(app.journal_len().await, before + 2);
     let (s, b) = app
         .store
         .reconcile(f.period)

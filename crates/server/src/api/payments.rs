@@ -61,6 +61,7 @@ pub struct PaymentRequest {
     /// point (default), home, bank or facility.
     #[serde(default)]
     pub method: Option<String>,
+    #[serde(deserialize_with = "json::object")]
     pub identity: IdentityRequest,
     /// Required for a home delivery.
     #[serde(default)]

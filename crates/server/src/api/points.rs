@@ -215,6 +215,7 @@ pub struct AssignmentRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentsRequest {
+    #[serde(deserialize_with = "crate::json::objects")]
     pub assignments: Vec<AssignmentRequest>,
 }
 

@@ -127,8 +127,12 @@ impl TestApp {
     pub fn anonymous(&self) -> Client {
         Client {
             base: self.base.clone(),
+            // A new connection for each request: the server may close a connection after
+            // answering before it read the whole body (a 413, a 403), and a request sent on it in
+            // that moment fails to send — a race of the transport, not what these tests check.
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
             bearer: None,
