@@ -794,6 +794,13 @@ async fn the_service_describes_itself(app: &TestApp) {
         }
     }
     assert!(in_query >= 20, "query parameters described: {in_query}");
+    // A point's pay days are two numbers, as the server reads them: not fewer, not more.
+    let pay_days = &doc["components"]["schemas"]["NewPointRequest"]["properties"]["pay_days"];
+    assert_eq!(
+        (pay_days["minItems"].as_i64(), pay_days["maxItems"].as_i64()),
+        (Some(2), Some(2)),
+        "{pay_days}"
+    );
     let summary = &doc["paths"]["/api/v1/reports/summary"]["get"]["parameters"];
     assert!(
         summary

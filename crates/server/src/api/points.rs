@@ -50,6 +50,7 @@ pub struct NewPointRequest {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     /// First and last day of the month it pays (default: the kind's usual days).
+    #[schema(min_items = 2, max_items = 2)]
     pub pay_days: Option<(u8, u8)>,
     /// The weekdays it opens, e.g. `mon-sat` (default: Monday to Saturday).
     pub opening_days: Option<String>,
