@@ -5,8 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
@@ -215,8 +215,7 @@ where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
-    d.deserialize_map(ObjectOnly(std::marker::PhantomData))
-        .map(|Object(t)| t)
+    Object::deserialize(d).map(|Object(t)| t)
 }
 
 /// A list of nested objects, each read only from a JSON object (see [`object`]).
@@ -225,7 +224,7 @@ where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
-    let items: Vec<Object<T>> = serde::Deserialize::deserialize(d)?;
+    let items: Vec<Object<T>> = Vec::deserialize(d)?;
     Ok(items.into_iter().map(|Object(t)| t).collect())
 }
 
