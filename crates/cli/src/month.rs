@@ -211,17 +211,6 @@ pub async fn close(g: &Global, run_id: i64) -> Outcome {
     })
 }
 
-/// Where the money was handed over, from `--method` (and `--lat`/`--lon` at home).
-fn location(p: &PayLine) -> Result<Location, FieldError> {
-    match p.method.trim() {
-        m @ ("point" | "home" | "bank" | "facility") => Location::parse(m, p.lat, p.lon),
-        other => Err(FieldError::new(
-            "method",
-            format!("'{other}' is not a payment method: point, home, bank or facility"),
-        )),
-    }
-}
-
 /// Who received the money and how it was checked: the beneficiary's citizen ID seen, or a proxy
 /// with their authorisation; a bank transfer or a facility need neither.
 fn identity(p: &PayLine) -> Result<Identity, Failure> {
@@ -282,7 +271,8 @@ fn identity(p: &PayLine) -> Result<Identity, Failure> {
 }
 
 pub async fn pay(g: &Global, p: PayLine) -> Outcome {
-    let location = location(&p)?;
+    // Where the money was handed over, from `--method` (and `--lat`/`--lon` at home).
+    let location = Location::of_method(&p.method, p.lat, p.lon)?;
     let identity = identity(&p)?;
     let change = change(g, "chi trả")?;
     let paid_at = match &p.paid_at {

@@ -336,6 +336,23 @@ impl TryFrom<LocationForm> for Location {
 }
 
 impl Location {
+    /// The place of a payment made by `method` as an agent or a client names it: `point`, `home`
+    /// (with its GPS coordinates), `bank` or `facility`. Another method is refused, naming
+    /// `method`.
+    pub fn of_method(
+        method: &str,
+        latitude: Option<f64>,
+        longitude: Option<f64>,
+    ) -> Result<Location, FieldError> {
+        match method.trim() {
+            m @ ("point" | "home" | "bank" | "facility") => Location::parse(m, latitude, longitude),
+            other => Err(FieldError::new(
+                "method",
+                format!("'{other}' is not a payment method: point, home, bank or facility"),
+            )),
+        }
+    }
+
     /// Reads a place: `point`, `home` (with its GPS coordinates) or `remote`.
     pub fn parse(
         at: &str,
@@ -534,6 +551,22 @@ mod tests {
         );
         assert_eq!(
             Location::parse("moon", None, None).unwrap_err().field,
+            "location"
+        );
+        assert_eq!(
+            Location::of_method("helicopter", None, None)
+                .unwrap_err()
+                .field,
+            "method"
+        );
+        assert_eq!(
+            Location::of_method(" facility ", None, None).unwrap(),
+            Location::Remote
+        );
+        assert_eq!(
+            Location::of_method("bank", Some(10.24), Some(106.37))
+                .unwrap_err()
+                .field,
             "location"
         );
         for at in ["point", "bank", "remote"] {

@@ -172,38 +172,22 @@ pub struct Gps {
     pub longitude: f64,
 }
 
-impl<'de> serde::Deserialize<'de> for Gps {
+impl<'de> Deserialize<'de> for Gps {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Gps, D::Error> {
-        use serde::de::{Error, MapAccess, Visitor};
-        const FIELDS: &[&str] = &["latitude", "longitude"];
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = Gps;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object with latitude and longitude")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Gps, A::Error> {
-                let (mut latitude, mut longitude) = (None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    let slot = match key.as_str() {
-                        "latitude" => &mut latitude,
-                        "longitude" => &mut longitude,
-                        other => return Err(A::Error::unknown_field(other, FIELDS)),
-                    };
-                    if slot.is_some() {
-                        return Err(A::Error::duplicate_field(
-                            FIELDS[usize::from(key == "longitude")],
-                        ));
-                    }
-                    *slot = Some(map.next_value::<f64>()?);
-                }
-                Ok(Gps {
-                    latitude: latitude.ok_or_else(|| A::Error::missing_field("latitude"))?,
-                    longitude: longitude.ok_or_else(|| A::Error::missing_field("longitude"))?,
-                })
-            }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields {
+            latitude: f64,
+            longitude: f64,
         }
-        d.deserialize_map(Fields)
+        let Fields {
+            latitude,
+            longitude,
+        } = object(d)?;
+        Ok(Gps {
+            latitude,
+            longitude,
+        })
     }
 }
 

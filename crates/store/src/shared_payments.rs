@@ -27,14 +27,7 @@ macro_rules! shared_payments {
                 Within::Communes(c) => {
                     let mut codes: Vec<String> = c.iter().cloned().collect();
                     codes.sort();
-                    // No code is empty: the first one keeps the list from being `IN ()`.
-                    q.push(" AND l.commune_code IN (");
-                    let mut sep = q.separated(", ");
-                    sep.push_bind(String::new());
-                    for code in codes {
-                        sep.push_bind(code);
-                    }
-                    q.push(")");
+                    push_in_communes(q, "l.commune_code", &codes);
                 }
             }
         }

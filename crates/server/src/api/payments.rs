@@ -71,22 +71,12 @@ pub struct PaymentRequest {
 impl PaymentRequest {
     /// The payment as the store records it, by `agent`.
     pub fn parse(self, agent: &str) -> Result<NewPayment, ApiError> {
-        let method = self.method.as_deref().map(str::trim).unwrap_or("point");
-        let location = match method {
-            "point" | "home" | "bank" | "facility" => {
-                let (lat, lon) = match self.location {
-                    Some(l) => (Some(l.latitude), Some(l.longitude)),
-                    None => (None, None),
-                };
-                Location::parse(method, lat, lon)?
-            }
-            other => {
-                return Err(ApiError::invalid(
-                    "method",
-                    format!("'{other}' is not a payment method: point, home, bank or facility"),
-                ));
-            }
+        let method = self.method.as_deref().unwrap_or("point");
+        let (lat, lon) = match self.location {
+            Some(l) => (Some(l.latitude), Some(l.longitude)),
+            None => (None, None),
         };
+        let location = Location::of_method(method, lat, lon)?;
         let paid_at = match self.paid_at.as_deref() {
             Some(s) => chrono::DateTime::parse_from_rfc3339(s.trim()).map_err(|_| {
                 ApiError::invalid(
