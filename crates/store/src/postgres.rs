@@ -89,6 +89,39 @@ async fn hold(conn: &mut sqlx::PgConnection) -> crate::Result<Held<'_>> {
     Ok(conn)
 }
 
+/// `n` read-only transactions that see one snapshot of the database: the first exports it
+/// (`pg_export_snapshot`), the others take it (`SET TRANSACTION SNAPSHOT`). A read split over
+/// them runs in as many server processes at once and still sees one state.
+async fn snapshot_readers(
+    pool: &sqlx::PgPool,
+    n: usize,
+) -> crate::Result<Vec<sqlx::Transaction<'static, Db>>> {
+    const REPEATABLE: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    let mut first = pool.begin().await?;
+    sqlx::query(REPEATABLE).execute(&mut *first).await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *first)
+        .await?;
+    // Written into the statement (SET takes no parameter): only what PostgreSQL's ids are made of.
+    if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(crate::StoreError::corrupt(format!(
+            "snapshot id {snapshot:?}"
+        )));
+    }
+    let mut readers = vec![first];
+    for _ in 1..n {
+        let mut t = pool.begin().await?;
+        sqlx::query(REPEATABLE).execute(&mut *t).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SET TRANSACTION SNAPSHOT '{snapshot}'"
+        )))
+        .execute(&mut *t)
+        .await?;
+        readers.push(t);
+    }
+    Ok(readers)
+}
+
 shared_store!(PgStore);
 shared_cycle!(PgStore);
 shared_access!(PgStore);
@@ -580,6 +613,51 @@ async fn lookup_texts<T>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The readers a three-way match is split over see the database as it was when the first
+    /// began: a payment committed meanwhile is in none of them, so the match cannot find it in one
+    /// stream and miss it in another.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn snapshot_readers_see_one_state() {
+        let url = std::env::var("CHITRA_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&url)
+            .await
+            .unwrap();
+        let table = format!("snapshot_probe_{}", std::process::id());
+        let run = |sql: String| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        run(format!("DROP TABLE IF EXISTS {table}")).await;
+        run(format!("CREATE TABLE {table} (n BIGINT)")).await;
+        run(format!("INSERT INTO {table} VALUES (1)")).await;
+        let mut readers = snapshot_readers(&pool, 3).await.unwrap();
+        // Committed after the first reader began, before any of them reads the table.
+        run(format!("INSERT INTO {table} VALUES (2)")).await;
+        let count = format!("SELECT COUNT(*) FROM {table}");
+        for reader in readers.iter_mut() {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+                .fetch_one(&mut **reader)
+                .await
+                .unwrap();
+            assert_eq!(n, 1, "every reader sees the state of the first");
+        }
+        drop(readers);
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "a new read sees the later write");
+        run(format!("DROP TABLE {table}")).await;
+    }
 
     #[test]
     fn rows_of_copy_are_split_and_unescaped() {

@@ -300,6 +300,16 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// One read transaction (SQLite's snapshots cannot be shared between connections): a read made of
+/// several statements on it still sees one state of the database. `n` is how many the caller could
+/// use at once.
+async fn snapshot_readers(
+    pool: &sqlx::Pool<Db>,
+    _n: usize,
+) -> crate::Result<Vec<sqlx::Transaction<'static, Db>>> {
+    Ok(vec![pool.begin().await?])
+}
+
 shared_store!(SqliteStore);
 shared_cycle!(SqliteStore);
 shared_access!(SqliteStore);
