@@ -1448,28 +1448,30 @@ macro_rules! shared_cycle {
                 // payments and transfers from covering indexes), as they are stored: the match
                 // trusts no sum kept on the side. All three from one snapshot; on PostgreSQL in
                 // three server processes at once (the time is the server's producing the rows).
-                async fn match_lines(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<LineFact>> {
-                    let mut lines = Vec::new();
+                /// Every row of `sql` over the month's line ids of each program (`$1` to `$2`).
+                async fn scan_month(conn: &mut <Db as sqlx::Database>::Connection, period: Period, sql: &str, mut each: impl FnMut(&Reader<'_>) -> Result<()>) -> Result<()> {
                     for program in Program::ALL {
                         let (lo, hi) = period_range(period, program);
-                        scan(conn, "SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
-                            lines.push(LineFact { id: r.int(0), total: Dong(r.int(1)), status: status_of(r.str(2).unwrap_or(""))? });
-                            Ok(())
-                        })
-                        .await?;
+                        scan(conn, sql, &[Arg::Int(lo), Arg::Int(hi)], &mut each).await?;
                     }
+                    Ok(())
+                }
+                async fn match_lines(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<LineFact>> {
+                    let mut lines = Vec::new();
+                    scan_month(conn, period, "SELECT id, total, status FROM payroll_lines WHERE id >= $1 AND id < $2 ORDER BY id", |r| {
+                        lines.push(LineFact { id: r.int(0), total: Dong(r.int(1)), status: status_of(r.str(2).unwrap_or(""))? });
+                        Ok(())
+                    })
+                    .await?;
                     Ok(lines)
                 }
                 async fn match_payments(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<PaymentFact>> {
                     let mut payments = Vec::new();
-                    for program in Program::ALL {
-                        let (lo, hi) = period_range(period, program);
-                        scan(conn, "SELECT line_id, amount, id FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", &[Arg::Int(lo), Arg::Int(hi)], |r| {
-                            payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
-                            Ok(())
-                        })
-                        .await?;
-                    }
+                    scan_month(conn, period, "SELECT line_id, amount, id FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", |r| {
+                        payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
+                        Ok(())
+                    })
+                    .await?;
                     Ok(payments)
                 }
                 async fn match_transfers(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<TransferFact>> {
