@@ -268,7 +268,7 @@ async fn insert_rows_with<T>(
 /// Sets the status of payroll lines.
 async fn set_status(conn: &mut sqlx::PgConnection, ids: &[i64], status: &str) -> crate::Result<()> {
     // Planned afresh each time, as `lookup_ids` says.
-    sqlx::query("UPDATE payroll_lines SET status = $1 WHERE id = ANY($2)")
+    sqlx::query("UPDATE payroll_line_rows SET status = $1 WHERE id = ANY($2)")
         .persistent(false)
         .bind(status.to_owned())
         .bind(ids.to_vec())

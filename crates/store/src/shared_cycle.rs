@@ -144,7 +144,7 @@ macro_rules! shared_cycle {
         /// run): their positions are returned, in order.
         async fn insert_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows_ignoring(tx, "payroll_lines", COLUMNS, lines, |&(run_id, l), b| {
+            insert_rows_ignoring(tx, "payroll_line_rows", COLUMNS, lines, |&(run_id, l), b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),
@@ -817,7 +817,7 @@ macro_rules! shared_cycle {
                 for p in &prepared {
                     let id = match p.run_id {
                         Some(id) => {
-                            sqlx::query("DELETE FROM payroll_lines WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+                            sqlx::query("DELETE FROM payroll_line_rows WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
                             id
                         }
                         None => {
@@ -1002,6 +1002,13 @@ macro_rules! shared_cycle {
                 let contract = contract_of(&mut tx, run.contract_id).await?;
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
+                // The lines paid this month become 'paid' in their rows: a payment leaves the
+                // line's row alone (see migration 0009), and a closed month reads its statuses as
+                // stored.
+                sqlx::query("UPDATE payroll_line_rows SET status = 'paid' WHERE run_id = $1 AND status = 'due' AND EXISTS (SELECT 1 FROM payments p WHERE p.line_id = payroll_line_rows.id)")
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
                 // Only the lines not paid are looked at one by one; the paid are counted.
                 let unpaid = owed_lines(&mut tx, &run, "status = 'due'").await?;
                 let reissued_paid: Vec<(i64, Dong)> = owed_lines(&mut tx, &run, "status = 'paid' AND reissued > 0")

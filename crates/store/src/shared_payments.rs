@@ -88,7 +88,8 @@ macro_rules! shared_payments {
                 .map_err(|e| StoreError::corrupt(format!("payment proof: {e}")))
         }
 
-        /// Inserts payments and marks their lines paid.
+        /// Inserts payments. Their lines are paid by being named (the view `payroll_lines`); the
+        /// rows of the lines are left as they are until the close.
         async fn insert_payment_rows(tx: &mut Held<'_>, rows: &[PaymentRow<'_>]) -> Result<()> {
             const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
             insert_rows(tx, "payments", COLUMNS, rows, |r, b| {
@@ -103,10 +104,7 @@ macro_rules! shared_payments {
                     .text(&r.proof)
                     .text(r.at);
             })
-            .await?;
-            let mut ids: Vec<i64> = rows.iter().map(|r| r.p.line_id).collect();
-            ids.sort_unstable();
-            set_status(tx, &ids, LineStatus::Paid.code()).await
+            .await
         }
 
         fn parse_point(r: &Reader<'_>) -> Result<(i64, PointFacts)> {
