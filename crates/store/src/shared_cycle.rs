@@ -1002,13 +1002,6 @@ macro_rules! shared_cycle {
                 let contract = contract_of(&mut tx, run.contract_id).await?;
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
-                // The lines paid this month become 'paid' in their rows: a payment leaves the
-                // line's row alone (see migration 0009), and a closed month reads its statuses as
-                // stored.
-                sqlx::query("UPDATE payroll_line_rows SET status = 'paid' WHERE run_id = $1 AND status = 'due' AND EXISTS (SELECT 1 FROM payments p WHERE p.line_id = payroll_line_rows.id)")
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
                 // Only the lines not paid are looked at one by one; the paid are counted.
                 let unpaid = owed_lines(&mut tx, &run, "status = 'due'").await?;
                 let reissued_paid: Vec<(i64, Dong)> = owed_lines(&mut tx, &run, "status = 'paid' AND reissued > 0")
@@ -1064,6 +1057,24 @@ macro_rules! shared_cycle {
                 for status in [LineStatus::Carried, LineStatus::Returned, LineStatus::Paid] {
                     let ids: Vec<i64> = outcomes.iter().filter(|(_, s)| *s == status).map(|(id, _)| *id).collect();
                     set_status(&mut tx, &ids, status.code()).await?;
+                }
+                // A payment leaves its line's row alone (migration 0009): the view reads a line
+                // as paid while its row says due. Once the last run of the month and program being
+                // paid is closed, the lines paid become 'paid' in their rows in one pass over the
+                // month's range of line ids (the lines of one run are spread over all of it), so
+                // that a closed month reads its statuses as stored.
+                let paying: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payroll_runs WHERE period = $1 AND program = $2 AND state = 'paying'")
+                    .bind(run.period.yyyymm())
+                    .bind(run.program.code())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if paying == 0 {
+                    let (lo, hi) = period_range(run.period, run.program);
+                    sqlx::query("UPDATE payroll_line_rows SET status = 'paid' WHERE id >= $1 AND id < $2 AND status = 'due' AND EXISTS (SELECT 1 FROM payments p WHERE p.line_id = payroll_line_rows.id)")
+                        .bind(lo)
+                        .bind(hi)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 for chunk in returned_lines.chunks(MAX_PARAMS / 5) {
                     let mut q = QueryBuilder::<Db>::new("INSERT INTO payee_returns (program, beneficiary_id, period, line_id, amount) ");

@@ -34,13 +34,6 @@ pub struct SqliteStore {
 /// The write connection's page cache, in KiB as `PRAGMA cache_size` takes it (negative): 256 MiB.
 const WRITER_CACHE_KIB: &str = "-262144";
 
-/// How much of the database file its connections read through a memory map, in bytes: a payment
-/// reads the pages of its line, its beneficiary and the indexes it checks, all over a month's
-/// file, and through the map each page found in the operating system's cache costs no call and no
-/// copy. SQLite caps it at its compile-time limit (2 GiB as built here); past it, the rest of the
-/// file is read as before.
-const MMAP_BYTES: &str = "68719476736";
-
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -136,9 +129,6 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
-            // Pages read straight from the file's memory map, not copied by a read call each
-            // (see MMAP_BYTES).
-            .pragma("mmap_size", MMAP_BYTES)
             // Checkpoints run beside the writer, not inside its commits (see `checkpoints`).
             .pragma("wal_autocheckpoint", "0");
         // Writes run on a connection of their own, held for the store's life (not a pool's: a
