@@ -46,8 +46,15 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// it itself before its next transaction, which then starts the WAL again.
 const RESTART_FRAMES: i64 = 65_536;
 
-/// What the writer copies itself, at most, to start the WAL again (16 MiB): a short wait.
-const CATCH_UP_FRAMES: i64 = 4_096;
+/// What the writer copies itself, at most, to start the WAL again (2 MiB): a wait of a few
+/// milliseconds, which every request queued behind it shares. The checkpoints, following each
+/// other, get this close to the writer: each copies what the one before left while the writer
+/// adds to it, and a pass of little is short (its fsync has little to write).
+const CATCH_UP_FRAMES: i64 = 512;
+
+/// When the load writes faster than the checkpoints copy and they cannot get within
+/// [`CATCH_UP_FRAMES`], the writer copies more (16 MiB) once the WAL is twice [`RESTART_FRAMES`].
+const CATCH_UP_FRAMES_BEHIND: i64 = 4_096;
 
 /// Past this size (1 GiB) the writer copies whatever is left, however much: the WAL stays
 /// bounded even when the disk cannot keep up with the load.
@@ -56,8 +63,12 @@ const WAL_HARD_FRAMES: i64 = 262_144;
 /// The pause between checkpoints once they are behind (see [`checkpoints`]).
 const CHECKPOINT_BEHIND_PAUSE: Duration = Duration::from_millis(5);
 
-/// The size, in bytes, the WAL file is cut back to when it starts again: 64 MiB.
-const WAL_SIZE_LIMIT: &str = "67108864";
+/// The size, in bytes, the WAL file is cut back to when it starts again: 512 MiB, above what it
+/// reaches under a steady load ([`RESTART_FRAMES`] and a little). Within it the file is written
+/// again in place: cutting it back each time (it was 64 MiB) cost the first commit after each
+/// start a `ftruncate` of about 90 ms under load, and the file then grew again, block by block,
+/// each allocation made durable by the fsyncs of the commits and of the checkpoints.
+const WAL_SIZE_LIMIT: &str = "536870912";
 
 /// Copies the WAL back into the database file, at once and then every [`CHECKPOINT_EVERY`],
 /// while the pool is open. SQLite's automatic checkpoint would run inside the commit that
@@ -91,16 +102,19 @@ async fn checkpoints(
         if pool.is_closed() {
             break;
         }
+        let started = std::time::Instant::now();
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
             .fetch_one(&pool)
             .await
         {
             // (busy, frames in the WAL, frames copied)
-            Ok((_, frames, copied)) => {
+            Ok((busy, frames, copied)) => {
+                tracing::trace!(elapsed = ?started.elapsed(), busy, frames, copied, "WAL checkpoint");
                 let left = frames - copied;
                 behind = frames >= RESTART_FRAMES && left > 0;
                 if frames >= WAL_HARD_FRAMES
                     || (frames >= RESTART_FRAMES && left <= CATCH_UP_FRAMES)
+                    || (frames >= 2 * RESTART_FRAMES && left <= CATCH_UP_FRAMES_BEHIND)
                 {
                     catch_up.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
