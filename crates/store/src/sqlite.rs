@@ -37,14 +37,18 @@ const WRITER_CACHE_KIB: &str = "-262144";
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// The WAL's size, in 4 KiB frames (256 MiB), past which the writer starts it again. SQLite
+/// The WAL's size, in 4 KiB frames (1 GiB), past which the writer starts it again. SQLite
 /// writes the WAL from its beginning again only when a write transaction begins with every frame
 /// already copied into the database; a writer that never pauses always begins a little ahead of
 /// the background checkpoint, so the WAL grew for as long as the load lasted (11 GB over a
 /// month's 1,000,000 payments). Past this size the background checkpoints follow each other
 /// without a pause, and once what is left to copy is small ([`CATCH_UP_FRAMES`]) the writer copies
-/// it itself before its next transaction, which then starts the WAL again.
-const RESTART_FRAMES: i64 = 65_536;
+/// it itself before its next transaction, which then starts the WAL again. Each start makes the
+/// writer wait for a checkpoint's fsync (50–170 ms under load, measured with 1,000,000-line
+/// months), which the requests queued behind it share: at 256 MiB that was every 2–2.5 s under
+/// 6,000 single payments a second, at 1 GiB it is a quarter as often (BENCHMARKS.md). The price is
+/// a WAL file of about 1 GiB kept while the load lasts.
+const RESTART_FRAMES: i64 = 262_144;
 
 /// What the writer copies itself, at most, to start the WAL again (2 MiB): a wait of a few
 /// milliseconds, which every request queued behind it shares. The checkpoints, following each
@@ -53,22 +57,23 @@ const RESTART_FRAMES: i64 = 65_536;
 const CATCH_UP_FRAMES: i64 = 512;
 
 /// When the load writes faster than the checkpoints copy and they cannot get within
-/// [`CATCH_UP_FRAMES`], the writer copies more (16 MiB) once the WAL is twice [`RESTART_FRAMES`].
+/// [`CATCH_UP_FRAMES`], the writer copies more (16 MiB) once the WAL is half as large again as
+/// [`RESTART_FRAMES`].
 const CATCH_UP_FRAMES_BEHIND: i64 = 4_096;
 
-/// Past this size (1 GiB) the writer copies whatever is left, however much: the WAL stays
+/// Past this size (2 GiB) the writer copies whatever is left, however much: the WAL stays
 /// bounded even when the disk cannot keep up with the load.
-const WAL_HARD_FRAMES: i64 = 262_144;
+const WAL_HARD_FRAMES: i64 = 524_288;
 
 /// The pause between checkpoints once they are behind (see [`checkpoints`]).
 const CHECKPOINT_BEHIND_PAUSE: Duration = Duration::from_millis(5);
 
-/// The size, in bytes, the WAL file is cut back to when it starts again: 512 MiB, above what it
+/// The size, in bytes, the WAL file is cut back to when it starts again: 2 GiB, above what it
 /// reaches under a steady load ([`RESTART_FRAMES`] and a little). Within it the file is written
 /// again in place: cutting it back each time (it was 64 MiB) cost the first commit after each
 /// start a `ftruncate` of about 90 ms under load, and the file then grew again, block by block,
 /// each allocation made durable by the fsyncs of the commits and of the checkpoints.
-const WAL_SIZE_LIMIT: &str = "536870912";
+const WAL_SIZE_LIMIT: &str = "2147483648";
 
 /// Copies the WAL back into the database file, at once and then every [`CHECKPOINT_EVERY`],
 /// while the pool is open. SQLite's automatic checkpoint would run inside the commit that
@@ -114,7 +119,8 @@ async fn checkpoints(
                 behind = frames >= RESTART_FRAMES && left > 0;
                 if frames >= WAL_HARD_FRAMES
                     || (frames >= RESTART_FRAMES && left <= CATCH_UP_FRAMES)
-                    || (frames >= 2 * RESTART_FRAMES && left <= CATCH_UP_FRAMES_BEHIND)
+                    || (frames >= RESTART_FRAMES + RESTART_FRAMES / 2
+                        && left <= CATCH_UP_FRAMES_BEHIND)
                 {
                     catch_up.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
