@@ -50,10 +50,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// a WAL file of about 1 GiB kept while the load lasts.
 const RESTART_FRAMES: i64 = 262_144;
 
-/// What the writer copies itself, at most, to start the WAL again (2 MiB): a wait of a few
-/// milliseconds, which every request queued behind it shares. The checkpoints, following each
-/// other, get this close to the writer: each copies what the one before left while the writer
-/// adds to it, and a pass of little is short (its fsync has little to write).
+/// What the writer copies itself, at most, to start the WAL again (2 MiB). The checkpoints,
+/// following each other, get this close to the writer: each copies what the one before left while
+/// the writer adds to it. (Measured against 16 MiB, the wait did not shrink: it is the fsync of
+/// the database file, 50–170 ms under load whatever was copied; see BENCHMARKS.md.)
 const CATCH_UP_FRAMES: i64 = 512;
 
 /// When the load writes faster than the checkpoints copy and they cannot get within
@@ -68,12 +68,14 @@ const WAL_HARD_FRAMES: i64 = 524_288;
 /// The pause between checkpoints once they are behind (see [`checkpoints`]).
 const CHECKPOINT_BEHIND_PAUSE: Duration = Duration::from_millis(5);
 
-/// The size, in bytes, the WAL file is cut back to when it starts again: 2 GiB, above what it
+/// The size the WAL file is cut back to when it starts again: [`WAL_HARD_FRAMES`], above what it
 /// reaches under a steady load ([`RESTART_FRAMES`] and a little). Within it the file is written
 /// again in place: cutting it back each time (it was 64 MiB) cost the first commit after each
 /// start a `ftruncate` of about 90 ms under load, and the file then grew again, block by block,
 /// each allocation made durable by the fsyncs of the commits and of the checkpoints.
-const WAL_SIZE_LIMIT: &str = "2147483648";
+fn wal_size_limit() -> String {
+    (WAL_HARD_FRAMES * 4096).to_string()
+}
 
 /// Copies the WAL back into the database file, at once and then every [`CHECKPOINT_EVERY`],
 /// while the pool is open. SQLite's automatic checkpoint would run inside the commit that
@@ -163,7 +165,7 @@ impl SqliteStore {
         let mut writer = options
             .clone()
             .pragma("cache_size", WRITER_CACHE_KIB)
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT)
+            .pragma("journal_size_limit", wal_size_limit())
             .connect()
             .await?;
         MIGRATOR.run(&mut writer).await?;
