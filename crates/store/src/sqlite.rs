@@ -259,9 +259,10 @@ type Tx = WriteTx;
 
 impl WriteTx {
     /// `BEGIN IMMEDIATE` takes SQLite's write lock at once; the journal head is read in the same
-    /// call on the connection (one round trip to its thread, not two). With `catch_up`, what is
-    /// left of the WAL is first copied into the database, so that this transaction writes the WAL
-    /// from its beginning again (see [`RESTART_FRAMES`]).
+    /// call on the connection (one round trip to its thread, not two). When a checkpoint has asked
+    /// (`catch_up`), what is left of the WAL is first copied into the database, so that this
+    /// transaction writes the WAL from its beginning again (see [`RESTART_FRAMES`]); the
+    /// transaction tells `catch_up` when it ends.
     async fn begin(
         writer: std::sync::Arc<tokio::sync::Mutex<SqliteConnection>>,
         catch_up: &std::sync::Arc<CatchUp>,
