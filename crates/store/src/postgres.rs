@@ -10,6 +10,10 @@ type Db = sqlx::Postgres;
 type Tx = sqlx::Transaction<'static, Db>;
 const BACKEND: &str = "postgres";
 
+/// A month's transfers of lines (`tl`, the view of migration 0010) with their whole rows (`t`),
+/// both read through the index `transfers_line`.
+const LINE_TRANSFERS: &str = "transfer_lines tl JOIN transfers t ON t.period = tl.period AND t.kind = tl.kind AND t.line_id = tl.line_id";
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The planner's cost of a random page read on the store's connections (see

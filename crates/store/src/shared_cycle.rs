@@ -180,23 +180,26 @@ macro_rules! shared_cycle {
             if transfers.is_empty() {
                 return Ok(0);
             }
-            // Transfers already made (a step repeated): read whole, to compare.
-            let ids: Vec<String> = transfers.iter().map(|t| t.id.clone()).collect();
-            let known: Vec<String> = lookup_texts(&mut **tx, "SELECT id FROM transfers WHERE id", &ids, |r| Ok(r.text(0))).await?;
+            // Transfers already made (a step repeated): read whole, to compare. Those of a line
+            // are found by their line (see `transfer_lines`), the others by their id.
             let mut made = Vec::new();
-            for chunk in known.chunks(MAX_PARAMS / 2) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE id IN (",
-                );
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(id.clone());
-                }
-                q.push(")");
-                for r in q.build().fetch_all(&mut **tx).await? {
-                    made.push(transfer_from_row(&r)?);
+            let mut by_key: BTreeMap<(i64, &str), Vec<i64>> = BTreeMap::new();
+            let mut ids: Vec<String> = Vec::new();
+            for t in transfers {
+                match t.line_id {
+                    Some(line) => by_key.entry((t.period.yyyymm(), t.kind.code())).or_default().push(line),
+                    None => ids.push(t.id.clone()),
                 }
             }
+            let columns = "t.id, t.kind, t.debit, t.credit, t.amount, t.period, t.on_date, t.run_id, t.line_id";
+            for ((period, kind), mut lines) in by_key {
+                lines.sort_unstable();
+                lines.dedup();
+                // `period` is a number and `kind` one of the kinds' codes: neither comes from a caller.
+                let query = format!("SELECT {columns} FROM {LINE_TRANSFERS} WHERE tl.period = {period} AND tl.kind = '{kind}' AND tl.line_id");
+                made.extend(lookup_ids(&mut **tx, &query, &lines, transfer_read).await?);
+            }
+            made.extend(lookup_texts(&mut **tx, &format!("SELECT {columns} FROM transfers t WHERE t.line_id IS NULL AND t.id"), &ids, transfer_read).await?);
             let names = account_names(transfers);
             let mut held = hold(tx).await?;
             let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, made);
@@ -302,6 +305,22 @@ macro_rules! shared_cycle {
                 total: Dong(r.try_get("total")?),
                 unpaid_streak: r.try_get("unpaid_streak")?,
                 status: LineStatus::parse(&r.try_get::<String, _>("status")?).ok_or_else(|| StoreError::corrupt("line status"))?,
+            })
+        }
+
+        /// A transfer read by [`lookup_ids`] or [`lookup_texts`], its columns in the order of
+        /// [`transfer_from_row`]'s.
+        fn transfer_read(r: &Reader<'_>) -> Result<Transfer> {
+            Ok(Transfer {
+                id: r.text(0),
+                kind: TransferKind::parse(r.str(1).unwrap_or("")).ok_or_else(|| StoreError::corrupt("transfer kind"))?,
+                debit: Account::parse(r.str(2).unwrap_or(""))?,
+                credit: Account::parse(r.str(3).unwrap_or(""))?,
+                amount: Dong(r.int(4)),
+                period: period_of(r.int(5))?,
+                on: r.date(6).ok_or_else(|| StoreError::corrupt("transfer date"))?,
+                run_id: r.int(7),
+                line_id: r.opt_int(8),
             })
         }
 
@@ -1070,7 +1089,7 @@ macro_rules! shared_cycle {
                     .await?;
                 if paying == 0 {
                     let (lo, hi) = period_range(run.period, run.program);
-                    sqlx::query("UPDATE payroll_line_rows SET status = 'paid' WHERE id >= $1 AND id < $2 AND status = 'due' AND EXISTS (SELECT 1 FROM payments p WHERE p.line_id = payroll_line_rows.id)")
+                    sqlx::query("UPDATE payroll_line_rows SET status = 'paid' WHERE id >= $1 AND id < $2 AND status = 'due' AND EXISTS (SELECT 1 FROM payment_lines p WHERE p.line_id = payroll_line_rows.id)")
                         .bind(lo)
                         .bind(hi)
                         .execute(&mut *tx)
@@ -1234,7 +1253,7 @@ macro_rules! shared_cycle {
                     }
                     None => None,
                 };
-                let payment = match sqlx::query("SELECT id, amount, paid_at, agent, method, proof, recorded_at FROM payments WHERE line_id = $1")
+                let payment = match sqlx::query("SELECT p.id, p.amount, p.paid_at, p.agent, p.method, p.proof, p.recorded_at FROM payment_lines pl JOIN payments p ON p.id = pl.id WHERE pl.line_id = $1")
                     .bind(line_id)
                     .fetch_optional(&mut *conn)
                     .await?
@@ -1265,7 +1284,10 @@ macro_rules! shared_cycle {
                     }),
                     None => None,
                 };
-                let transfers = sqlx::query("SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE period = $1 AND line_id = $2 ORDER BY id")
+                let transfers = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT t.id, t.kind, t.debit, t.credit, t.amount, t.period, t.on_date, t.run_id, t.line_id FROM {LINE_TRANSFERS} \
+                     WHERE tl.period = $1 AND tl.kind IN ('pay', 'carry', 'return') AND tl.line_id = $2 ORDER BY t.id"
+                )))
                     .bind(run.period.yyyymm())
                     .bind(line_id)
                     .fetch_all(&mut *conn)
@@ -1425,7 +1447,7 @@ macro_rules! shared_cycle {
                 // id derived from last month's) is on no payroll, whichever office pays them now.
                 let next_line = pay::line_id_shift(period.prev(), period);
                 for r in sqlx::query(
-                    "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfers t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
+                    "SELECT c.code, CAST(SUM(t.amount) AS BIGINT) AS amount FROM transfer_lines t JOIN payroll_runs p ON p.id = t.run_id JOIN contracts c ON c.id = p.contract_id \
                      WHERE t.period = $1 AND t.kind = 'carry' \
                      AND NOT EXISTS (SELECT 1 FROM payroll_lines n WHERE n.id = t.line_id + $2) GROUP BY c.code",
                 )
@@ -1485,7 +1507,7 @@ macro_rules! shared_cycle {
                 }
                 async fn match_payments(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<PaymentFact>> {
                     let mut payments = Vec::new();
-                    scan_month(conn, period, "SELECT line_id, amount, id FROM payments WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", |r| {
+                    scan_month(conn, period, "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", |r| {
                         payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
                         Ok(())
                     })
@@ -1494,7 +1516,7 @@ macro_rules! shared_cycle {
                 }
                 async fn match_transfers(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<TransferFact>> {
                     let mut transfers = Vec::new();
-                    scan(conn, "SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL ORDER BY line_id", &[Arg::Int(period.yyyymm())], |r| {
+                    scan(conn, "SELECT line_id, amount FROM transfer_lines WHERE period = $1 AND kind = 'pay' ORDER BY line_id", &[Arg::Int(period.yyyymm())], |r| {
                         transfers.push(TransferFact { line_id: r.int(0), amount: Dong(r.int(1)) });
                         Ok(())
                     })

@@ -241,7 +241,7 @@ macro_rules! shared_payments {
                 .into_iter()
                 .collect();
                 // Lines already paid, and by which payment.
-                let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payments WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
+                let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payment_lines WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
                     .await?
                     .into_iter()
                     .collect();
@@ -461,10 +461,16 @@ macro_rules! shared_payments {
 
                 // Written: transfers and balances, payments and their lines, flags, proxies.
                 let ats: Vec<String> = groups.iter().map(|(c, _, _)| c.at_text()).collect();
-                let new: Vec<(&Transfer, &str)> = accepted.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
+                // In the order of their lines: the trees keyed by the line (`payment_lines`,
+                // `transfer_lines`, `proxy_collections`) then take their rows in key order, a page
+                // after the other, instead of at random pages (the ledger has already checked the
+                // money in the order the payments came).
+                let mut by_line: Vec<&Accepted<'_>> = accepted.iter().collect();
+                by_line.sort_unstable_by_key(|a| a.p.line_id);
+                let new: Vec<(&Transfer, &str)> = by_line.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
                 store_transfers(&mut held, &ledger, &names, &new).await?;
-                let mut rows = Vec::with_capacity(accepted.len());
-                for a in &accepted {
+                let mut rows = Vec::with_capacity(by_line.len());
+                for a in by_line.iter().copied() {
                     rows.push(PaymentRow {
                         p: a.p,
                         run_id: a.run_id,
@@ -475,7 +481,7 @@ macro_rules! shared_payments {
                     });
                 }
                 insert_payment_rows(&mut held, &rows).await?;
-                let flagged: Vec<(&Accepted<'_>, &Flag)> = accepted.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
+                let flagged: Vec<(&Accepted<'_>, &Flag)> = by_line.iter().flat_map(|a| a.flags.iter().map(move |f| (*a, f))).collect();
                 const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
                 insert_rows(&mut held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
                     b.text(&a.p.id)
@@ -487,7 +493,7 @@ macro_rules! shared_payments {
                         .text(&ats[a.group]);
                 })
                 .await?;
-                let by_proxy: Vec<(&Accepted<'_>, String)> = accepted.iter().filter_map(|a| Some((a, a.p.identity.proxy_key()?))).collect();
+                let by_proxy: Vec<(&Accepted<'_>, String)> = by_line.iter().filter_map(|a| Some((*a, a.p.identity.proxy_key()?))).collect();
                 insert_rows(&mut held, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
                     b.int(a.p.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&a.p.id);
                 })

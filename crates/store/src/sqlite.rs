@@ -14,6 +14,10 @@ use crate::OpenMode;
 type Db = sqlx::Sqlite;
 const BACKEND: &str = "sqlite";
 
+/// A month's transfers of lines (`tl`, keyed by period, kind and line) with their whole rows
+/// (`t`): migration 0010.
+const LINE_TRANSFERS: &str = "transfer_lines tl JOIN transfers t ON t.seq = tl.seq";
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A store in one SQLite file.

@@ -2420,6 +2420,16 @@ async fn anomalies_are_flagged_with_their_evidence(h: &Harness) {
     assert_eq!(payment.method, "point");
     assert_eq!(payment.proof["identity"]["kind"], "citizen_id");
     assert_eq!(payment.proof["identity"]["last4"], "0001");
+    // Its ledger transfer, found by its line.
+    let moved: Vec<(String, i64)> = trail
+        .transfers
+        .iter()
+        .map(|t| (t.id.clone(), t.amount.get()))
+        .collect();
+    assert_eq!(
+        moved,
+        vec![(format!("pay:{}", m.line("An")), payment.amount.get())]
+    );
     let again = s
         .record_payments(&on("agent.tam", "2021-06-06"), &[payment_again(&m)])
         .await
