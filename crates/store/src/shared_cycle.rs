@@ -1485,7 +1485,8 @@ macro_rules! shared_cycle {
 
             async fn reconcile(&self, period: Period) -> Result<Reconciliation> {
                 // The month's lines, payments and pay transfers, each read in line order (the
-                // payments and transfers from covering indexes), as they are stored: the match
+                // payments and transfers from what is kept by their line: `payment_lines` and
+                // `transfer_lines`, migration 0010), as they are stored: the match
                 // trusts no sum kept on the side. All three from one snapshot; on PostgreSQL in
                 // three server processes at once (the time is the server's producing the rows).
                 /// Every row of `sql` over the month's line ids of each program (`$1` to `$2`).
