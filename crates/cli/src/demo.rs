@@ -615,6 +615,7 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
         paid_vnd,
         users,
     };
+    store.close().await;
     emit(g.format, &report, || {
         let mut s = String::from(
             "DỮ LIỆU MẪU — demo province built (synthetic people on the real units of Bến Tre)\n",

@@ -348,6 +348,10 @@ pub trait Store: Cycle + Access + Payments + Outreach + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
+    /// Ends the use of the store: its connections are closed (on SQLite the WAL first folded into
+    /// the database file, so that what a command leaves is one file).
+    async fn close(&self);
+
     async fn health(&self) -> Result<Health>;
 
     /// A setting, such as `demo` (the data is synthetic) or `province`.

@@ -989,6 +989,11 @@ macro_rules! shared_store {
 
         #[async_trait::async_trait]
         impl Store for $Store {
+            async fn close(&self) {
+                // The store's own `close`: inherent items are found before the trait's.
+                <$Store>::close(self).await
+            }
+
             fn backend(&self) -> &'static str {
                 BACKEND
             }
