@@ -191,15 +191,14 @@ macro_rules! shared_cycle {
                     None => ids.push(t.id.clone()),
                 }
             }
-            let columns = "t.id, t.kind, t.debit, t.credit, t.amount, t.period, t.on_date, t.run_id, t.line_id";
             for ((period, kind), mut lines) in by_key {
                 lines.sort_unstable();
                 lines.dedup();
                 // `period` is a number and `kind` one of the kinds' codes: neither comes from a caller.
-                let query = format!("SELECT {columns} FROM {LINE_TRANSFERS} WHERE tl.period = {period} AND tl.kind = '{kind}' AND tl.line_id");
+                let query = format!("SELECT {TRANSFER_COLUMNS} FROM {LINE_TRANSFERS} WHERE tl.period = {period} AND tl.kind = '{kind}' AND tl.line_id");
                 made.extend(lookup_ids(&mut **tx, &query, &lines, transfer_read).await?);
             }
-            made.extend(lookup_texts(&mut **tx, &format!("SELECT {columns} FROM transfers t WHERE t.line_id IS NULL AND t.id"), &ids, transfer_read).await?);
+            made.extend(lookup_texts(&mut **tx, &format!("SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE t.line_id IS NULL AND t.id"), &ids, transfer_read).await?);
             let names = account_names(transfers);
             let mut held = hold(tx).await?;
             let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, made);
@@ -308,8 +307,10 @@ macro_rules! shared_cycle {
             })
         }
 
-        /// A transfer read by [`lookup_ids`] or [`lookup_texts`], its columns in the order of
-        /// [`transfer_from_row`]'s.
+        /// The columns of a transfer (`t`), in the order [`transfer_read`] reads them.
+        const TRANSFER_COLUMNS: &str = "t.id, t.kind, t.debit, t.credit, t.amount, t.period, t.on_date, t.run_id, t.line_id";
+
+        /// A transfer read as [`TRANSFER_COLUMNS`].
         fn transfer_read(r: &Reader<'_>) -> Result<Transfer> {
             Ok(Transfer {
                 id: r.text(0),
@@ -321,20 +322,6 @@ macro_rules! shared_cycle {
                 on: r.date(6).ok_or_else(|| StoreError::corrupt("transfer date"))?,
                 run_id: r.int(7),
                 line_id: r.opt_int(8),
-            })
-        }
-
-        fn transfer_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Transfer> {
-            Ok(Transfer {
-                id: r.try_get("id")?,
-                kind: TransferKind::parse(&r.try_get::<String, _>("kind")?).ok_or_else(|| StoreError::corrupt("transfer kind"))?,
-                debit: Account::parse(&r.try_get::<String, _>("debit")?)?,
-                credit: Account::parse(&r.try_get::<String, _>("credit")?)?,
-                amount: Dong(r.try_get("amount")?),
-                period: period_of(r.try_get("period")?)?,
-                on: r.try_get("on_date")?,
-                run_id: r.try_get("run_id")?,
-                line_id: r.try_get("line_id")?,
             })
         }
 
@@ -1284,17 +1271,17 @@ macro_rules! shared_cycle {
                     }),
                     None => None,
                 };
-                let transfers = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT t.id, t.kind, t.debit, t.credit, t.amount, t.period, t.on_date, t.run_id, t.line_id FROM {LINE_TRANSFERS} \
-                     WHERE tl.period = $1 AND tl.kind IN ('pay', 'carry', 'return') AND tl.line_id = $2 ORDER BY t.id"
-                )))
-                    .bind(run.period.yyyymm())
-                    .bind(line_id)
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .iter()
-                    .map(transfer_from_row)
-                    .collect::<Result<Vec<_>>>()?;
+                let mut transfers = Vec::new();
+                scan(
+                    &mut conn,
+                    &format!("SELECT {TRANSFER_COLUMNS} FROM {LINE_TRANSFERS} WHERE tl.period = $1 AND tl.kind IN ('pay', 'carry', 'return') AND tl.line_id = $2 ORDER BY t.id"),
+                    &[Arg::Int(run.period.yyyymm()), Arg::Int(line_id)],
+                    |r| {
+                        transfers.push(transfer_read(r)?);
+                        Ok(())
+                    },
+                )
+                .await?;
                 Ok(LineTrail { period: run.period, run_state: run.state, line, explanation, payment, transfers })
             }
 
@@ -1576,13 +1563,19 @@ macro_rules! shared_cycle {
 
             async fn ledger_transfers(&self, after: Option<(Period, String)>, limit: i64) -> Result<Vec<Transfer>> {
                 let (period, id) = after.map(|(p, id)| (p.yyyymm(), id)).unwrap_or((0, String::new()));
-                let rows = sqlx::query("SELECT id, kind, debit, credit, amount, period, on_date, run_id, line_id FROM transfers WHERE period > $1 OR (period = $1 AND id > $2) ORDER BY period, id LIMIT $3")
-                    .bind(period)
-                    .bind(id)
-                    .bind(limit.clamp(1, 100_000))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(transfer_from_row).collect()
+                let mut conn = self.pool.acquire().await?;
+                let mut transfers = Vec::new();
+                scan(
+                    &mut conn,
+                    &format!("SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE t.period > $1 OR (t.period = $1 AND t.id > $2) ORDER BY t.period, t.id LIMIT $3"),
+                    &[Arg::Int(period), Arg::Text(&id), Arg::Int(limit.clamp(1, 100_000))],
+                    |r| {
+                        transfers.push(transfer_read(r)?);
+                        Ok(())
+                    },
+                )
+                .await?;
+                Ok(transfers)
             }
         }
 
