@@ -306,7 +306,7 @@ fn computed(n: usize, rules: &RuleBook) -> Result<ComputedReport, Failure> {
 /// The durable part: the same kind of register in a store, each province's payroll generated and
 /// written with its journal entry.
 async fn durable(g: &Global, n: usize) -> Result<DurableReport, Failure> {
-    let store = chitra_store::open(&g.db, OpenMode::Create).await?;
+    let store = crate::commands::open(g, OpenMode::Create).await?;
     if store.health().await?.beneficiaries > 0 {
         return Err(FieldError::new(
             "db",
@@ -696,7 +696,7 @@ fn paid_at_on(day: NaiveDate) -> Result<chrono::DateTime<chrono::FixedOffset>, F
 /// On the database `bench payroll` made: the month is approved, funded, paid (nearly all lines)
 /// and closed; then the settlement's per-point sums and the full three-way match are timed.
 pub async fn reconcile(g: &Global, _args: BenchReconcile) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let store = crate::commands::open(g, OpenMode::Existing).await?;
     let month = Period::new(MONTH.0, MONTH.1)?;
     let runs = month_to_pay(store.as_ref(), g).await?;
     let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;
@@ -878,7 +878,7 @@ pub async fn payments(g: &Global, args: BenchPayments) -> Outcome {
             .into());
         }
     };
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let store = crate::commands::open(g, OpenMode::Existing).await?;
     let month = Period::new(MONTH.0, MONTH.1)?;
     let runs = month_to_pay(store.as_ref(), g).await?;
     let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;

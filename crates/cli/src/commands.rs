@@ -51,7 +51,39 @@ pub async fn run(cli: Cli) -> Outcome {
         )
         .into());
     }
-    match cli.command {
+    let outcome = dispatch(&g, cli.command).await;
+    // Whatever the outcome: a store left open leaves its WAL beside the database file.
+    close_opened().await;
+    outcome
+}
+
+/// The stores this process opened (see [`open`]), closed when its command ends.
+static OPENED: std::sync::Mutex<Vec<std::sync::Arc<dyn Store>>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens the store at `--db` for this command; it is closed when the command ends.
+pub(crate) async fn open(g: &Global, mode: OpenMode) -> Result<std::sync::Arc<dyn Store>, Failure> {
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::from(chitra_store::open(&g.db, mode).await?);
+    if let Ok(mut opened) = OPENED.lock() {
+        opened.push(store.clone());
+    }
+    Ok(store)
+}
+
+/// Closes every store this process opened: on SQLite the WAL is folded into the database file
+/// and removed, unless another process is using the file at that moment.
+async fn close_opened() {
+    let opened: Vec<std::sync::Arc<dyn Store>> = match OPENED.lock() {
+        Ok(mut opened) => opened.drain(..).collect(),
+        Err(_) => return,
+    };
+    for store in opened {
+        store.close().await;
+    }
+}
+
+async fn dispatch(g: &Global, command: Command) -> Outcome {
+    match command {
         Command::Init => init(&g).await,
         Command::Serve(args) => crate::service::serve(&g, &args).await,
         Command::User(u) => crate::service::user(&g, u).await,
@@ -146,8 +178,8 @@ pub(crate) fn change(g: &Global, reason: &str) -> Result<Change, Failure> {
 }
 
 /// Opens an initialised store (`init` or `demo` made it).
-pub(crate) async fn open_initialised(g: &Global) -> Result<Box<dyn Store>, Failure> {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+pub(crate) async fn open_initialised(g: &Global) -> Result<std::sync::Arc<dyn Store>, Failure> {
+    let store = open(g, OpenMode::Existing).await?;
     if store.setting("initialised").await?.as_deref() != Some("true") {
         return Err(chitra_store::StoreError::NotInitialised.into());
     }
@@ -199,7 +231,7 @@ pub async fn initialise(store: &dyn Store, g: &Global) -> Result<InitReport, Fai
 }
 
 async fn init(g: &Global) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Create).await?;
+    let store = open(g, OpenMode::Create).await?;
     let report = initialise(store.as_ref(), g).await?;
     emit(g.format, &report, || {
         if report.already_initialised {
@@ -684,7 +716,7 @@ async fn report_summary(g: &Global, from: &str, to: &str) -> Outcome {
 }
 
 async fn audit_verify(g: &Global) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let store = open(g, OpenMode::Existing).await?;
     let v = store.verify_journal().await?;
     emit(g.format, &v, || match &v.first_mismatch {
         None => format!(
@@ -703,7 +735,7 @@ async fn audit_verify(g: &Global) -> Outcome {
 }
 
 async fn audit_log(g: &Global, limit: i64) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let store = open(g, OpenMode::Existing).await?;
     let entries = store.journal_tail(limit).await?;
     emit(g.format, &entries, || {
         let mut t = Table::new(&[
@@ -729,7 +761,7 @@ async fn audit_log(g: &Global, limit: i64) -> Outcome {
 }
 
 async fn healthcheck(g: &Global) -> Outcome {
-    let store = chitra_store::open(&g.db, OpenMode::Existing).await?;
+    let store = open(g, OpenMode::Existing).await?;
     let h = store.health().await?;
     emit(g.format, &h, || {
         format!(

@@ -369,7 +369,7 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
             p
         }
     };
-    let store = chitra_store::open(&g.db, OpenMode::Create).await?;
+    let store = crate::commands::open(g, OpenMode::Create).await?;
     if store.health().await?.beneficiaries > 0 {
         return Err(FieldError::new(
             "db",
@@ -615,7 +615,6 @@ pub async fn run(g: &Global, args: DemoArgs) -> Outcome {
         paid_vnd,
         users,
     };
-    store.close().await;
     emit(g.format, &report, || {
         let mut s = String::from(
             "DỮ LIỆU MẪU — demo province built (synthetic people on the real units of Bến Tre)\n",

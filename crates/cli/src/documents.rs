@@ -462,7 +462,7 @@ pub async fn bench_documents(g: &Global, a: BenchDocuments) -> Outcome {
         .into());
     }
     let started = std::time::Instant::now();
-    let store = chitra_store::open(&g.db, OpenMode::Create).await?;
+    let store = crate::commands::open(g, OpenMode::Create).await?;
     crate::commands::initialise(store.as_ref(), g).await?;
     let c = |why: &str| change(g, why);
     store

@@ -81,13 +81,29 @@ pub async fn serve(g: &Global, args: &ServeArgs) -> Outcome {
     // Tests and scripts wait for this line, then talk to the printed address.
     println!("chitra: listening on http://{bound} ({})", g.db);
     tracing::info!(%bound, "serving");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    chitra_server::serve(listener, state, shutdown)
+    chitra_server::serve(listener, state, stop_asked())
         .await
         .map_err(|e| Failure::Other(format!("the server stopped: {e}")))?;
+    // The store is closed as the command ends (`commands::run`).
+    tracing::info!("stopped: requests in flight were answered");
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what a service manager sends to stop the server). The server then stops
+/// taking connections, answers the requests in flight, and the store is closed.
+async fn stop_asked() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn password(args: &AddUser) -> Result<String, Failure> {

@@ -318,6 +318,7 @@ async fn the_first_administrator_signs_in() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("quan.tri"));
+    assert_eq!(wal_bytes(&db), 0, "each command closes its store");
 
     let (mut server, base) = serve(&db);
     let http = reqwest::Client::new();
@@ -347,6 +348,18 @@ async fn the_first_administrator_signs_in() {
     );
     let health = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    // Stopped as a service manager stops it: the server ends cleanly and leaves one file.
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let ended = server.wait().unwrap();
+    assert!(ended.success(), "SIGTERM ends the server cleanly: {ended}");
+    assert_eq!(wal_bytes(&db), 0, "the WAL is folded into the database");
+}
+
+/// The size of the database's WAL file (0 when there is none).
+fn wal_bytes(db: &str) -> u64 {
+    std::fs::metadata(format!("{db}-wal")).map_or(0, |m| m.len())
 }

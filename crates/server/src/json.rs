@@ -73,7 +73,65 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Some("body".to_owned()),
         )
     })?;
+    if holds_nul(bytes) {
+        return Err(nul_refused(bytes));
+    }
     Ok(value)
+}
+
+/// Whether the body holds JSON's escape for a NUL character, `\u0000` (not `\\u0000`, which is
+/// a backslash and text), in one pass over the bytes.
+fn holds_nul(bytes: &[u8]) -> bool {
+    let mut run = 0usize;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\\' {
+            run += 1;
+            continue;
+        }
+        if run % 2 == 1 && bytes[i..].starts_with(b"u0000") {
+            return true;
+        }
+        run = 0;
+    }
+    false
+}
+
+/// The refusal of a body with a NUL character in a text, naming where it is. No text of the
+/// product holds one, and PostgreSQL cannot store one at all.
+fn nul_refused(bytes: &[u8]) -> ApiError {
+    fn find(v: &serde_json::Value, at: &str) -> Option<String> {
+        let join = |k: &str| {
+            if at.is_empty() {
+                k.to_owned()
+            } else {
+                format!("{at}.{k}")
+            }
+        };
+        match v {
+            serde_json::Value::String(s) => s.contains('\0').then(|| at.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| find(x, &format!("{at}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    Some(join(k))
+                } else {
+                    find(x, &join(k))
+                }
+            }),
+            _ => None,
+        }
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| find(&v, ""))
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError::invalid(
+        field,
+        "contains a NUL character (\\u0000): no text may hold one",
+    )
 }
 
 /// Parses an already-read JSON value as a `T` (an item of a batch, which is an object), naming
@@ -377,6 +435,42 @@ mod tests {
         assert_eq!(
             kind(br#"{"home": {"latitude": "x", "longitude": 3}}"#),
             ("wrong_type".into(), Some("home.latitude".into()))
+        );
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_where_it_is() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            id: String,
+        }
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Body {
+            name: String,
+            items: Vec<Item>,
+        }
+        let field = |body: &str| match parse::<Body>(body.as_bytes()) {
+            Ok(_) => None,
+            Err(ApiError::Invalid(e)) => Some(e.field),
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(field(r#"{"name": "An", "items": [{"id": "a"}]}"#), None);
+        assert_eq!(
+            field(r#"{"name": "A\u0000n", "items": []}"#).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            field(r#"{"name": "An", "items": [{"id": "a"}, {"id": "\u0000"}]}"#).as_deref(),
+            Some("items[1].id")
+        );
+        // A backslash, then the text u0000: no NUL.
+        assert_eq!(field(r#"{"name": "A\\u0000", "items": []}"#), None);
+        // An escaped backslash, then NUL.
+        assert_eq!(
+            field(r#"{"name": "A\\\u0000", "items": []}"#).as_deref(),
+            Some("name")
         );
     }
 

@@ -247,16 +247,26 @@ impl SqliteStore {
     /// Closes the store: the WAL folded into the database file and emptied, then the readers'
     /// pool closed. Without it the WAL stays beside the database after the process ends (after
     /// `chitra demo`, 318–699 MB): nothing is lost, the next open reads it, but a user finds a
-    /// second large file. A checkpoint that cannot finish (a reader still open) leaves the WAL
-    /// as it is.
+    /// second large file. The checkpoint does not wait: when another process is reading or
+    /// writing the file at that moment (a server on pay day beside a report), it would hold that
+    /// process's writer back for as long as it waited, so the WAL is then left as it is.
     pub async fn close(&self) {
         {
             let mut writer = self.writer.lock().await;
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut *writer)
-                .await
-            {
-                tracing::warn!(error = %e, "closing: the WAL was not folded into the database");
+            let folded = async {
+                sqlx::query("PRAGMA busy_timeout = 0")
+                    .execute(&mut *writer)
+                    .await?;
+                sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut *writer)
+                    .await
+            };
+            match folded.await {
+                Ok((0, _, _)) => {}
+                Ok(_) => tracing::info!("closing: the file is in use elsewhere, the WAL is left"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "closing: the WAL was not folded into the database")
+                }
             }
         }
         self.pool.close().await;

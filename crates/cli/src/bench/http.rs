@@ -140,7 +140,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
     if args.batch == 0 || args.batch > 10_000 {
         return Err(FieldError::new("batch", "between 1 and 10,000 (the endpoint's limit)").into());
     }
-    let store: Arc<dyn Store> = Arc::from(chitra_store::open(&g.db, OpenMode::Existing).await?);
+    let store: Arc<dyn Store> = crate::commands::open(g, OpenMode::Existing).await?;
     let runs = month_to_pay(store.as_ref(), g).await?;
     let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;
     let mut due = Vec::new();

@@ -109,6 +109,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Query<T
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Ok(AxumQuery(pairs)) =
+            AxumQuery::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            no_control_characters(&pairs, "invalid_query")?;
+        }
         AxumQuery::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
@@ -132,12 +137,33 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Ok(AxumPath(pairs)) =
+            AxumPath::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            no_control_characters(&pairs, "invalid_path")?;
+        }
         AxumPath::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
             .map_err(|e: PathRejection| {
                 ApiError::bad_request("invalid_path", e.body_text(), Some("path".into()))
             })
+    }
+}
+
+/// Refuses a parameter whose name or value holds a control character (`%00`, a line break): no
+/// code, name or search of the product has one, and PostgreSQL cannot hold a NUL in text at all.
+fn no_control_characters(pairs: &[(String, String)], code: &'static str) -> Result<(), ApiError> {
+    match pairs
+        .iter()
+        .find(|(k, v)| k.chars().chain(v.chars()).any(char::is_control))
+    {
+        Some((k, _)) => Err(ApiError::bad_request(
+            code,
+            format!("{k} contains control characters"),
+            Some(k.clone()),
+        )),
+        None => Ok(()),
     }
 }
 
