@@ -376,6 +376,16 @@ async fn no_input_breaks_the_service(app: &TestApp) {
     let last = |p: &str| p.ends_with("/close") || p.ends_with("/logout");
     operations.sort_by_key(|(m, p, _)| (last(p), *m != "GET", p.clone()));
 
+    // The pages refuse the same addresses, signed in or not.
+    for path in [
+        "/beneficiaries?search=%00",
+        "/lookup?code=%00",
+        "/beneficiaries/%00",
+    ] {
+        let (status, _) = app.anonymous().get(path).await;
+        assert_eq!(status, 400, "{path}");
+    }
+
     let mut answers: std::collections::BTreeMap<u16, usize> = Default::default();
     let mut writes_done = 0usize;
     for (method, template, query) in &operations {

@@ -66,6 +66,53 @@ pub fn routes() -> Router<AppState> {
         .route("/reports", get(pages::reports))
         .route("/anomalies", get(pages::anomalies))
         .route("/audit", get(pages::audit))
+        .layer(axum::middleware::from_fn(no_control_characters))
+}
+
+/// Refuses, with a page, an address whose path or query holds a control character once decoded
+/// (`%00`, a line break): no page takes one, and PostgreSQL cannot hold a NUL in text at all.
+async fn no_control_characters(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let uri = request.uri();
+    if decodes_to_control(uri.path()) || uri.query().is_some_and(decodes_to_control) {
+        let (parts, _) = request.into_parts();
+        let e = ApiError::bad_request(
+            "invalid_query",
+            "the address contains control characters",
+            Some("address".to_owned()),
+        );
+        return WebError::bare(e, Lang::of(&parts)).into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether percent-decoding `s` gives a control character (C0, DEL or C1).
+fn decodes_to_control(s: &str) -> bool {
+    let raw = s.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                bytes.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes)
+        .chars()
+        .any(char::is_control)
 }
 
 /// A signed-in user of the pages: the API's caller, the CSRF token forms repeat, the language.
@@ -344,3 +391,24 @@ impl Page {
 }
 
 pub type WebResult = Result<Response, WebError>;
+
+#[cfg(test)]
+mod address_tests {
+    use super::decodes_to_control;
+
+    #[test]
+    fn control_characters_are_found_once_decoded() {
+        for plain in [
+            "/beneficiaries",
+            "search=Nguy%E1%BB%85n",
+            "q=100%25",
+            "a=%2",
+            "a=%zz",
+        ] {
+            assert!(!decodes_to_control(plain), "{plain}");
+        }
+        for bent in ["search=%00", "a=%0A", "a=%7f", "/x/%C2%85", "a=\u{1}"] {
+            assert!(decodes_to_control(bent), "{bent}");
+        }
+    }
+}
