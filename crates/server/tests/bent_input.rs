@@ -382,9 +382,22 @@ async fn no_input_breaks_the_service(app: &TestApp) {
         "/lookup?code=%00",
         "/beneficiaries/%00",
     ] {
-        let (status, _) = app.anonymous().get(path).await;
+        let (status, page) = app.anonymous().get(path).await;
         assert_eq!(status, 400, "{path}");
+        assert!(
+            page.to_string().contains("control characters"),
+            "{path}: {page}"
+        );
     }
+    let (status, _) = app
+        .anonymous()
+        .post_raw(
+            "/login",
+            "application/x-www-form-urlencoded",
+            "username=a%00b&password=x",
+        )
+        .await;
+    assert_eq!(status, 400, "a form with a NUL");
 
     let mut answers: std::collections::BTreeMap<u16, usize> = Default::default();
     let mut writes_done = 0usize;

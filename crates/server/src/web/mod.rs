@@ -69,23 +69,50 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(no_control_characters))
 }
 
-/// Refuses, with a page, an address whose path or query holds a control character once decoded
-/// (`%00`, a line break): no page takes one, and PostgreSQL cannot hold a NUL in text at all.
+/// The most a form's body may hold (axum's default limit for bodies).
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Refuses, with a page, an address (path or query) or a form whose fields hold a control
+/// character once decoded (`%00`, a line break): no page takes one — the forms have no field of
+/// several lines — and PostgreSQL cannot hold a NUL in text at all.
 async fn no_control_characters(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let refuse = |parts: &Parts, field: &str, what: &str| {
+        let e = ApiError::bad_request(
+            "invalid_query",
+            format!("the {what} contains control characters"),
+            Some(field.to_owned()),
+        );
+        WebError::bare(e, Lang::of(parts)).into_response()
+    };
     let uri = request.uri();
     if decodes_to_control(uri.path()) || uri.query().is_some_and(decodes_to_control) {
         let (parts, _) = request.into_parts();
-        let e = ApiError::bad_request(
-            "invalid_query",
-            "the address contains control characters",
-            Some("address".to_owned()),
-        );
-        return WebError::bare(e, Lang::of(&parts)).into_response();
+        return refuse(&parts, "address", "address");
     }
-    next.run(request).await
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        let e = ApiError::TooLarge("the form is too large".into());
+        return WebError::bare(e, Lang::of(&parts)).into_response();
+    };
+    if decodes_to_control(&String::from_utf8_lossy(&bytes)) {
+        return refuse(&parts, "form", "form");
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Whether percent-decoding `s` gives a control character (C0, DEL or C1).
