@@ -25,7 +25,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
     /// The one connection every write transaction runs on (see [`SqliteStore::open`]).
-    writer: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
+    writer: std::sync::Arc<tokio::sync::Mutex<Writer>>,
     /// Set by the checkpoints when the writer should copy what is left of the WAL before its
     /// next transaction (see [`RESTART_FRAMES`]).
     catch_up: std::sync::Arc<CatchUp>,
@@ -33,6 +33,28 @@ pub struct SqliteStore {
     _checkpointer: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
     units: crate::UnitCache,
     registers: crate::RegisterCaches,
+}
+
+/// The connection every write transaction runs on, with the statements it keeps prepared.
+pub(crate) struct Writer {
+    // Declared before the connection: dropped, and so finalised, before it closes.
+    statements: crate::sqlite_bulk::Statements,
+    conn: SqliteConnection,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("statements_kept", &self.statements.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// The connection locked for our calls through the C API, with the statements it keeps.
+    async fn locked(&mut self) -> Result<crate::sqlite_bulk::Locked<'_>> {
+        crate::sqlite_bulk::lock_keeping(&mut self.conn, &mut self.statements).await
+    }
 }
 
 /// The write connection's page cache, in KiB as `PRAGMA cache_size` takes it (negative): 256 MiB.
@@ -220,7 +242,10 @@ impl SqliteStore {
             .connect()
             .await?;
         MIGRATOR.run(&mut writer).await?;
-        let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
+        let writer = std::sync::Arc::new(tokio::sync::Mutex::new(Writer {
+            statements: crate::sqlite_bulk::Statements::new(),
+            conn: writer,
+        }));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -255,10 +280,10 @@ impl SqliteStore {
             let mut writer = self.writer.lock().await;
             let folded = async {
                 sqlx::query("PRAGMA busy_timeout = 0")
-                    .execute(&mut *writer)
+                    .execute(&mut writer.conn)
                     .await?;
                 sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .fetch_one(&mut *writer)
+                    .fetch_one(&mut writer.conn)
                     .await
             };
             match folded.await {
@@ -277,7 +302,7 @@ impl SqliteStore {
 /// by [`WriteTx::commit`]; dropped before that (an error, a refused change), it is rolled back
 /// before the next write transaction can begin.
 pub(crate) struct WriteTx {
-    conn: Option<tokio::sync::OwnedMutexGuard<SqliteConnection>>,
+    conn: Option<tokio::sync::OwnedMutexGuard<Writer>>,
     /// Set when this transaction follows a catch-up: told when it ends (see [`CatchUp`]).
     caught_up: Option<std::sync::Arc<CatchUp>>,
 }
@@ -292,18 +317,18 @@ impl WriteTx {
     /// transaction writes the WAL from its beginning again (see [`RESTART_FRAMES`]); the
     /// transaction tells `catch_up` when it ends.
     async fn begin(
-        writer: std::sync::Arc<tokio::sync::Mutex<SqliteConnection>>,
+        writer: std::sync::Arc<tokio::sync::Mutex<Writer>>,
         catch_up: &std::sync::Arc<CatchUp>,
     ) -> Result<(WriteTx, Head)> {
         use crate::sqlite_bulk::{exec, scan_locked};
         let mut conn = writer.lock_owned().await;
         let mut caught_up = None;
         let head = {
-            let held = conn.lock().await?;
+            let mut held = conn.locked().await?;
             if catch_up.take() {
                 let started = std::time::Instant::now();
                 let mut result = (0, 0, 0);
-                let copied = scan_locked(&held, "PRAGMA wal_checkpoint(PASSIVE)", &[], |r| {
+                let copied = scan_locked(&mut held, "PRAGMA wal_checkpoint(PASSIVE)", &[], |r| {
                     result = (r.int(0), r.int(1), r.int(2));
                     Ok(())
                 });
@@ -317,18 +342,18 @@ impl WriteTx {
                 }
                 caught_up = Some(catch_up.clone());
             }
-            if let Err(e) = exec(&held, "BEGIN IMMEDIATE") {
+            if let Err(e) = exec(&mut held, "BEGIN IMMEDIATE") {
                 // A transaction dropped where no runtime could roll it back is still open: undone
                 // now, then begun again.
                 if !e.to_string().contains("within a transaction") {
                     return Err(e);
                 }
-                exec(&held, "ROLLBACK")?;
-                exec(&held, "BEGIN IMMEDIATE")?;
+                exec(&mut held, "ROLLBACK")?;
+                exec(&mut held, "BEGIN IMMEDIATE")?;
             }
             let mut head = None;
             let read = scan_locked(
-                &held,
+                &mut held,
                 "SELECT seq, hash FROM journal_head WHERE id = 1",
                 &[],
                 |r| {
@@ -342,7 +367,7 @@ impl WriteTx {
             match (read, head) {
                 (Ok(()), Some(head)) => head,
                 (read, _) => {
-                    let _ = exec(&held, "ROLLBACK");
+                    let _ = exec(&mut held, "ROLLBACK");
                     read?;
                     return Err(StoreError::corrupt("the journal has no head row"));
                 }
@@ -359,10 +384,10 @@ impl WriteTx {
 
     pub(crate) async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
         if let Some(mut conn) = self.conn.take() {
-            if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
+            if let Err(e) = sqlx::query("COMMIT").execute(&mut conn.conn).await {
                 // The transaction is still open (SQLite keeps it when COMMIT fails): undone
                 // before the connection is let go.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
                 return Err(e);
             }
         }
@@ -380,7 +405,7 @@ impl Drop for WriteTx {
             // The guard moves into the task: no other transaction begins before the rollback.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut conn.conn).await {
                         tracing::error!(error = %e, "rolling back a write transaction failed");
                     }
                 });
@@ -394,7 +419,7 @@ impl std::ops::Deref for WriteTx {
     fn deref(&self) -> &SqliteConnection {
         // Only `commit` and `drop` take the connection, and both consume the transaction.
         match &self.conn {
-            Some(c) => c,
+            Some(c) => &c.conn,
             None => unreachable!("a write transaction is used after it ended"),
         }
     }
@@ -403,7 +428,7 @@ impl std::ops::Deref for WriteTx {
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         match &mut self.conn {
-            Some(c) => c,
+            Some(c) => &mut c.conn,
             None => unreachable!("a write transaction is used after it ended"),
         }
     }
@@ -427,7 +452,10 @@ shared_payments!(SqliteStore);
 
 impl crate::sqlite_bulk::Raw for WriteTx {
     async fn lock(&mut self) -> crate::Result<Held<'_>> {
-        (**self).lock().await
+        match &mut self.conn {
+            Some(w) => w.locked().await,
+            None => unreachable!("a write transaction is used after it ended"),
+        }
     }
 }
 
@@ -439,7 +467,7 @@ use crate::sqlite_bulk::{Binder, Raw, Reader, run_many};
 /// transaction wait until it is dropped (the borrow checker sees to it).
 type Held<'c> = crate::sqlite_bulk::Locked<'c>;
 
-async fn hold(conn: &mut SqliteConnection) -> crate::Result<Held<'_>> {
+async fn hold(conn: &mut impl Raw) -> crate::Result<Held<'_>> {
     conn.lock().await
 }
 
