@@ -84,78 +84,74 @@ async fn close_opened() {
 
 async fn dispatch(g: &Global, command: Command) -> Outcome {
     match command {
-        Command::Init => init(&g).await,
-        Command::Serve(args) => crate::service::serve(&g, &args).await,
-        Command::User(u) => crate::service::user(&g, u).await,
-        Command::Demo(args) => crate::demo::run(&g, args).await,
-        Command::Rules(RulesCommand::Show { at }) => rules_show(&g, &at).await,
-        Command::Beneficiary(BeneficiaryCommand::Add(a)) => beneficiary_add(&g, *a).await,
+        Command::Init => init(g).await,
+        Command::Serve(args) => crate::service::serve(g, &args).await,
+        Command::User(u) => crate::service::user(g, u).await,
+        Command::Demo(args) => crate::demo::run(g, args).await,
+        Command::Rules(RulesCommand::Show { at }) => rules_show(g, &at).await,
+        Command::Beneficiary(BeneficiaryCommand::Add(a)) => beneficiary_add(g, *a).await,
         Command::Beneficiary(BeneficiaryCommand::Show { code, at }) => {
-            beneficiary_show(&g, &code, at.as_deref()).await
+            beneficiary_show(g, &code, at.as_deref()).await
         }
-        Command::Beneficiary(BeneficiaryCommand::List(l)) => beneficiary_list(&g, l).await,
-        Command::Decision(DecisionCommand::Add(a)) => decision_add(&g, *a).await,
-        Command::Report(ReportCommand::Summary { from, to }) => {
-            report_summary(&g, &from, &to).await
-        }
+        Command::Beneficiary(BeneficiaryCommand::List(l)) => beneficiary_list(g, l).await,
+        Command::Decision(DecisionCommand::Add(a)) => decision_add(g, *a).await,
+        Command::Report(ReportCommand::Summary { from, to }) => report_summary(g, &from, &to).await,
         Command::Report(ReportCommand::Settlement { period }) => {
-            month::settlement(&g, &period).await
+            month::settlement(g, &period).await
         }
-        Command::Report(ReportCommand::Reconcile { period }) => month::reconcile(&g, &period).await,
-        Command::Contract(ContractCommand::Add(a)) => month::contract_add(&g, *a).await,
-        Command::Contract(ContractCommand::List) => month::contract_list(&g).await,
+        Command::Report(ReportCommand::Reconcile { period }) => month::reconcile(g, &period).await,
+        Command::Contract(ContractCommand::Add(a)) => month::contract_add(g, *a).await,
+        Command::Contract(ContractCommand::List) => month::contract_list(g).await,
         Command::Payroll(p) => match p {
             PayrollCommand::Generate {
                 office,
                 period,
                 program,
-            } => month::generate(&g, &office, &period, &program).await,
-            PayrollCommand::Approve { run } => month::step(&g, run, Step::Approve).await,
-            PayrollCommand::Fund { run } => month::step(&g, run, Step::Fund).await,
-            PayrollCommand::Open { run } => month::step(&g, run, Step::Open).await,
-            PayrollCommand::Pay(p) => month::pay(&g, *p).await,
-            PayrollCommand::Close { run } => month::close(&g, run).await,
-            PayrollCommand::List { period } => month::list(&g, period.as_deref()).await,
-            PayrollCommand::Show { run } => month::show(&g, run).await,
+            } => month::generate(g, &office, &period, &program).await,
+            PayrollCommand::Approve { run } => month::step(g, run, Step::Approve).await,
+            PayrollCommand::Fund { run } => month::step(g, run, Step::Fund).await,
+            PayrollCommand::Open { run } => month::step(g, run, Step::Open).await,
+            PayrollCommand::Pay(p) => month::pay(g, *p).await,
+            PayrollCommand::Close { run } => month::close(g, run).await,
+            PayrollCommand::List { period } => month::list(g, period.as_deref()).await,
+            PayrollCommand::Show { run } => month::show(g, run).await,
             PayrollCommand::Lines {
                 run,
                 status,
                 point,
                 limit,
                 offset,
-            } => month::lines(&g, run, status.as_deref(), point, limit, offset).await,
-            PayrollCommand::Line { line } => month::line(&g, line).await,
-            PayrollCommand::Diff { run } => month::diff(&g, run).await,
-            PayrollCommand::Reviews => month::reviews(&g).await,
+            } => month::lines(g, run, status.as_deref(), point, limit, offset).await,
+            PayrollCommand::Line { line } => month::line(g, line).await,
+            PayrollCommand::Diff { run } => month::diff(g, run).await,
+            PayrollCommand::Reviews => month::reviews(g).await,
         },
-        Command::Point(c) => crate::points::run(&g, c).await,
-        Command::Flags(a) => crate::points::flags(&g, a).await,
-        Command::Ledger(LedgerCommand::Balances) => month::balances(&g).await,
+        Command::Point(c) => crate::points::run(g, c).await,
+        Command::Flags(a) => crate::points::flags(g, a).await,
+        Command::Ledger(LedgerCommand::Balances) => month::balances(g).await,
         Command::Export(ExportCommand::Ledger { detail, output }) => {
-            month::export_ledger(&g, detail, output.as_deref()).await
+            month::export_ledger(g, detail, output.as_deref()).await
         }
-        Command::Export(ExportCommand::Payroll(a)) => crate::documents::export_payroll(&g, a).await,
+        Command::Export(ExportCommand::Payroll(a)) => crate::documents::export_payroll(g, a).await,
         Command::Export(ExportCommand::Settlement(a)) => {
-            crate::documents::export_settlement(&g, a).await
+            crate::documents::export_settlement(g, a).await
         }
-        Command::Export(ExportCommand::Payout(a)) => crate::documents::export_payout(&g, a).await,
-        Command::Export(ExportCommand::Notices(a)) => crate::documents::export_notices(&g, a).await,
+        Command::Export(ExportCommand::Payout(a)) => crate::documents::export_payout(g, a).await,
+        Command::Export(ExportCommand::Notices(a)) => crate::documents::export_notices(g, a).await,
         Command::Import(crate::documents::ImportCommand::Beneficiaries(a)) => {
-            crate::documents::import_beneficiaries(&g, a).await
+            crate::documents::import_beneficiaries(g, a).await
         }
         Command::Import(crate::documents::ImportCommand::BankResult { file }) => {
-            crate::documents::import_bank_result(&g, &file).await
+            crate::documents::import_bank_result(g, &file).await
         }
-        Command::Audit(AuditCommand::Verify) => audit_verify(&g).await,
-        Command::Audit(AuditCommand::Log { limit }) => audit_log(&g, limit).await,
-        Command::Healthcheck => healthcheck(&g).await,
-        Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(&g, a).await,
-        Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(&g, a).await,
-        Command::Bench(BenchCommand::Payments(a)) => crate::bench::payments(&g, a).await,
-        Command::Bench(BenchCommand::Http(a)) => crate::bench::http::run(&g, a).await,
-        Command::Bench(BenchCommand::Documents(a)) => {
-            crate::documents::bench_documents(&g, a).await
-        }
+        Command::Audit(AuditCommand::Verify) => audit_verify(g).await,
+        Command::Audit(AuditCommand::Log { limit }) => audit_log(g, limit).await,
+        Command::Healthcheck => healthcheck(g).await,
+        Command::Bench(BenchCommand::Payroll(a)) => crate::bench::payroll(g, a).await,
+        Command::Bench(BenchCommand::Reconcile(a)) => crate::bench::reconcile(g, a).await,
+        Command::Bench(BenchCommand::Payments(a)) => crate::bench::payments(g, a).await,
+        Command::Bench(BenchCommand::Http(a)) => crate::bench::http::run(g, a).await,
+        Command::Bench(BenchCommand::Documents(a)) => crate::documents::bench_documents(g, a).await,
     }
 }
 

@@ -61,7 +61,7 @@ pub async fn serve(g: &Global, args: &ServeArgs) -> Outcome {
             format!("'{}' is not an address such as 127.0.0.1:8080", args.listen),
         )
     })?;
-    let store: Arc<dyn chitra_store::Store> = Arc::from(open_initialised(g).await?);
+    let store: Arc<dyn chitra_store::Store> = open_initialised(g).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| FieldError::new("listen", format!("cannot listen on {listen}: {e}")))?;

@@ -267,7 +267,7 @@ fn prepare(locked: &mut Locked<'_>, sql: &str) -> Result<Stmt, StoreError> {
         if kept.0.len() >= Statements::MAX {
             kept.finalize_all();
         }
-        let ptr = prepare_raw(db, sql, ffi::SQLITE_PREPARE_PERSISTENT as u32)?;
+        let ptr = prepare_raw(db, sql, ffi::SQLITE_PREPARE_PERSISTENT)?;
         match ptr::NonNull::new(ptr) {
             Some(stmt) => {
                 kept.0.insert(sql.to_owned(), stmt);
