@@ -269,32 +269,34 @@ impl SqliteStore {
         WriteTx::begin(self.writer.clone(), &self.catch_up).await
     }
 
-    /// Closes the store: the WAL folded into the database file and emptied, then the readers'
-    /// pool closed. Without it the WAL stays beside the database after the process ends (after
+    /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
+    /// emptied. Without it the WAL stays beside the database after the process ends (after
     /// `chitra demo`, 318–699 MB): nothing is lost, the next open reads it, but a user finds a
     /// second large file. The checkpoint does not wait: when another process is reading or
     /// writing the file at that moment (a server on pay day beside a report), it would hold that
     /// process's writer back for as long as it waited, so the WAL is then left as it is.
     pub async fn close(&self) {
-        {
-            let mut writer = self.writer.lock().await;
-            let folded = async {
-                sqlx::query("PRAGMA busy_timeout = 0")
-                    .execute(&mut writer.conn)
-                    .await?;
-                sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .fetch_one(&mut writer.conn)
-                    .await
-            };
-            match folded.await {
-                Ok((0, _, _)) => {}
-                Ok(_) => tracing::info!("closing: the file is in use elsewhere, the WAL is left"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "closing: the WAL was not folded into the database")
-                }
+        // The readers first: the background checkpoints run on them, and a checkpoint running
+        // beside this one would make it give up.
+        self.pool.close().await;
+        let mut writer = self.writer.lock().await;
+        let folded = async {
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut writer.conn)
+                .await?;
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut writer.conn)
+                .await
+        };
+        // Nothing is lost either way (the next open reads the WAL), and a command's output on
+        // standard error must stay what it says (JSON with `--format json`): at debug level.
+        match folded.await {
+            Ok((0, _, _)) => {}
+            Ok(_) => tracing::debug!("closing: the file is in use elsewhere, the WAL is left"),
+            Err(e) => {
+                tracing::debug!(error = %e, "closing: the WAL was not folded into the database")
             }
         }
-        self.pool.close().await;
     }
 }
 
