@@ -303,26 +303,7 @@ fn requests(
 
 async fn no_input_breaks_the_service(app: &TestApp) {
     let f = &app.fixture;
-    // A month open for payment, as in `api.rs`.
-    let officer = app.client("can.bo").await;
-    let (_, run) = officer
-        .post(
-            "/api/v1/payrolls",
-            &json!({ "office_id": f.office, "period": f.period.to_string() }),
-        )
-        .await;
-    let run = run["id"].as_i64().unwrap();
-    app.client("chu.tich")
-        .await
-        .post(&format!("/api/v1/payrolls/{run}/approve"), &json!({}))
-        .await;
-    officer
-        .post(&format!("/api/v1/payrolls/{run}/fund"), &json!({}))
-        .await;
-    app.client("buu.dien")
-        .await
-        .post(&format!("/api/v1/payrolls/{run}/open"), &json!({}))
-        .await;
+    let run = app.paying_run().await;
     let agent = app.client("nhan.vien.1").await;
     let (_, lines) = agent.get(&format!("/api/v1/payrolls/{run}/lines")).await;
     let line = lines["items"][0].clone();

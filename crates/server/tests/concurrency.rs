@@ -15,36 +15,7 @@ const CLIENTS: usize = 32;
 async fn thirty_two_clients_pay_each_line_once(backend: Backend) {
     let app = TestApp::spawn_with(backend, 150, chitra_server::Config::default()).await;
     let f = app.fixture.clone();
-    let officer = app.client("can.bo").await;
-    let (_, run) = officer
-        .post(
-            "/api/v1/payrolls",
-            &json!({ "office_id": f.office, "period": f.period.to_string() }),
-        )
-        .await;
-    let id = run["id"].as_i64().unwrap();
-    let checker = app.client("chu.tich").await;
-    assert_eq!(
-        checker
-            .post(&format!("/api/v1/payrolls/{id}/approve"), &json!({}))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        officer
-            .post(&format!("/api/v1/payrolls/{id}/fund"), &json!({}))
-            .await
-            .0,
-        200
-    );
-    let post = app.client("buu.dien").await;
-    assert_eq!(
-        post.post(&format!("/api/v1/payrolls/{id}/open"), &json!({}))
-            .await
-            .0,
-        200
-    );
+    let id = app.paying_run().await;
     let agent = app.client("nhan.vien.1").await;
     let (_, page) = agent
         .get(&format!("/api/v1/payrolls/{id}/lines?limit=1000"))

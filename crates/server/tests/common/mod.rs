@@ -154,6 +154,34 @@ impl TestApp {
         client
     }
 
+    /// The fixture's month for the first office generated, approved (by a second user), funded
+    /// and opened for payment through the API, each step answered 200: the run's id.
+    pub async fn paying_run(&self) -> i64 {
+        let f = &self.fixture;
+        let officer = self.client("can.bo").await;
+        let (s, run) = officer
+            .post(
+                "/api/v1/payrolls",
+                &json!({ "office_id": f.office, "period": f.period.to_string() }),
+            )
+            .await;
+        assert!(s < 300, "generate: {s} {run}");
+        let id = run["id"].as_i64().unwrap();
+        for (who, step) in [
+            ("chu.tich", "approve"),
+            ("can.bo", "fund"),
+            ("buu.dien", "open"),
+        ] {
+            let (s, b) = self
+                .client(who)
+                .await
+                .post(&format!("/api/v1/payrolls/{id}/{step}"), &json!({}))
+                .await;
+            assert_eq!(s, 200, "{step}: {b}");
+        }
+        id
+    }
+
     pub async fn journal_len(&self) -> i64 {
         self.store.health().await.unwrap().journal_entries
     }
