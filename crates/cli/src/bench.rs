@@ -18,7 +18,7 @@ use chitra_core::schedule::Weekdays;
 use chitra_core::units::{AdminUnit, OfficialFiles, UnitLevel, load_official};
 use chitra_core::{Dong, FieldError, Period, Program};
 use chitra_store::cycle::{DueLine, NewPayment, PaymentResult, Run};
-use chitra_store::payments::{PaymentGroup, Within};
+use chitra_store::payments::{Durable, PaymentGroup, Within};
 use chitra_store::{Change, NewOffice, OpenMode, Store};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -834,8 +834,14 @@ async fn timed_pass(
     let groups = transactions.iter().map(Vec::len).sum();
     let mut flagged = 0;
     let t = Instant::now();
+    // As the server's payment writer does: a transaction runs while the one before it is synced
+    // to disk; the pass ends once the last is durable.
+    let mut syncing: Option<Durable> = None;
     for tx in &transactions {
-        let answers = store.record_payment_groups(tx).await?;
+        let (answers, durable) = store.record_payment_groups_committed(tx).await?;
+        if let Some(before) = syncing.replace(durable) {
+            before.wait().await?;
+        }
         for a in answers.iter().flatten() {
             match a {
                 PaymentResult::Accepted { flags, .. } => flagged += usize::from(!flags.is_empty()),
@@ -846,6 +852,9 @@ async fn timed_pass(
                 }
             }
         }
+    }
+    if let Some(last) = syncing {
+        last.wait().await?;
     }
     let elapsed = t.elapsed();
     Ok(PaymentsPass {

@@ -1,7 +1,9 @@
 //! The one writer of payments (DESIGN.md §6): requests queue here; the writer takes everything
 //! waiting (up to a limit), records it in one transaction — one fsync for all — and answers each
 //! request only once that transaction is durable. Under load, batches grow by themselves; alone, a
-//! payment is committed at once.
+//! payment is committed at once. While a transaction's commit is being synced to disk, the next
+//! one already runs: the answers wait for the disk, the writer does not (on SQLite; PostgreSQL
+//! syncs inside its commit).
 
 use std::sync::Arc;
 
@@ -82,11 +84,26 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
         }
         let (groups, replies): (Vec<PaymentGroup>, Vec<_>) =
             batch.drain(..).map(|j| (j.group, j.reply)).unzip();
-        match store.record_payment_groups(&groups).await {
-            Ok(answers) => {
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    let _ = reply.send(Ok(answer));
-                }
+        match store.record_payment_groups_committed(&groups).await {
+            Ok((answers, durable)) => {
+                tokio::spawn(async move {
+                    match durable.wait().await {
+                        Ok(()) => {
+                            for (reply, answer) in replies.into_iter().zip(answers) {
+                                let _ = reply.send(Ok(answer));
+                            }
+                        }
+                        Err(e) => {
+                            // Committed, but not known to be on disk: no one is told it is. A
+                            // request sent again finds it recorded, or records it.
+                            tracing::error!(error = %e, groups = answers.len(), "payment batch not durable");
+                            let message = e.to_string();
+                            for reply in replies {
+                                let _ = reply.send(Err(message.clone()));
+                            }
+                        }
+                    }
+                });
             }
             Err(e) => {
                 // Nothing of this transaction landed: every request in it is told so.

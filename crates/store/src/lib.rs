@@ -34,6 +34,7 @@ mod shared_payments;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_bulk;
+mod sqlite_sync;
 
 pub use access::Access;
 pub use cycle::Cycle;
@@ -42,6 +43,12 @@ pub use outreach::Outreach;
 pub use payments::Payments;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A write transaction that commits and hands back what its durability waits for, so that the
+/// caller can let the writer go before the disk has answered (see `sqlite_sync`).
+pub(crate) trait CommitLater {
+    async fn commit_later(self) -> Result<payments::Durable>;
+}
 
 /// The unit tree as last read, with the version (largest unit id) it was read at.
 type UnitCache = std::sync::Arc<std::sync::Mutex<Option<(i64, std::sync::Arc<UnitTree>)>>>;

@@ -132,6 +132,42 @@ pub struct PaidDay {
     pub amount: Dong,
 }
 
+/// What a committed write waits for before it is answered: its commit on disk. A backend that
+/// syncs inside its commit hands one already done.
+#[must_use = "a write is answered only once durable: wait for it"]
+pub struct Durable(Option<std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>>);
+
+impl Durable {
+    /// Nothing left to wait for.
+    pub fn done() -> Durable {
+        Durable(None)
+    }
+
+    pub(crate) fn after(
+        sync: impl std::future::Future<Output = Result<()>> + Send + 'static,
+    ) -> Durable {
+        Durable(Some(Box::pin(sync)))
+    }
+
+    /// Ends once the commit is on disk, or with why it could not be made so.
+    pub async fn wait(self) -> Result<()> {
+        match self.0 {
+            Some(sync) => sync.await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Durable(pending)"
+        } else {
+            "Durable(done)"
+        })
+    }
+}
+
 /// The payment service.
 #[async_trait::async_trait]
 pub trait Payments: Send + Sync {
@@ -156,6 +192,14 @@ pub trait Payments: Send + Sync {
         &self,
         groups: &[PaymentGroup],
     ) -> Result<Vec<Vec<PaymentResult>>>;
+    /// [`Payments::record_payment_groups`], returning once the transaction is committed, with
+    /// what to wait for before anyone is told: the commit on disk. Meanwhile the next transaction
+    /// can run (the payment writer's group commit, DESIGN.md §6). The results are final; only
+    /// their durability is pending.
+    async fn record_payment_groups_committed(
+        &self,
+        groups: &[PaymentGroup],
+    ) -> Result<(Vec<Vec<PaymentResult>>, Durable)>;
     /// Flags raised by payments, newest month first, then in payment order.
     async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>>;
     /// The lines of these runs paid each day, in Vietnam time, within `within`: what the

@@ -8,6 +8,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 type Db = sqlx::Postgres;
 /// A write transaction.
 type Tx = sqlx::Transaction<'static, Db>;
+
+/// PostgreSQL syncs its WAL inside the commit (`synchronous_commit` on).
+impl crate::CommitLater for Tx {
+    async fn commit_later(self) -> Result<crate::payments::Durable> {
+        self.commit().await?;
+        Ok(crate::payments::Durable::done())
+    }
+}
 const BACKEND: &str = "postgres";
 
 /// A month's transfers of lines (`tl`, the view of migration 0010) with their whole rows (`t`),
@@ -78,6 +86,11 @@ impl PgStore {
                 hash: row.1,
             },
         ))
+    }
+
+    /// The payment writer's: the same (PostgreSQL syncs inside each commit).
+    async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
+        self.begin_write().await
     }
 
     pub async fn close(&self) {

@@ -996,7 +996,8 @@ macro_rules! shared_cycle {
 
             async fn record_payments(&self, change: &Change, batch: &[NewPayment]) -> Result<Vec<PaymentResult>> {
                 change.check()?;
-                let mut answers = self.record_groups(&[(change, &crate::payments::Within::Anywhere, batch)]).await?;
+                let (mut answers, durable) = self.record_groups(&[(change, &crate::payments::Within::Anywhere, batch)]).await?;
+                durable.wait().await?;
                 Ok(answers.pop().unwrap_or_default())
             }
 

@@ -11,6 +11,7 @@ macro_rules! shared_payments {
         use chitra_core::anomaly::{self, Flag, FlagKind};
         use chitra_core::payment::{self as pmt, Coordinates, Identity, Location};
         use chitra_core::schedule::{MonthDays, PointSchedule, Weekdays};
+        use crate::CommitLater as _;
         use crate::payments::{Assignment, FlagFilter, FlagRow, NewSchedule, PaidDay, PaymentGroup, Payments, Schedule, Within};
 
         /// How late a payment's time may be after the moment it is recorded: tablets' clocks drift.
@@ -196,14 +197,14 @@ macro_rules! shared_payments {
 
         impl $Store {
             /// Records groups of payments in one transaction (see [`Payments::record_payment_groups`]).
-            async fn record_groups(&self, groups: &[(&Change, &Within, &[NewPayment])]) -> Result<Vec<Vec<PaymentResult>>> {
+            async fn record_groups(&self, groups: &[(&Change, &Within, &[NewPayment])]) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
                 let started = std::time::Instant::now();
                 let all = || groups.iter().flat_map(|(_, _, ps)| ps.iter());
                 let mut ids: Vec<String> = all().map(|p| p.id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 let mut wanted_lines: Vec<i64> = all().map(|p| p.line_id).collect();
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_payment_write().await?;
                 // Every read and write below on the connection held once (see `Held`).
                 let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
@@ -211,6 +212,7 @@ macro_rules! shared_payments {
                     .await?
                     .into_iter()
                     .collect();
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read by id");
                 wanted_lines.extend(by_id.values().copied());
                 wanted_lines.sort_unstable();
                 wanted_lines.dedup();
@@ -240,11 +242,13 @@ macro_rules! shared_payments {
                 .await?
                 .into_iter()
                 .collect();
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read lines");
                 // Lines already paid, and by which payment.
                 let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payment_lines WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
                     .await?
                     .into_iter()
                     .collect();
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read paid lines");
                 // Deaths on record.
                 let mut beneficiaries: Vec<i64> = lines.values().map(|l| l.beneficiary_id).collect();
                 beneficiaries.sort_unstable();
@@ -256,6 +260,7 @@ macro_rules! shared_payments {
                         *d = (*d).min(on);
                     }
                 }
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read deaths");
                 // The runs and their contracts.
                 let mut run_ids: Vec<i64> = lines.values().map(|l| l.run_id).collect();
                 run_ids.sort_unstable();
@@ -280,6 +285,7 @@ macro_rules! shared_payments {
                 .await?
                 .into_iter()
                 .collect();
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read runs");
                 // The points, their schedules for the lines' months, and proxies' months so far.
                 let mut point_ids: Vec<i64> = lines.values().filter_map(PayLine::point).collect();
                 point_ids.sort_unstable();
@@ -292,6 +298,7 @@ macro_rules! shared_payments {
                 months.sort_unstable();
                 months.dedup();
                 let schedules = schedules_of(&mut held, &points, &months).await?;
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read points and schedules");
                 let mut proxy_keys: Vec<String> = all().filter_map(|p| p.identity.proxy_key()).collect();
                 proxy_keys.sort_unstable();
                 proxy_keys.dedup();
@@ -313,6 +320,7 @@ macro_rules! shared_payments {
                 names.sort_unstable();
                 names.dedup();
                 let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, []);
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read proxies and balances");
                 let already = flags_of(&mut held, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
 
@@ -456,7 +464,13 @@ macro_rules! shared_payments {
                 }
                 tracing::debug!(elapsed = ?started.elapsed(), accepted = accepted.len(), "payments: decided");
                 if accepted.is_empty() {
-                    return Ok(results);
+                    // Nothing written, but the answers may rest on payments committed by the
+                    // transaction before, not yet on disk (a tablet sending again what it has just
+                    // sent): committed all the same, they wait for a sync after it.
+                    #[allow(dropping_references)]
+                    drop(held);
+                    let durable = tx.commit_later().await?;
+                    return Ok((results, durable));
                 }
 
                 // Written: transfers and balances, payments and their lines, flags, proxies.
@@ -469,6 +483,7 @@ macro_rules! shared_payments {
                 by_line.sort_unstable_by_key(|a| a.p.line_id);
                 let new: Vec<(&Transfer, &str)> = by_line.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
                 store_transfers(&mut held, &ledger, &names, &new).await?;
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote transfers");
                 let mut rows = Vec::with_capacity(by_line.len());
                 for a in by_line.iter().copied() {
                     rows.push(PaymentRow {
@@ -481,6 +496,7 @@ macro_rules! shared_payments {
                     });
                 }
                 insert_payment_rows(&mut held, &rows).await?;
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");
                 let flagged: Vec<(&Accepted<'_>, &Flag)> = by_line.iter().flat_map(|a| a.flags.iter().map(move |f| (*a, f))).collect();
                 const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
                 insert_rows(&mut held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
@@ -523,9 +539,9 @@ macro_rules! shared_payments {
                 // Let go before the commit (on PostgreSQL it is only a reference).
                 #[allow(dropping_references)]
                 drop(held);
-                tx.commit().await?;
+                let durable = tx.commit_later().await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "payments: committed");
-                Ok(results)
+                Ok((results, durable))
             }
         }
 
@@ -654,6 +670,12 @@ macro_rules! shared_payments {
             }
 
             async fn record_payment_groups(&self, groups: &[PaymentGroup]) -> Result<Vec<Vec<PaymentResult>>> {
+                let (results, durable) = self.record_payment_groups_committed(groups).await?;
+                durable.wait().await?;
+                Ok(results)
+            }
+
+            async fn record_payment_groups_committed(&self, groups: &[PaymentGroup]) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
                 let groups: Vec<(&Change, &Within, &[NewPayment])> = groups.iter().map(|g| (&g.change, &g.within, g.payments.as_slice())).collect();
                 self.record_groups(&groups).await
             }

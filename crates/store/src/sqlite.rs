@@ -1,4 +1,6 @@
-//! The embedded default: one SQLite file in WAL mode, every commit durable (`synchronous=FULL`).
+//! The embedded default: one SQLite file in WAL mode, every write answered once its commit is on
+//! disk: the writer commits with `synchronous=NORMAL` and a thread of its own syncs the WAL for the
+//! commits that have landed, while the next transaction runs (see `sqlite_sync`).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,6 +33,8 @@ pub struct SqliteStore {
     catch_up: std::sync::Arc<CatchUp>,
     /// Dropped with the last clone of the store: the checkpoints stop.
     _checkpointer: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
+    /// Syncs the WAL for the writer's commits (see `sqlite_sync`).
+    syncer: std::sync::Arc<crate::sqlite_sync::Syncer>,
     units: crate::UnitCache,
     registers: crate::RegisterCaches,
 }
@@ -242,6 +246,16 @@ impl SqliteStore {
             .connect()
             .await?;
         MIGRATOR.run(&mut writer).await?;
+        // From here on the writer's commits are synced by the syncer's thread, not inside COMMIT:
+        // the writer lets its connection go before the disk answers (see `sqlite_sync`). The
+        // migrations above were synced in their commits.
+        let syncer = std::sync::Arc::new(
+            crate::sqlite_sync::Syncer::start(path)
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?,
+        );
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut writer)
+            .await?;
         let writer = std::sync::Arc::new(tokio::sync::Mutex::new(Writer {
             statements: crate::sqlite_bulk::Statements::new(),
             conn: writer,
@@ -255,6 +269,7 @@ impl SqliteStore {
         tokio::spawn(checkpoints(pool.clone(), catch_up.clone(), stop));
         Ok(SqliteStore {
             _checkpointer: std::sync::Arc::new(checkpointer),
+            syncer,
             pool,
             writer,
             catch_up,
@@ -265,8 +280,16 @@ impl SqliteStore {
 
     /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so the journal
     /// head read here stays the head until commit.
+    /// It begins once every earlier commit is on disk: what it reads and answers without
+    /// committing is then on disk too (see `sqlite_sync`).
     async fn begin_write(&self) -> Result<(Tx, Head)> {
-        WriteTx::begin(self.writer.clone(), &self.catch_up).await
+        WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await
+    }
+
+    /// The payment writer's transaction, which does not wait for earlier commits' sync: it always
+    /// commits, and its answers wait for that commit's sync, which covers every earlier one.
+    async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
+        WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, false).await
     }
 
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
@@ -307,6 +330,8 @@ pub(crate) struct WriteTx {
     conn: Option<tokio::sync::OwnedMutexGuard<Writer>>,
     /// Set when this transaction follows a catch-up: told when it ends (see [`CatchUp`]).
     caught_up: Option<std::sync::Arc<CatchUp>>,
+    /// What makes the commit durable.
+    syncer: std::sync::Arc<crate::sqlite_sync::Syncer>,
 }
 
 /// A write transaction.
@@ -321,9 +346,18 @@ impl WriteTx {
     async fn begin(
         writer: std::sync::Arc<tokio::sync::Mutex<Writer>>,
         catch_up: &std::sync::Arc<CatchUp>,
+        syncer: &std::sync::Arc<crate::sqlite_sync::Syncer>,
+        settled: bool,
     ) -> Result<(WriteTx, Head)> {
         use crate::sqlite_bulk::{exec, scan_locked};
         let mut conn = writer.lock_owned().await;
+        if settled {
+            // With the writer held no commit can take a ticket meanwhile.
+            syncer
+                .settled()
+                .await
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
         let mut caught_up = None;
         let head = {
             let mut held = conn.locked().await?;
@@ -379,21 +413,54 @@ impl WriteTx {
             WriteTx {
                 conn: Some(conn),
                 caught_up,
+                syncer: syncer.clone(),
             },
             head,
         ))
     }
 
-    pub(crate) async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
-        if let Some(mut conn) = self.conn.take() {
-            if let Err(e) = sqlx::query("COMMIT").execute(&mut conn.conn).await {
-                // The transaction is still open (SQLite keeps it when COMMIT fails): undone
-                // before the connection is let go.
-                let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
-                return Err(e);
-            }
+    /// Commits, lets the writer go, and returns once the commit is on disk.
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        let syncer = self.syncer.clone();
+        match self.committed().await? {
+            Some(ticket) => syncer.wait(ticket).await.map_err(sqlx::Error::Io),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// COMMIT, then the connection let go: the syncer's ticket for the commit.
+    async fn committed(mut self) -> std::result::Result<Option<u64>, sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(None);
+        };
+        if let Err(e) = sqlx::query("COMMIT").execute(&mut conn.conn).await {
+            // The transaction is still open (SQLite keeps it when COMMIT fails): undone
+            // before the connection is let go.
+            let _ = sqlx::query("ROLLBACK").execute(&mut conn.conn).await;
+            return Err(e);
+        }
+        // Asked while the connection is still held: tickets follow the commits' order.
+        let ticket = self.syncer.ask();
+        drop(conn);
+        // A catch-up before this transaction is told that it has ended as `self` is dropped,
+        // before the caller waits for the disk.
+        Ok(Some(ticket))
+    }
+}
+
+impl crate::CommitLater for WriteTx {
+    async fn commit_later(self) -> Result<crate::payments::Durable> {
+        let syncer = self.syncer.clone();
+        Ok(match self.committed().await? {
+            Some(ticket) => {
+                let sync = syncer.wait(ticket);
+                crate::payments::Durable::after(async move {
+                    sync.await
+                        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))
+                })
+            }
+            None => crate::payments::Durable::done(),
+        })
     }
 }
 
@@ -589,6 +656,35 @@ async fn insert_rows_ignoring<T>(
 #[cfg(test)]
 mod tests {
     use super::CatchUp;
+
+    #[tokio::test]
+    async fn a_write_returns_once_its_commit_is_on_disk() {
+        use crate::Store as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteStore::open(dir.path().join("x.db"), crate::OpenMode::Create)
+            .await
+            .expect("open");
+        let (before, _) = store.syncer.progress();
+        for i in 0..20 {
+            store
+                .set_setting(&crate::Change::now("test", "sync"), "k", &i.to_string())
+                .await
+                .expect("written");
+            let (asked, synced) = store.syncer.progress();
+            assert_eq!(asked, before + i + 1, "one ticket per commit");
+            assert!(
+                synced >= asked,
+                "answered before its sync: {synced} < {asked}"
+            );
+        }
+        // The writer no longer syncs inside COMMIT; the syncer does.
+        let mut writer = store.writer.lock().await;
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut writer.conn)
+            .await
+            .expect("pragma");
+        assert_eq!(level, 1, "NORMAL");
+    }
 
     #[test]
     fn a_checkpoint_asks_and_the_writer_takes_once() {

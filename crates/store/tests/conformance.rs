@@ -2125,6 +2125,28 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
         again[0][1]
     );
     assert_eq!(journal_len(s).await, before + 3, "nothing new to journal");
+    // A repeat is answered from what an earlier transaction committed, which on SQLite may not be
+    // on disk yet when it is read: its answer waits for a sync of its own (PostgreSQL syncs in
+    // every commit).
+    let (repeated, durable) = s
+        .record_payment_groups_committed(&[group(
+            "agent.tam",
+            Within::Point(m.points[0]),
+            vec![
+                payment(&m, "tam:an", "An", m.own("An"), nine),
+                payment(&m, "ha:dung", "Dũng", m.own("Dũng"), nine),
+            ],
+        )])
+        .await
+        .unwrap();
+    assert_eq!(repeated, again);
+    assert_eq!(
+        format!("{durable:?}") == "Durable(pending)",
+        matches!(h.raw, Raw::Sqlite(_)),
+        "{durable:?}"
+    );
+    durable.wait().await.unwrap();
+    assert_eq!(journal_len(s).await, before + 3, "nothing new to journal");
     // Bad input is refused and names the field.
     let mut future = payment(
         &m,
