@@ -94,8 +94,9 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
                             }
                         }
                         Err(e) => {
-                            // Committed, but not known to be on disk: no one is told it is. A
-                            // request sent again finds it recorded, or records it.
+                            // Committed, but not known to be on disk: no one is told it is. The
+                            // store refuses every write from now on (see the store's
+                            // `sqlite_sync`): payments wait until it is started again.
                             tracing::error!(error = %e, groups = answers.len(), "payment batch not durable");
                             let message = e.to_string();
                             for reply in replies {

@@ -48,6 +48,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// caller can let the writer go before the disk has answered (see `sqlite_sync`).
 pub(crate) trait CommitLater {
     async fn commit_later(self) -> Result<payments::Durable>;
+    /// Ends a transaction that wrote nothing, with what its answers wait for: on SQLite, a sync
+    /// of every commit it may have read (see `sqlite_sync`); nothing on PostgreSQL.
+    async fn end_unchanged(self) -> Result<payments::Durable>;
 }
 
 /// The unit tree as last read, with the version (largest unit id) it was read at.

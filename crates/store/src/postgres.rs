@@ -15,6 +15,12 @@ impl crate::CommitLater for Tx {
         self.commit().await?;
         Ok(crate::payments::Durable::done())
     }
+
+    /// What a transaction reads here is committed, and so synced: rolled back.
+    async fn end_unchanged(self) -> Result<crate::payments::Durable> {
+        self.rollback().await?;
+        Ok(crate::payments::Durable::done())
+    }
 }
 const BACKEND: &str = "postgres";
 

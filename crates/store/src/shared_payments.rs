@@ -466,10 +466,10 @@ macro_rules! shared_payments {
                 if accepted.is_empty() {
                     // Nothing written, but the answers may rest on payments committed by the
                     // transaction before, not yet on disk (a tablet sending again what it has just
-                    // sent): committed all the same, they wait for a sync after it.
+                    // sent): they wait for a sync after it.
                     #[allow(dropping_references)]
                     drop(held);
-                    let durable = tx.commit_later().await?;
+                    let durable = tx.end_unchanged().await?;
                     return Ok((results, durable));
                 }
 

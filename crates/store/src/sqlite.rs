@@ -249,10 +249,17 @@ impl SqliteStore {
         // From here on the writer's commits are synced by the syncer's thread, not inside COMMIT:
         // the writer lets its connection go before the disk answers (see `sqlite_sync`). The
         // migrations above were synced in their commits.
-        let syncer = std::sync::Arc::new(
-            crate::sqlite_sync::Syncer::start(path)
-                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?,
-        );
+        // The file as SQLite names it, symbolic links resolved: its WAL is beside it.
+        let (file,): (String,) =
+            sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&mut writer)
+                .await?;
+        let io = |e| StoreError::Database(sqlx::Error::Io(e));
+        let syncer =
+            std::sync::Arc::new(crate::sqlite_sync::Syncer::start(Path::new(&file)).map_err(io)?);
+        // Frames a process killed between its commit and its sync left in the WAL: synced before
+        // anything is read from them (see `sqlite_sync`).
+        syncer.wait(syncer.ask()).await.map_err(io)?;
         sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut writer)
             .await?;
@@ -351,6 +358,9 @@ impl WriteTx {
     ) -> Result<(WriteTx, Head)> {
         use crate::sqlite_bulk::{exec, scan_locked};
         let mut conn = writer.lock_owned().await;
+        if let Some(e) = syncer.failed() {
+            return Err(StoreError::Database(sqlx::Error::Io(e)));
+        }
         if settled {
             // With the writer held no commit can take a ticket meanwhile.
             syncer
@@ -461,6 +471,12 @@ impl crate::CommitLater for WriteTx {
             }
             None => crate::payments::Durable::done(),
         })
+    }
+
+    /// Committed all the same (nothing is written to the WAL): its ticket's sync covers every
+    /// commit before it.
+    async fn end_unchanged(self) -> Result<crate::payments::Durable> {
+        self.commit_later().await
     }
 }
 
@@ -656,6 +672,32 @@ async fn insert_rows_ignoring<T>(
 #[cfg(test)]
 mod tests {
     use super::CatchUp;
+
+    #[tokio::test]
+    async fn a_database_opened_through_a_symbolic_link_syncs_its_real_wal() {
+        use crate::Store as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("real.db");
+        let link = dir.path().join("link.db");
+        let store = super::SqliteStore::open(&real, crate::OpenMode::Create)
+            .await
+            .expect("create");
+        store.close().await;
+        drop(store);
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        let store = super::SqliteStore::open(&link, crate::OpenMode::Existing)
+            .await
+            .expect("open through the link");
+        // SQLite keeps the WAL beside the real file: a sync of `link.db-wal` would fail.
+        store
+            .set_setting(&crate::Change::now("test", "link"), "k", "v")
+            .await
+            .expect("written and synced");
+        assert_eq!(
+            store.setting("k").await.expect("read").as_deref(),
+            Some("v")
+        );
+    }
 
     #[tokio::test]
     async fn a_write_returns_once_its_commit_is_on_disk() {

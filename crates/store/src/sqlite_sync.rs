@@ -13,19 +13,23 @@
 //! disk, and so is whatever its answer rests on. A write transaction that commits is synced after
 //! every commit before it. One that ends without committing (a request found already done, a
 //! refusal) may still have read a commit not yet on disk: the store's write transactions
-//! therefore begin once every earlier commit is on disk, holding the writer for at most one sync —
-//! except the payment writer's, which instead always commits, so that its answers wait on a sync
-//! of their own. What differs: a reading connection may see a commit a few milliseconds before it
-//! is on disk; a read answers no one's write.
+//! therefore begin once every earlier commit is on disk, holding the writer for up to two syncs
+//! (one already under way, and the one after it) — except the payment writer's, which instead
+//! always takes a ticket of its own, so that its answers wait on a sync that began after
+//! everything they read. Frames an earlier process committed and never synced (it was killed
+//! between its commit and its sync) are synced once when the store opens. What differs: a reading
+//! connection may see a commit a few milliseconds before it is on disk; a read answers no one's
+//! write. What is left: a commit by another process on the same file, read here in the
+//! milliseconds before that process syncs it, and that process then killed before it does.
 //!
 //! SQLite's own syncs stay as they are with `synchronous=NORMAL` in WAL mode: the WAL before each
 //! checkpoint, the database file after it, and the WAL's header when it is written again from its
 //! beginning.
 //!
 //! A sync that fails ends it: after a failed `fsync` Linux may have dropped the pages it could not
-//! write and a later `fsync` can succeed without them, so no later commit is called durable — each
-//! is answered with the error until the process starts again (PostgreSQL stops for the same
-//! reason).
+//! write and a later `fsync` can succeed without them, so no later commit is called durable, and
+//! no write transaction begins: each is refused with the error until the process starts again
+//! (PostgreSQL stops for the same reason).
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -70,7 +74,8 @@ impl std::fmt::Debug for Syncer {
 }
 
 impl Syncer {
-    /// Starts the thread that syncs `database`'s WAL (`<database>-wal`).
+    /// Starts the thread that syncs the WAL of the database file at `database`, as SQLite names
+    /// it (symbolic links resolved): `<database>-wal`.
     pub(crate) fn start(database: &Path) -> std::io::Result<Syncer> {
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
@@ -111,6 +116,15 @@ impl Syncer {
             .unwrap_or_else(PoisonError::into_inner)
             .last;
         self.wait(last)
+    }
+
+    /// The error of the sync that failed, if one has: nothing is to be written after it.
+    pub(crate) fn failed(&self) -> Option<std::io::Error> {
+        self.inner.synced.borrow().failed.as_ref().map(|f| {
+            std::io::Error::other(format!(
+                "writing is stopped: a sync of the WAL failed ({f}); restart once the disk is checked"
+            ))
+        })
     }
 
     /// Ends once `ticket`'s commit is on disk, or with the error of the sync that failed.
@@ -198,7 +212,19 @@ fn run(inner: &Inner) {
 /// `fsync` of the file at `path`, through `file` while it is still that file (SQLite may remove
 /// the WAL when its last connection closes and make a new one at the next open).
 fn sync_file(path: &Path, file: &mut Option<File>) -> std::io::Result<()> {
-    let on_disk = std::fs::metadata(path)?;
+    let on_disk = match std::fs::metadata(path) {
+        Ok(m) => m,
+        // SQLite removes the WAL only once the last connection has closed, after a checkpoint
+        // that copied every frame into the database file and synced it: the commits asked before
+        // are on disk. The file held, if any, is synced all the same.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match file.as_ref() {
+                Some(f) => f.sync_all(),
+                None => Err(e),
+            };
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(f) = file.as_ref() {
         let held = f.metadata()?;
         if held.ino() != on_disk.ino() || held.dev() != on_disk.dev() {
