@@ -358,19 +358,20 @@ async fn no_input_breaks_the_service(app: &TestApp) {
     operations.sort_by_key(|(m, p, _)| (last(p), *m != "GET", p.clone()));
 
     // The pages refuse the same addresses, signed in or not.
-    for path in [
-        "/beneficiaries?search=%00",
-        "/lookup?code=%00",
-        "/beneficiaries/%00",
+    for (path, named) in [
+        ("/beneficiaries?search=%00", "search"),
+        ("/lookup?code=%00", "code"),
+        ("/beneficiaries/%00", "address"),
     ] {
         let (status, page) = app.anonymous().get(path).await;
         assert_eq!(status, 400, "{path}");
+        let page = page.to_string();
         assert!(
-            page.to_string().contains("control characters"),
-            "{path}: {page}"
+            page.contains("control characters") && page.contains(named),
+            "{path} should name {named}: {page}"
         );
     }
-    let (status, _) = app
+    let (status, page) = app
         .anonymous()
         .post_raw(
             "/login",
@@ -379,6 +380,10 @@ async fn no_input_breaks_the_service(app: &TestApp) {
         )
         .await;
     assert_eq!(status, 400, "a form with a NUL");
+    assert!(
+        page.to_string().contains("username"),
+        "the page names the field: {page}"
+    );
 
     let mut answers: std::collections::BTreeMap<u16, usize> = Default::default();
     let mut writes_done = 0usize;

@@ -82,15 +82,19 @@ async fn no_control_characters(
     let refuse = |parts: &Parts, field: &str, what: &str| {
         let e = ApiError::bad_request(
             "invalid_query",
-            format!("the {what} contains control characters"),
+            format!("{what} contains control characters"),
             Some(field.to_owned()),
         );
         WebError::bare(e, Lang::of(parts)).into_response()
     };
     let uri = request.uri();
-    if decodes_to_control(uri.path()) || uri.query().is_some_and(decodes_to_control) {
+    if decodes_to_control(uri.path()) {
         let (parts, _) = request.into_parts();
-        return refuse(&parts, "address", "address");
+        return refuse(&parts, "address", "the address");
+    }
+    if let Some(field) = uri.query().and_then(field_with_control) {
+        let (parts, _) = request.into_parts();
+        return refuse(&parts, &field, &format!("the address's '{field}'"));
     }
     let is_form = request
         .headers()
@@ -105,8 +109,8 @@ async fn no_control_characters(
         let e = ApiError::TooLarge("the form is too large".into());
         return WebError::bare(e, Lang::of(&parts)).into_response();
     };
-    if decodes_to_control(&String::from_utf8_lossy(&bytes)) {
-        return refuse(&parts, "form", "form");
+    if let Some(field) = field_with_control(&String::from_utf8_lossy(&bytes)) {
+        return refuse(&parts, &field, &format!("the field '{field}'"));
     }
     next.run(axum::extract::Request::from_parts(
         parts,
@@ -115,8 +119,31 @@ async fn no_control_characters(
     .await
 }
 
+/// The first field of an urlencoded query or form (`name=value&…`) whose name or value decodes to
+/// a control character, named as the page's form names it; `form` when the name itself is bent.
+fn field_with_control(pairs: &str) -> Option<String> {
+    pairs
+        .split('&')
+        .find(|pair| decodes_to_control(pair))
+        .map(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            let decoded = percent_decoded(&name.replace('+', " "));
+            if decoded.is_empty() || decoded.chars().any(char::is_control) {
+                "form".to_owned()
+            } else {
+                decoded
+            }
+        })
+}
+
 /// Whether percent-decoding `s` gives a control character (C0, DEL or C1).
 fn decodes_to_control(s: &str) -> bool {
+    percent_decoded(s).chars().any(char::is_control)
+}
+
+/// `s` percent-decoded, bytes that are not UTF-8 replaced; a `%` not followed by two hex digits
+/// kept as it is.
+fn percent_decoded(s: &str) -> String {
     let raw = s.as_bytes();
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -137,9 +164,7 @@ fn decodes_to_control(s: &str) -> bool {
             }
         }
     }
-    String::from_utf8_lossy(&bytes)
-        .chars()
-        .any(char::is_control)
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// A signed-in user of the pages: the API's caller, the CSRF token forms repeat, the language.
@@ -421,7 +446,25 @@ pub type WebResult = Result<Response, WebError>;
 
 #[cfg(test)]
 mod address_tests {
-    use super::decodes_to_control;
+    use super::{decodes_to_control, field_with_control};
+
+    #[test]
+    fn the_field_holding_a_control_character_is_named() {
+        assert_eq!(
+            field_with_control("username=a%00b&password=x").as_deref(),
+            Some("username")
+        );
+        assert_eq!(
+            field_with_control("search=ok&code=%0A1").as_deref(),
+            Some("code")
+        );
+        assert_eq!(field_with_control("a%00=1").as_deref(), Some("form"));
+        assert_eq!(
+            field_with_control("ghi+ch%C3%BA=%7f").as_deref(),
+            Some("ghi chú")
+        );
+        assert_eq!(field_with_control("search=Nguy%E1%BB%85n&page=2"), None);
+    }
 
     #[test]
     fn control_characters_are_found_once_decoded() {
