@@ -20,6 +20,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The store's own file work (the WAL's sync) fails as the database's would.
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> StoreError {
+        StoreError::Database(sqlx::Error::Io(e))
+    }
+}
+
 impl StoreError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> StoreError {
         StoreError::Invalid(FieldError::new(field, reason))

@@ -248,18 +248,16 @@ impl SqliteStore {
         MIGRATOR.run(&mut writer).await?;
         // From here on the writer's commits are synced by the syncer's thread, not inside COMMIT:
         // the writer lets its connection go before the disk answers (see `sqlite_sync`). The
-        // migrations above were synced in their commits.
-        // The file as SQLite names it, symbolic links resolved: its WAL is beside it.
+        // migrations above were synced in their commits. The syncer takes the file as SQLite
+        // names it, symbolic links resolved: its WAL is beside it.
         let (file,): (String,) =
             sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
                 .fetch_one(&mut writer)
                 .await?;
-        let io = |e| StoreError::Database(sqlx::Error::Io(e));
-        let syncer =
-            std::sync::Arc::new(crate::sqlite_sync::Syncer::start(Path::new(&file)).map_err(io)?);
+        let syncer = std::sync::Arc::new(crate::sqlite_sync::Syncer::start(Path::new(&file))?);
         // Frames a process killed between its commit and its sync left in the WAL: synced before
         // anything is read from them (see `sqlite_sync`).
-        syncer.wait(syncer.ask()).await.map_err(io)?;
+        syncer.wait(syncer.ask()).await?;
         sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut writer)
             .await?;
@@ -287,6 +285,7 @@ impl SqliteStore {
 
     /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so the journal
     /// head read here stays the head until commit.
+    ///
     /// It begins once every earlier commit is on disk: what it reads and answers without
     /// committing is then on disk too (see `sqlite_sync`).
     async fn begin_write(&self) -> Result<(Tx, Head)> {
@@ -359,14 +358,11 @@ impl WriteTx {
         use crate::sqlite_bulk::{exec, scan_locked};
         let mut conn = writer.lock_owned().await;
         if let Some(e) = syncer.failed() {
-            return Err(StoreError::Database(sqlx::Error::Io(e)));
+            return Err(e.into());
         }
         if settled {
             // With the writer held no commit can take a ticket meanwhile.
-            syncer
-                .settled()
-                .await
-                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            syncer.settled().await?;
         }
         let mut caught_up = None;
         let head = {
@@ -431,15 +427,19 @@ impl WriteTx {
 
     /// Commits, lets the writer go, and returns once the commit is on disk.
     pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        let syncer = self.syncer.clone();
-        match self.committed().await? {
-            Some(ticket) => syncer.wait(ticket).await.map_err(sqlx::Error::Io),
-            None => Ok(()),
+        if let Some(sync) = self.committed().await? {
+            sync.await.map_err(sqlx::Error::Io)?;
         }
+        Ok(())
     }
 
-    /// COMMIT, then the connection let go: the syncer's ticket for the commit.
-    async fn committed(mut self) -> std::result::Result<Option<u64>, sqlx::Error> {
+    /// COMMIT, then the connection let go: what ends once the commit is on disk.
+    async fn committed(
+        mut self,
+    ) -> std::result::Result<
+        Option<impl std::future::Future<Output = std::io::Result<()>> + Send + 'static + use<>>,
+        sqlx::Error,
+    > {
         let Some(mut conn) = self.conn.take() else {
             return Ok(None);
         };
@@ -450,25 +450,18 @@ impl WriteTx {
             return Err(e);
         }
         // Asked while the connection is still held: tickets follow the commits' order.
-        let ticket = self.syncer.ask();
+        let sync = self.syncer.wait(self.syncer.ask());
         drop(conn);
         // A catch-up before this transaction is told that it has ended as `self` is dropped,
         // before the caller waits for the disk.
-        Ok(Some(ticket))
+        Ok(Some(sync))
     }
 }
 
 impl crate::CommitLater for WriteTx {
     async fn commit_later(self) -> Result<crate::payments::Durable> {
-        let syncer = self.syncer.clone();
         Ok(match self.committed().await? {
-            Some(ticket) => {
-                let sync = syncer.wait(ticket);
-                crate::payments::Durable::after(async move {
-                    sync.await
-                        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))
-                })
-            }
+            Some(sync) => crate::payments::Durable::after(async move { Ok(sync.await?) }),
             None => crate::payments::Durable::done(),
         })
     }

@@ -108,7 +108,7 @@ impl Syncer {
     /// Ends once every commit that has taken a ticket so far is on disk.
     pub(crate) fn settled(
         &self,
-    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static + use<> {
         let last = self
             .inner
             .asked
@@ -131,7 +131,7 @@ impl Syncer {
     pub(crate) fn wait(
         &self,
         ticket: u64,
-    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static + use<> {
         let mut synced = self.inner.synced.subscribe();
         async move {
             let seen = synced

@@ -2105,17 +2105,17 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     assert_eq!(h.raw.count("payments").await, 3);
     assert_eq!(h.raw.count("payment_flags").await, 0);
     // Sent again alone, the answers are the first ones; a line of another point stays forbidden.
-    let again = s
-        .record_payment_groups(&[group(
+    let resent = || {
+        [group(
             "agent.tam",
             Within::Point(m.points[0]),
             vec![
                 payment(&m, "tam:an", "An", m.own("An"), nine),
                 payment(&m, "ha:dung", "Dũng", m.own("Dũng"), nine),
             ],
-        )])
-        .await
-        .unwrap();
+        )]
+    };
+    let again = s.record_payment_groups(&resent()).await.unwrap();
     assert!(
         matches!(&again[0][0], PaymentResult::AlreadyRecorded { line_id, .. } if *line_id == m.line("An"))
     );
@@ -2128,17 +2128,7 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     // A repeat is answered from what an earlier transaction committed, which on SQLite may not be
     // on disk yet when it is read: its answer waits for a sync of its own (PostgreSQL syncs in
     // every commit).
-    let (repeated, durable) = s
-        .record_payment_groups_committed(&[group(
-            "agent.tam",
-            Within::Point(m.points[0]),
-            vec![
-                payment(&m, "tam:an", "An", m.own("An"), nine),
-                payment(&m, "ha:dung", "Dũng", m.own("Dũng"), nine),
-            ],
-        )])
-        .await
-        .unwrap();
+    let (repeated, durable) = s.record_payment_groups_committed(&resent()).await.unwrap();
     assert_eq!(repeated, again);
     assert_eq!(
         format!("{durable:?}") == "Durable(pending)",
