@@ -163,6 +163,10 @@ pub struct BenchPayments {
     /// once) or `line` (in line order, as an import of a whole month would).
     #[arg(long, default_value = "random")]
     pub order: String,
+    /// Leave out the warm-up: the first transactions read the lines into the payment writer's
+    /// copy as a server just started does (SQLite).
+    #[arg(long)]
+    pub cold: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -80,11 +80,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes.
+///
+/// First the payment writer reads the lines of the months being paid (connections wait in the
+/// listener's queue meanwhile): the first payments do not pay for it.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    match state.store.warm_up_payments().await {
+        Ok(lines) => {
+            tracing::info!(lines, elapsed = ?started.elapsed(), "the payment writer has read the lines being paid")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the lines being paid were not read ahead: payments read them as they come")
+        }
+    }
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -19,6 +19,7 @@ use serde::Serialize;
 pub mod access;
 pub mod cycle;
 mod error;
+mod line_cache;
 #[macro_use]
 mod shared;
 #[macro_use]

@@ -99,6 +99,17 @@ impl PgStore {
         self.begin_write().await
     }
 
+    /// The same: there is no copy of the lines to keep (see `line_cache`).
+    async fn begin_write_keeping_lines(&self) -> Result<(Tx, Head)> {
+        self.begin_write().await
+    }
+
+    /// None: the payment transaction reads its lines each time. PostgreSQL's writers may be many
+    /// processes, with nothing like SQLite's `data_version` to tell a copy is out of date.
+    fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
+        None
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

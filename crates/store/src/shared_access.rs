@@ -60,7 +60,7 @@ macro_rules! shared_access {
             async fn add_user(&self, change: &Change, user: &NewUser) -> Result<User> {
                 user.check()?;
                 change.check()?;
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 check_scope(&mut tx, &user.scope).await?;
                 let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1")
                     .bind(user.username.clone())
@@ -117,7 +117,7 @@ macro_rules! shared_access {
 
             async fn set_user_active(&self, change: &Change, username: &str, active: bool) -> Result<User> {
                 change.check()?;
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let mut user = user_named(&mut tx, username).await?;
                 sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
                     .bind(active)
@@ -143,7 +143,7 @@ macro_rules! shared_access {
                 if !password_hash.starts_with("$argon2id$") {
                     return Err(StoreError::invalid("password", "the password must be hashed with argon2id"));
                 }
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let user = user_named(&mut tx, username).await?;
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(password_hash.to_owned())
@@ -164,7 +164,7 @@ macro_rules! shared_access {
             async fn start_session(&self, change: &Change, session: &NewSession) -> Result<()> {
                 change.check()?;
                 let label = text::required("label", &session.label, 100)?;
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let user: Option<(String, bool)> = sqlx::query_as("SELECT username, active FROM users WHERE id = $1")
                     .bind(session.user_id)
                     .fetch_optional(&mut *tx)
@@ -244,7 +244,7 @@ macro_rules! shared_access {
 
             async fn end_session(&self, change: &Change, token_hash: &str) -> Result<()> {
                 change.check()?;
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let username: Option<String> = sqlx::query_scalar(
                     "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.ended_at IS NULL",
                 )

@@ -70,7 +70,7 @@ macro_rules! shared_outreach {
                     self.schedules(period, None).await?.into_iter().map(|s| (s.point_id, s)).collect();
                 let addresses: HashMap<i64, String> =
                     self.payment_points().await?.into_iter().map(|p| (p.id, p.address)).collect();
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let mut existing: HashMap<i64, String> = HashMap::new();
                 for r in sqlx::query("SELECT line_id, status FROM notices WHERE period = $1")
                     .bind(period.yyyymm())
@@ -244,7 +244,7 @@ macro_rules! shared_outreach {
                 if outcomes.is_empty() {
                     return Ok(());
                 }
-                let (mut tx, head) = self.begin_write().await?;
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let at = change.at_text();
                 let (mut sent, mut failed) = (0usize, 0usize);
                 for o in outcomes {

@@ -34,6 +34,7 @@ macro_rules! shared_payments {
         }
 
         /// What paying a line needs to know of it and its beneficiary.
+        #[derive(Clone)]
         struct PayLine {
             run_id: i64,
             beneficiary_id: i64,
@@ -195,6 +196,89 @@ macro_rules! shared_payments {
             flags: Vec<Flag>,
         }
 
+        /// What a payment reads of its line and beneficiary, by line id.
+        const PAY_LINES: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id";
+
+        fn parse_pay_line(r: &Reader<'_>) -> Result<(i64, PayLine)> {
+            let home = match (r.opt_real(11), r.opt_real(12)) {
+                (Some(lat), Some(lon)) => Coordinates::new("home", lat, lon).ok(),
+                _ => None,
+            };
+            Ok((r.int(0), PayLine {
+                run_id: r.int(1),
+                beneficiary_id: r.int(2),
+                channel: channel_of(r.str(3).unwrap_or(""), r.opt_int(4), r.opt_int(5))?,
+                commune: r.text(6),
+                total: Dong(r.int(7)),
+                funeral: Dong(r.int(8)),
+                status: status_of(r.str(9).unwrap_or(""))?,
+                citizen_id: r.text(10),
+                home,
+            }))
+        }
+
+        /// [`PAY_LINES`] for the lines of a range of ids, as stored: their status is never
+        /// `paid` (see [`pay_lines`]), and the view does not look for each line's payment.
+        const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2";
+
+        /// Reads `blocks` of lines into the writer's copy, each as one range of ids, while it has
+        /// room.
+        async fn load_line_blocks(held: &mut Held<'_>, cache: &std::sync::Mutex<crate::line_cache::LineCache<PayLine>>, blocks: &[i64]) -> Result<()> {
+            use crate::line_cache::LineCache;
+            if blocks.is_empty() {
+                return Ok(());
+            }
+            let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+            let started = std::time::Instant::now();
+            for block in blocks {
+                if lock().full() {
+                    break;
+                }
+                let (first, last) = LineCache::<PayLine>::block_range(*block);
+                let mut rows = Vec::new();
+                scan(held, PAY_LINE_RANGE, &[crate::Arg::Int(first), crate::Arg::Int(last)], |r| {
+                    rows.push(parse_pay_line(r)?);
+                    Ok(())
+                })
+                .await?;
+                lock().fill(*block, rows);
+            }
+            tracing::trace!(blocks = blocks.len(), kept = lock().len(), elapsed = ?started.elapsed(), "payments: lines read into the writer's copy");
+            Ok(())
+        }
+
+        /// The lines `ids` that exist, with their beneficiaries: from the writer's copy when the
+        /// backend keeps one (`cache`), whose missing blocks are read first, each as one range
+        /// of ids; otherwise looked up one by one.
+        ///
+        /// A line in the copy says `due` once paid: a payment writes nothing of its line, and
+        /// whether a line is paid is read afresh from the payments each transaction, before its
+        /// status is looked at.
+        async fn pay_lines(
+            held: &mut Held<'_>,
+            cache: Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
+            ids: &[i64],
+        ) -> Result<HashMap<i64, PayLine>> {
+            let Some(cache) = cache else {
+                return Ok(lookup_ids(held, PAY_LINES, ids, parse_pay_line).await?.into_iter().collect());
+            };
+            // Locked only between awaits: the writer, held, keeps every other user out.
+            let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+            let missing = lock().missing_blocks(ids);
+            load_line_blocks(held, cache, &missing).await?;
+            let (mut found, rest) = {
+                let copy = lock();
+                let found: HashMap<i64, PayLine> = ids.iter().filter_map(|id| Some((*id, copy.get(*id)?.clone()))).collect();
+                // The copy was full before every block was read: the rest are looked up.
+                let rest: Vec<i64> = ids.iter().copied().filter(|id| !copy.has_block_of(*id)).collect();
+                (found, rest)
+            };
+            if !rest.is_empty() {
+                found.extend(lookup_ids(held, PAY_LINES, &rest, parse_pay_line).await?);
+            }
+            Ok(found)
+        }
+
         impl $Store {
             /// Records groups of payments in one transaction (see [`Payments::record_payment_groups`]).
             async fn record_groups(&self, groups: &[(&Change, &Within, &[NewPayment])]) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
@@ -217,31 +301,7 @@ macro_rules! shared_payments {
                 wanted_lines.sort_unstable();
                 wanted_lines.dedup();
                 // The lines, with their beneficiaries.
-                let lines: HashMap<i64, PayLine> = lookup_ids(
-                    &mut held,
-                    "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id",
-                    &wanted_lines,
-                    |r| {
-                        let home = match (r.opt_real(11), r.opt_real(12)) {
-                            (Some(lat), Some(lon)) => Coordinates::new("home", lat, lon).ok(),
-                            _ => None,
-                        };
-                        Ok((r.int(0), PayLine {
-                            run_id: r.int(1),
-                            beneficiary_id: r.int(2),
-                            channel: channel_of(r.str(3).unwrap_or(""), r.opt_int(4), r.opt_int(5))?,
-                            commune: r.text(6),
-                            total: Dong(r.int(7)),
-                            funeral: Dong(r.int(8)),
-                            status: status_of(r.str(9).unwrap_or(""))?,
-                            citizen_id: r.text(10),
-                            home,
-                        }))
-                    },
-                )
-                .await?
-                .into_iter()
-                .collect();
+                let lines = pay_lines(&mut held, self.pay_line_cache(), &wanted_lines).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read lines");
                 // Lines already paid, and by which payment.
                 let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payment_lines WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
@@ -287,7 +347,7 @@ macro_rules! shared_payments {
                 .collect();
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read runs");
                 // The points, their schedules for the lines' months, and proxies' months so far.
-                let mut point_ids: Vec<i64> = lines.values().filter_map(PayLine::point).collect();
+                let mut point_ids: Vec<i64> = lines.values().filter_map(|l| l.point()).collect();
                 point_ids.sort_unstable();
                 point_ids.dedup();
                 let points = point_facts(&mut held, &point_ids).await?;
@@ -669,6 +729,33 @@ macro_rules! shared_payments {
                 Ok(rows.len())
             }
 
+            async fn warm_up_payments(&self) -> Result<usize> {
+                let Some(cache) = self.pay_line_cache() else {
+                    return Ok(0);
+                };
+                let (mut tx, _) = self.begin_payment_write().await?;
+                let mut held = hold(&mut tx).await?;
+                let mut blocks = Vec::new();
+                scan(
+                    &mut held,
+                    "SELECT MIN(l.id), MAX(l.id) FROM payroll_runs r JOIN payroll_line_rows l ON l.run_id = r.id WHERE r.state = 'paying' GROUP BY r.id",
+                    &[],
+                    |r| {
+                        blocks.extend(crate::line_cache::LineCache::<PayLine>::blocks_between(r.int(0), r.int(1)));
+                        Ok(())
+                    },
+                )
+                .await?;
+                blocks.sort_unstable();
+                blocks.dedup();
+                blocks.retain(|b| !cache.lock().unwrap_or_else(|e| e.into_inner()).has_block(*b));
+                load_line_blocks(&mut held, cache, &blocks).await?;
+                #[allow(dropping_references)]
+                drop(held);
+                // Nothing written: the transaction only read.
+                drop(tx.end_unchanged().await?);
+                Ok(cache.lock().unwrap_or_else(|e| e.into_inner()).len())
+            }
             async fn record_payment_groups(&self, groups: &[PaymentGroup]) -> Result<Vec<Vec<PaymentResult>>> {
                 let (results, durable) = self.record_payment_groups_committed(groups).await?;
                 durable.wait().await?;

@@ -37,6 +37,8 @@ pub struct SqliteStore {
     syncer: std::sync::Arc<crate::sqlite_sync::Syncer>,
     units: crate::UnitCache,
     registers: crate::RegisterCaches,
+    /// The payment writer's copy of the lines it pays (see `line_cache`).
+    pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
 }
 
 /// The connection every write transaction runs on, with the statements it keeps prepared.
@@ -63,6 +65,9 @@ impl Writer {
 
 /// The write connection's page cache, in KiB as `PRAGMA cache_size` takes it (negative): 256 MiB.
 const WRITER_CACHE_KIB: &str = "-262144";
+
+/// How much of the database file the writer reads through a memory map: SQLite's largest, 2 GiB.
+const MMAP_BYTES: &str = "2147418112";
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -242,6 +247,7 @@ impl SqliteStore {
         let mut writer = options
             .clone()
             .pragma("cache_size", WRITER_CACHE_KIB)
+            .pragma("mmap_size", MMAP_BYTES)
             .pragma("journal_size_limit", wal_size_limit())
             .connect()
             .await?;
@@ -280,6 +286,7 @@ impl SqliteStore {
             catch_up,
             units: Default::default(),
             registers: Default::default(),
+            pay_lines: Default::default(),
         })
     }
 
@@ -288,14 +295,46 @@ impl SqliteStore {
     ///
     /// It begins once every earlier commit is on disk: what it reads and answers without
     /// committing is then on disk too (see `sqlite_sync`).
+    ///
+    /// The payment writer's copy of the lines is thrown away: this transaction may change them.
     async fn begin_write(&self) -> Result<(Tx, Head)> {
+        let begun = WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await?;
+        self.pay_lines().clear();
+        Ok(begun)
+    }
+
+    /// [`SqliteStore::begin_write`] for a transaction that changes only users, sessions or the
+    /// notices' outbox, none of what a payment reads of its line: the payment writer's copy of
+    /// the lines is kept (agents sign in all through a pay day).
+    async fn begin_write_keeping_lines(&self) -> Result<(Tx, Head)> {
         WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await
     }
 
     /// The payment writer's transaction, which does not wait for earlier commits' sync: it always
     /// commits, and its answers wait for that commit's sync, which covers every earlier one.
+    ///
+    /// The copy of the lines is kept only when no other connection has committed since it was
+    /// last checked (see `line_cache`).
     async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
-        WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, false).await
+        let (tx, head) =
+            WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, false).await?;
+        if !self.pay_lines().check_version(tx.data_version) {
+            tracing::debug!(
+                "another connection has written: the payment writer reads its lines again"
+            );
+        }
+        Ok((tx, head))
+    }
+
+    /// The payment writer's copy of the lines, for a transaction that holds the writer.
+    fn pay_lines(&self) -> std::sync::MutexGuard<'_, crate::line_cache::LineCache<PayLine>> {
+        // Only ever held between two awaits of the writer: a panic there leaves it whole.
+        self.pay_lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// See `shared_payments`: the copy exists on SQLite only.
+    fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
+        Some(&self.pay_lines)
     }
 
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
@@ -338,6 +377,9 @@ pub(crate) struct WriteTx {
     caught_up: Option<std::sync::Arc<CatchUp>>,
     /// What makes the commit durable.
     syncer: std::sync::Arc<crate::sqlite_sync::Syncer>,
+    /// `PRAGMA data_version` once the write lock was taken: it changes when another connection
+    /// has committed (see `line_cache`).
+    data_version: i64,
 }
 
 /// A write transaction.
@@ -365,7 +407,7 @@ impl WriteTx {
             syncer.settled().await?;
         }
         let mut caught_up = None;
-        let head = {
+        let (head, data_version) = {
             let mut held = conn.locked().await?;
             if catch_up.take() {
                 let started = std::time::Instant::now();
@@ -406,8 +448,15 @@ impl WriteTx {
                     Ok(())
                 },
             );
+            let mut version = 0;
+            let read = read.and_then(|()| {
+                scan_locked(&mut held, "PRAGMA data_version", &[], |r| {
+                    version = r.int(0);
+                    Ok(())
+                })
+            });
             match (read, head) {
-                (Ok(()), Some(head)) => head,
+                (Ok(()), Some(head)) => (head, version),
                 (read, _) => {
                     let _ = exec(&mut held, "ROLLBACK");
                     read?;
@@ -420,6 +469,7 @@ impl WriteTx {
                 conn: Some(conn),
                 caught_up,
                 syncer: syncer.clone(),
+                data_version,
             },
             head,
         ))

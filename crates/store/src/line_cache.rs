@@ -1,0 +1,217 @@
+//! The payment writer's copy of the payroll lines it pays (SQLite).
+//!
+//! A transaction of 10,000 payments spent most of its reading on the lines it pays, joined to
+//! their beneficiaries: 10,000 lookups at random pages of two trees, every transaction. What a
+//! payment reads of its line (its run, beneficiary, channel, amount, status, and the
+//! beneficiary's citizen ID and home) does not change while the month is paid; a payment writes
+//! nothing of it. So the writer keeps what it has read, loaded by blocks of consecutive line
+//! ids: the lines of a month are numbered in their beneficiaries' order, so a block is one range
+//! of each tree, read in order.
+//!
+//! The copy is only ever used, filled and emptied with the writer held, and is thrown away
+//! whenever what it holds may have changed:
+//!
+//! - at the start of every other write transaction of this process, except those that change
+//!   only users, sessions and the notices' outbox ([`LineCache::clear`]);
+//! - when another connection has committed since the copy was last checked: SQLite's
+//!   `PRAGMA data_version`, read on the writer at the start of each payment transaction
+//!   ([`LineCache::check_version`]), changes exactly then (another process writing the same file).
+
+use std::collections::HashMap;
+
+/// Lines are loaded by blocks of 2^12 = 4,096 consecutive ids.
+const BLOCK_BITS: u32 = 12;
+
+/// At most this many lines are kept (about 400 MiB; a province's month is under 200,000 lines):
+/// once full, the lines not in the copy are read one by one, as without it.
+const MAX_LINES: usize = 2_000_000;
+
+/// The blocks of ids read whole, each with its lines in id order.
+pub(crate) struct LineCache<T> {
+    /// `PRAGMA data_version` on the writer when the copy was last checked.
+    data_version: Option<i64>,
+    blocks: HashMap<i64, Vec<(i64, T)>>,
+    /// How many lines the blocks hold.
+    lines: usize,
+    /// [`MAX_LINES`], but in tests.
+    limit: usize,
+}
+
+impl<T> std::fmt::Debug for LineCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineCache")
+            .field("data_version", &self.data_version)
+            .field("blocks", &self.blocks.len())
+            .field("lines", &self.lines)
+            .finish()
+    }
+}
+
+impl<T> Default for LineCache<T> {
+    fn default() -> Self {
+        LineCache {
+            data_version: None,
+            blocks: HashMap::new(),
+            lines: 0,
+            limit: MAX_LINES,
+        }
+    }
+}
+
+impl<T> LineCache<T> {
+    /// Forgets every line read.
+    pub(crate) fn clear(&mut self) {
+        self.blocks = HashMap::new();
+        self.lines = 0;
+    }
+
+    /// Keeps the copy only when the database's `data_version`, read on the writer, is the one
+    /// seen last: otherwise another connection has committed meanwhile. False when lines were
+    /// thrown away.
+    pub(crate) fn check_version(&mut self, version: i64) -> bool {
+        if self.data_version == Some(version) {
+            return true;
+        }
+        let had = !self.blocks.is_empty();
+        self.clear();
+        self.data_version = Some(version);
+        !had
+    }
+
+    /// The blocks of `ids` not read yet, in order, each once.
+    pub(crate) fn missing_blocks(&self, ids: &[i64]) -> Vec<i64> {
+        let mut blocks: Vec<i64> = ids
+            .iter()
+            .map(|id| id >> BLOCK_BITS)
+            .filter(|b| !self.blocks.contains_key(b))
+            .collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        blocks
+    }
+
+    /// The first and last id of `block`.
+    pub(crate) fn block_range(block: i64) -> (i64, i64) {
+        (block << BLOCK_BITS, ((block + 1) << BLOCK_BITS) - 1)
+    }
+
+    /// Whether the copy holds as many lines as it may.
+    pub(crate) fn full(&self) -> bool {
+        self.lines >= self.limit
+    }
+
+    /// Takes the lines read for `block`: every line of it there is, in any order.
+    pub(crate) fn fill(&mut self, block: i64, mut rows: Vec<(i64, T)>) {
+        if !rows.is_sorted_by_key(|(id, _)| *id) {
+            rows.sort_unstable_by_key(|(id, _)| *id);
+        }
+        rows.retain(|(id, _)| id >> BLOCK_BITS == block);
+        rows.shrink_to_fit();
+        self.lines += rows.len();
+        if let Some(old) = self.blocks.insert(block, rows) {
+            self.lines -= old.len();
+        }
+    }
+
+    /// Whether the block of line `id` has been read.
+    pub(crate) fn has_block_of(&self, id: i64) -> bool {
+        self.has_block(id >> BLOCK_BITS)
+    }
+
+    /// Whether `block` has been read.
+    pub(crate) fn has_block(&self, block: i64) -> bool {
+        self.blocks.contains_key(&block)
+    }
+
+    /// The blocks from the one of `first` to the one of `last`.
+    pub(crate) fn blocks_between(first: i64, last: i64) -> std::ops::RangeInclusive<i64> {
+        (first >> BLOCK_BITS)..=(last >> BLOCK_BITS)
+    }
+
+    /// Line `id`, when its block has been read and it is there.
+    pub(crate) fn get(&self, id: i64) -> Option<&T> {
+        let block = self.blocks.get(&(id >> BLOCK_BITS))?;
+        let at = block.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        Some(&block[at].1)
+    }
+
+    /// How many lines are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_read_whole_answers_for_its_lines_present_and_absent() {
+        let mut c = LineCache::<&str>::default();
+        let ids = [4096 * 3 + 5, 4096 * 3 + 9, 4096 * 7];
+        assert_eq!(c.missing_blocks(&ids), vec![3, 7]);
+        let (lo, hi) = LineCache::<&str>::block_range(3);
+        assert_eq!((lo, hi), (4096 * 3, 4096 * 4 - 1));
+        c.fill(3, vec![(4096 * 3 + 5, "a")]);
+        assert_eq!(c.missing_blocks(&ids), vec![7]);
+        assert_eq!(c.get(4096 * 3 + 5), Some(&"a"));
+        // Read with its block and not there: no such line.
+        assert_eq!(c.get(4096 * 3 + 9), None);
+    }
+
+    #[test]
+    fn a_blocks_lines_in_any_order_are_found_and_others_left() {
+        let mut c = LineCache::<&str>::default();
+        let rows = vec![
+            (4096 * 5 + 1, "c"),
+            (4096 * 2 + 7, "b"),
+            (4096 * 2 + 3, "a"),
+            (4096 * 9, "stray"),
+        ];
+        c.fill(2, rows.clone());
+        c.fill(5, rows);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get(4096 * 2 + 3), Some(&"a"));
+        assert_eq!(c.get(4096 * 2 + 7), Some(&"b"));
+        assert_eq!(c.get(4096 * 5 + 1), Some(&"c"));
+        // A line of a block not asked for is not taken.
+        assert_eq!(c.get(4096 * 9), None);
+        assert_eq!(c.missing_blocks(&[4096 * 9]), vec![9]);
+    }
+
+    #[test]
+    fn another_connections_commit_empties_the_copy() {
+        let mut c = LineCache::<&str>::default();
+        assert!(c.check_version(1));
+        c.fill(0, vec![(1, "a")]);
+        assert!(c.check_version(1));
+        assert_eq!(c.len(), 1);
+        // Changed since: everything is read again.
+        assert!(!c.check_version(2));
+        assert_eq!(c.len(), 0);
+        assert_eq!(c.missing_blocks(&[1]), vec![0]);
+    }
+
+    #[test]
+    fn full_it_says_so_and_emptied_it_takes_lines_again() {
+        let mut c = LineCache::<&str> {
+            limit: 2,
+            ..Default::default()
+        };
+        c.fill(0, vec![(1, "a")]);
+        assert!(!c.full());
+        c.fill(1, vec![(4096, "b")]);
+        assert!(c.full());
+        assert!(!c.check_version(9));
+        assert!(!c.full());
+    }
+
+    #[test]
+    fn cleared_it_reads_again() {
+        let mut c = LineCache::<&str>::default();
+        c.fill(0, vec![(1, "a")]);
+        c.clear();
+        assert_eq!(c.get(1), None);
+        assert_eq!(c.missing_blocks(&[1]), vec![0]);
+    }
+}
