@@ -12,19 +12,24 @@
 //! whenever what it holds may have changed:
 //!
 //! - at the start of every other write transaction of this process, except those that change
-//!   only users, sessions and the notices' outbox ([`LineCache::clear`]);
+//!   only users, sessions, the notices' outbox, schedules or phone numbers
+//!   ([`LineCache::clear`]);
 //! - when another connection has committed since the copy was last checked: SQLite's
 //!   `PRAGMA data_version`, read on the writer at the start of each payment transaction
-//!   ([`LineCache::check_version`]), changes exactly then (another process writing the same file).
+//!   ([`LineCache::check_version`]), changes exactly then (another process writing the same
+//!   file, or another connection of this one).
 
 use std::collections::HashMap;
 
 /// Lines are loaded by blocks of 2^12 = 4,096 consecutive ids.
 const BLOCK_BITS: u32 = 12;
 
-/// At most this many lines are kept (about 400 MiB; a province's month is under 200,000 lines):
+/// At most this many lines are kept (about 580 MiB; a province's month is under 200,000 lines):
 /// once full, the lines not in the copy are read one by one, as without it.
 const MAX_LINES: usize = 2_000_000;
+
+/// At most this many blocks are read (ids asked for that no line has leave empty blocks).
+const MAX_BLOCKS: usize = 8_192;
 
 /// The blocks of ids read whole, each with its lines in id order.
 pub(crate) struct LineCache<T> {
@@ -33,8 +38,9 @@ pub(crate) struct LineCache<T> {
     blocks: HashMap<i64, Vec<(i64, T)>>,
     /// How many lines the blocks hold.
     lines: usize,
-    /// [`MAX_LINES`], but in tests.
+    /// [`MAX_LINES`] and [`MAX_BLOCKS`], but in tests.
     limit: usize,
+    block_limit: usize,
 }
 
 impl<T> std::fmt::Debug for LineCache<T> {
@@ -54,6 +60,7 @@ impl<T> Default for LineCache<T> {
             blocks: HashMap::new(),
             lines: 0,
             limit: MAX_LINES,
+            block_limit: MAX_BLOCKS,
         }
     }
 }
@@ -92,12 +99,13 @@ impl<T> LineCache<T> {
 
     /// The first and last id of `block`.
     pub(crate) fn block_range(block: i64) -> (i64, i64) {
-        (block << BLOCK_BITS, ((block + 1) << BLOCK_BITS) - 1)
+        let first = block << BLOCK_BITS;
+        (first, first | ((1 << BLOCK_BITS) - 1))
     }
 
-    /// Whether the copy holds as many lines as it may.
+    /// Whether the copy holds as many lines, or blocks, as it may.
     pub(crate) fn full(&self) -> bool {
-        self.lines >= self.limit
+        self.lines >= self.limit || self.blocks.len() >= self.block_limit
     }
 
     /// Takes the lines read for `block`: every line of it there is, in any order.
@@ -204,6 +212,28 @@ mod tests {
         assert!(c.full());
         assert!(!c.check_version(9));
         assert!(!c.full());
+    }
+
+    #[test]
+    fn the_first_and_last_blocks_of_the_ids_have_their_ranges() {
+        for id in [i64::MAX, i64::MIN, -1, 0, 4095, 4096] {
+            let block = id >> BLOCK_BITS;
+            let (first, last) = LineCache::<()>::block_range(block);
+            assert!(first <= id && id <= last, "{id}: {first}..={last}");
+            assert_eq!(last - first, 4095);
+        }
+    }
+
+    #[test]
+    fn empty_blocks_count_towards_full() {
+        let mut c = LineCache::<&str> {
+            block_limit: 2,
+            ..Default::default()
+        };
+        c.fill(7, vec![]);
+        assert!(!c.full());
+        c.fill(8, vec![]);
+        assert!(c.full());
     }
 
     #[test]

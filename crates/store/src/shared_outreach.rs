@@ -36,7 +36,8 @@ macro_rules! shared_outreach {
             async fn set_phone(&self, change: &Change, code: &str, phone: Option<&str>) -> Result<()> {
                 change.check()?;
                 let phone = phone.map(PhoneNumber::parse).transpose()?;
-                let (mut tx, head) = self.begin_write().await?;
+                // Contacts are not what a payment reads: the lines' copy stays.
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let id: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE code = $1")
                     .bind(code.to_owned())
                     .fetch_optional(&mut *tx)

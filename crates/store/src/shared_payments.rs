@@ -217,8 +217,9 @@ macro_rules! shared_payments {
             }))
         }
 
-        /// [`PAY_LINES`] for the lines of a range of ids, as stored: their status is never
-        /// `paid` (see [`pay_lines`]), and the view does not look for each line's payment.
+        /// [`PAY_LINES`] for the lines of a range of ids, their status as stored: the view's
+        /// look for each line's payment is left out (whether a line is paid is read from the
+        /// payments, see [`pay_lines`]).
         const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2";
 
         /// Reads `blocks` of lines into the writer's copy, each as one range of ids, while it has
@@ -251,9 +252,13 @@ macro_rules! shared_payments {
         /// backend keeps one (`cache`), whose missing blocks are read first, each as one range
         /// of ids; otherwise looked up one by one.
         ///
-        /// A line in the copy says `due` once paid: a payment writes nothing of its line, and
-        /// whether a line is paid is read afresh from the payments each transaction, before its
-        /// status is looked at.
+        /// A line in the copy keeps the status it had when read (`due` after it is paid: a
+        /// payment writes nothing of its line). Whether a line is paid is read afresh from the
+        /// payments in each transaction and checked before its status; the other statuses are
+        /// set by closing, a write that empties the copy.
+        ///
+        /// Only ids that can name a line are looked for in the copy: ids made up by a client
+        /// would otherwise each read an empty block.
         async fn pay_lines(
             held: &mut Held<'_>,
             cache: Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
@@ -264,13 +269,14 @@ macro_rules! shared_payments {
             };
             // Locked only between awaits: the writer, held, keeps every other user out.
             let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
-            let missing = lock().missing_blocks(ids);
+            let real: Vec<i64> = ids.iter().copied().filter(|id| pay::parse_line_id(*id).is_some()).collect();
+            let missing = lock().missing_blocks(&real);
             load_line_blocks(held, cache, &missing).await?;
             let (mut found, rest) = {
                 let copy = lock();
-                let found: HashMap<i64, PayLine> = ids.iter().filter_map(|id| Some((*id, copy.get(*id)?.clone()))).collect();
+                let found: HashMap<i64, PayLine> = real.iter().filter_map(|id| Some((*id, copy.get(*id)?.clone()))).collect();
                 // The copy was full before every block was read: the rest are looked up.
-                let rest: Vec<i64> = ids.iter().copied().filter(|id| !copy.has_block_of(*id)).collect();
+                let rest: Vec<i64> = real.iter().copied().filter(|id| !copy.has_block_of(*id)).collect();
                 (found, rest)
             };
             if !rest.is_empty() {
@@ -611,7 +617,8 @@ macro_rules! shared_payments {
                 change.check()?;
                 chitra_core::schedule::check_settable(schedule.period, change.date())?;
                 let s = PointSchedule::new(schedule.period, schedule.days, schedule.opens, schedule.closes)?;
-                let (mut tx, head) = self.begin_write().await?;
+                // Schedules are read afresh by every payment transaction: the lines' copy stays.
+                let (mut tx, head) = self.begin_write_keeping_lines().await?;
                 let points = point_facts(&mut hold(&mut tx).await?, &[schedule.point_id]).await?;
                 let Some(point) = points.get(&schedule.point_id) else {
                     return Err(StoreError::invalid("point", format!("no payment point #{}", schedule.point_id)));

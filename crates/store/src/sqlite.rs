@@ -67,6 +67,10 @@ impl Writer {
 const WRITER_CACHE_KIB: &str = "-262144";
 
 /// How much of the database file the writer reads through a memory map: SQLite's largest, 2 GiB.
+/// Reading a month's lines into the payment writer's copy through SQLite's own page cache cost
+/// three times as long (BENCHMARKS.md). The price: an I/O error while reading the mapped file
+/// reaches the process as a signal (SIGBUS) and ends it, where a read through the cache would
+/// return an error; what was answered is on disk either way.
 const MMAP_BYTES: &str = "2147418112";
 
 /// How often the WAL is copied back into the database file.
@@ -303,9 +307,9 @@ impl SqliteStore {
         Ok(begun)
     }
 
-    /// [`SqliteStore::begin_write`] for a transaction that changes only users, sessions or the
-    /// notices' outbox, none of what a payment reads of its line: the payment writer's copy of
-    /// the lines is kept (agents sign in all through a pay day).
+    /// [`SqliteStore::begin_write`] for a transaction that changes only users, sessions, the
+    /// notices' outbox, schedules or phone numbers, none of what a payment reads of its line:
+    /// the payment writer's copy of the lines is kept (agents sign in all through a pay day).
     async fn begin_write_keeping_lines(&self) -> Result<(Tx, Head)> {
         WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await
     }

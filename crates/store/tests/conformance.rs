@@ -188,6 +188,7 @@ conformance!(
     schedules_and_assignments,
     users_and_sessions_are_kept_with_their_scopes,
     notices_are_queued_once_and_the_public_sees_its_own,
+    a_payment_reads_its_line_as_it_is_now,
 );
 
 fn change() -> Change {
@@ -2003,6 +2004,93 @@ async fn ledger_balances_and_matches(s: &dyn Store, period: &str) {
     assert!(rec.mismatches.is_empty(), "{:?}", rec.mismatches);
     assert_eq!(rec.payments, rec.pay_transfers);
     assert!(s.verify_journal().await.unwrap().intact);
+}
+
+/// What a payment reads of its line and beneficiary is never an old copy. On SQLite the payment
+/// writer keeps the lines it pays (read ahead by `warm_up_payments`); a change made through the
+/// store, or by another connection, is what the next payment sees.
+async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
+    let s = &*h.store;
+    let m = paying_month(s, Some((10.2415, 106.3759))).await;
+    let kept = s.warm_up_payments().await.unwrap();
+    match h.raw {
+        Raw::Sqlite(_) => assert_eq!(kept, NAMES.len()),
+        Raw::Postgres(..) => assert_eq!(kept, 0),
+    }
+    let pay = |p: NewPayment| async move {
+        let answers = s
+            .record_payments(&on("agent.tam", "2021-06-05"), &[p])
+            .await
+            .unwrap();
+        answers.into_iter().next().unwrap()
+    };
+    let far = |answer: &PaymentResult| match answer {
+        PaymentResult::Accepted { flags, .. } => flags.contains(&FlagKind::HomeFarFromAddress),
+        other => panic!("not accepted: {other:?}"),
+    };
+    let first = pay(payment(
+        &m,
+        "now:an",
+        "An",
+        m.own("An"),
+        "2021-06-05T09:00:00+07:00",
+    ))
+    .await;
+    assert!(!far(&first));
+    // Cúc's home moves 2.2 km north, through the store: paid there, nothing is far.
+    s.assign_beneficiaries(
+        &on("post.manager", "2021-06-05"),
+        m.points[0],
+        &[Assignment {
+            beneficiary_code: m.code("Cúc"),
+            home_delivery: Some("Già yếu, liệt giường".into()),
+            home: Some((10.2615, 106.3759)),
+        }],
+    )
+    .await
+    .unwrap();
+    let mut cuc = payment(
+        &m,
+        "now:cuc",
+        "Cúc",
+        m.own("Cúc"),
+        "2021-06-05T09:30:00+07:00",
+    );
+    cuc.location = Location::parse("home", Some(10.2615), Some(106.3759)).unwrap();
+    assert!(!far(&pay(cuc).await), "measured from her old home");
+    // Bình's citizen ID corrected by another connection (another process on the same file): the
+    // new number is the one checked.
+    let old = m.people["Bình"].1.clone();
+    let new = format!("{}7777", &old[..old.len() - 4]);
+    assert_ne!(old, new);
+    h.raw
+        .exec(&format!(
+            "UPDATE beneficiaries SET citizen_id = '{new}' WHERE code = '{}'",
+            m.code("Bình")
+        ))
+        .await;
+    let stale = pay(payment(
+        &m,
+        "now:binh-old",
+        "Bình",
+        Identity::citizen_id(&old).unwrap(),
+        "2021-06-05T10:00:00+07:00",
+    ))
+    .await;
+    assert!(
+        matches!(&stale, PaymentResult::Refused { field, .. } if field == "identity.citizen_id"),
+        "the old number was taken: {stale:?}"
+    );
+    let fresh = pay(payment(
+        &m,
+        "now:binh",
+        "Bình",
+        Identity::citizen_id(&new).unwrap(),
+        "2021-06-05T10:05:00+07:00",
+    ))
+    .await;
+    assert!(!far(&fresh));
+    ledger_balances_and_matches(s, "2021-06").await;
 }
 
 /// The HTTP server's writer commits many callers' payments at once: a line is paid once across
