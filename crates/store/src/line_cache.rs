@@ -20,6 +20,7 @@
 //!   file, or another connection of this one).
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 /// Lines are loaded by blocks of 2^12 = 4,096 consecutive ids.
 const BLOCK_BITS: u32 = 12;
@@ -87,9 +88,13 @@ impl<T> LineCache<T> {
 
     /// The blocks of `ids` not read yet, in order, each once.
     pub(crate) fn missing_blocks(&self, ids: &[i64]) -> Vec<i64> {
-        let mut blocks: Vec<i64> = ids
-            .iter()
-            .map(|id| id >> BLOCK_BITS)
+        self.unread(ids.iter().map(|id| id >> BLOCK_BITS))
+    }
+
+    /// Of `blocks`, those not read yet, in order, each once.
+    pub(crate) fn unread(&self, blocks: impl IntoIterator<Item = i64>) -> Vec<i64> {
+        let mut blocks: Vec<i64> = blocks
+            .into_iter()
             .filter(|b| !self.blocks.contains_key(b))
             .collect();
         blocks.sort_unstable();
@@ -123,12 +128,7 @@ impl<T> LineCache<T> {
 
     /// Whether the block of line `id` has been read.
     pub(crate) fn has_block_of(&self, id: i64) -> bool {
-        self.has_block(id >> BLOCK_BITS)
-    }
-
-    /// Whether `block` has been read.
-    pub(crate) fn has_block(&self, block: i64) -> bool {
-        self.blocks.contains_key(&block)
+        self.blocks.contains_key(&(id >> BLOCK_BITS))
     }
 
     /// The blocks from the one of `first` to the one of `last`.
@@ -147,6 +147,12 @@ impl<T> LineCache<T> {
     pub(crate) fn len(&self) -> usize {
         self.lines
     }
+}
+
+/// The copy behind its lock. It is only locked between two awaits of a transaction that holds
+/// the writer, so a panic cannot leave it half changed: a poisoned lock is taken as it is.
+pub(crate) fn locked<T>(copy: &Mutex<LineCache<T>>) -> MutexGuard<'_, LineCache<T>> {
+    copy.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

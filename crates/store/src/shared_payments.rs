@@ -229,7 +229,7 @@ macro_rules! shared_payments {
             if blocks.is_empty() {
                 return Ok(());
             }
-            let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+            let lock = || crate::line_cache::locked(cache);
             let started = std::time::Instant::now();
             for block in blocks {
                 if lock().full() {
@@ -268,7 +268,7 @@ macro_rules! shared_payments {
                 return Ok(lookup_ids(held, PAY_LINES, ids, parse_pay_line).await?.into_iter().collect());
             };
             // Locked only between awaits: the writer, held, keeps every other user out.
-            let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+            let lock = || crate::line_cache::locked(cache);
             let real: Vec<i64> = ids.iter().copied().filter(|id| pay::parse_line_id(*id).is_some()).collect();
             let missing = lock().missing_blocks(&real);
             load_line_blocks(held, cache, &missing).await?;
@@ -753,15 +753,13 @@ macro_rules! shared_payments {
                     },
                 )
                 .await?;
-                blocks.sort_unstable();
-                blocks.dedup();
-                blocks.retain(|b| !cache.lock().unwrap_or_else(|e| e.into_inner()).has_block(*b));
+                let blocks = crate::line_cache::locked(cache).unread(blocks);
                 load_line_blocks(&mut held, cache, &blocks).await?;
                 #[allow(dropping_references)]
                 drop(held);
                 // Nothing written: the transaction only read.
                 drop(tx.end_unchanged().await?);
-                Ok(cache.lock().unwrap_or_else(|e| e.into_inner()).len())
+                Ok(crate::line_cache::locked(cache).len())
             }
             async fn record_payment_groups(&self, groups: &[PaymentGroup]) -> Result<Vec<Vec<PaymentResult>>> {
                 let (results, durable) = self.record_payment_groups_committed(groups).await?;

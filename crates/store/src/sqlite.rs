@@ -332,8 +332,7 @@ impl SqliteStore {
 
     /// The payment writer's copy of the lines, for a transaction that holds the writer.
     fn pay_lines(&self) -> std::sync::MutexGuard<'_, crate::line_cache::LineCache<PayLine>> {
-        // Only ever held between two awaits of the writer: a panic there leaves it whole.
-        self.pay_lines.lock().unwrap_or_else(|e| e.into_inner())
+        crate::line_cache::locked(&self.pay_lines)
     }
 
     /// See `shared_payments`: the copy exists on SQLite only.
