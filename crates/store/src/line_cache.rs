@@ -1,4 +1,4 @@
-//! The payment writer's copy of the payroll lines it pays (SQLite).
+//! The payment writer's copy of the payroll lines it pays.
 //!
 //! A transaction of 10,000 payments spent most of its reading on the lines it pays, joined to
 //! their beneficiaries: 10,000 lookups at random pages of two trees, every transaction. What a
@@ -9,7 +9,7 @@
 //! of each tree, read in order.
 //!
 //! The copy is only ever used, filled and emptied with the writer held, and is thrown away
-//! whenever what it holds may have changed:
+//! whenever what it holds may have changed. On SQLite:
 //!
 //! - at the start of every other write transaction of this process, except those that change
 //!   only users, sessions, the notices' outbox, schedules or phone numbers
@@ -18,6 +18,12 @@
 //!   `PRAGMA data_version`, read on the writer at the start of each payment transaction
 //!   ([`LineCache::check_version`]), changes exactly then (another process writing the same
 //!   file, or another connection of this one).
+//!
+//! On PostgreSQL, whose writers may be many connections and processes, when the counter
+//! `line_copy_version` has moved since the copy was last checked: statement triggers move it in
+//! every transaction that changes a line or what the copy holds of a beneficiary (migration
+//! 0011), whoever writes; it is read at the start of each payment transaction
+//! ([`LineCache::check_version`] again).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -34,7 +40,8 @@ const MAX_BLOCKS: usize = 8_192;
 
 /// The blocks of ids read whole, each with its lines in id order.
 pub(crate) struct LineCache<T> {
-    /// `PRAGMA data_version` on the writer when the copy was last checked.
+    /// `PRAGMA data_version` on the writer (SQLite), or `line_copy_version` (PostgreSQL), when the
+    /// copy was last checked.
     data_version: Option<i64>,
     blocks: HashMap<i64, Vec<(i64, T)>>,
     /// How many lines the blocks hold.
@@ -73,9 +80,9 @@ impl<T> LineCache<T> {
         self.lines = 0;
     }
 
-    /// Keeps the copy only when the database's `data_version`, read on the writer, is the one
-    /// seen last: otherwise another connection has committed meanwhile. False when lines were
-    /// thrown away.
+    /// Keeps the copy only when the database's version (see the module), read on the writer, is
+    /// the one seen last: otherwise what the copy holds may have changed meanwhile. False when
+    /// lines were thrown away.
     pub(crate) fn check_version(&mut self, version: i64) -> bool {
         if self.data_version == Some(version) {
             return true;
@@ -124,6 +131,24 @@ impl<T> LineCache<T> {
         if let Some(old) = self.blocks.insert(block, rows) {
             self.lines -= old.len();
         }
+    }
+
+    /// The block of line `id`.
+    pub(crate) fn block_of(id: i64) -> i64 {
+        id >> BLOCK_BITS
+    }
+
+    /// `blocks` (in order, each once) as spans of consecutive blocks, each `(first, last)`: what
+    /// one range of ids reads.
+    pub(crate) fn spans(blocks: &[i64]) -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for &b in blocks {
+            match out.last_mut() {
+                Some((_, last)) if last.checked_add(1) == Some(b) => *last = b,
+                _ => out.push((b, b)),
+            }
+        }
+        out
     }
 
     /// Whether the block of line `id` has been read.
@@ -240,6 +265,21 @@ mod tests {
         assert!(!c.full());
         c.fill(8, vec![]);
         assert!(c.full());
+    }
+
+    #[test]
+    fn consecutive_blocks_are_read_as_one_span() {
+        assert_eq!(LineCache::<()>::spans(&[]), vec![]);
+        assert_eq!(
+            LineCache::<()>::spans(&[3, 4, 5, 9, 11, 12]),
+            vec![(3, 5), (9, 9), (11, 12)]
+        );
+        assert_eq!(
+            LineCache::<()>::spans(&[i64::MAX - 1, i64::MAX]),
+            vec![(i64::MAX - 1, i64::MAX)]
+        );
+        assert_eq!(LineCache::<()>::block_of(4095), 0);
+        assert_eq!(LineCache::<()>::block_of(4096), 1);
     }
 
     #[test]

@@ -201,8 +201,7 @@ pub trait Payments: Send + Sync {
         groups: &[PaymentGroup],
     ) -> Result<(Vec<Vec<PaymentResult>>, Durable)>;
     /// Reads the lines of every run being paid into the payment writer's copy, before the
-    /// first payment needs them (SQLite; on PostgreSQL there is no copy and nothing is read).
-    /// How many lines the copy holds.
+    /// first payment needs them. How many lines the copy holds.
     async fn warm_up_payments(&self) -> Result<usize>;
     /// Flags raised by payments, newest month first, then in payment order.
     async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>>;

@@ -40,6 +40,8 @@ pub struct PgStore {
     pool: sqlx::Pool<Db>,
     units: crate::UnitCache,
     registers: crate::RegisterCaches,
+    /// The payment writer's copy of the lines it pays (see `line_cache`).
+    pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
 }
 
 impl PgStore {
@@ -74,6 +76,7 @@ impl PgStore {
             pool,
             units: Default::default(),
             registers: Default::default(),
+            pay_lines: Default::default(),
         })
     }
 
@@ -94,20 +97,32 @@ impl PgStore {
         ))
     }
 
-    /// The payment writer's: the same (PostgreSQL syncs inside each commit).
+    /// The payment writer's: the same (PostgreSQL syncs inside each commit), and the copy of the
+    /// lines kept only when no statement has changed what it holds since it was last checked: the
+    /// counter `line_copy_version`, moved by triggers in the writing transaction itself (migration
+    /// 0011), read once the journal head is locked, when every other write has committed or not
+    /// begun.
     async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
-        self.begin_write().await
+        let (mut tx, head) = self.begin_write().await?;
+        let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !crate::line_cache::locked(&self.pay_lines).check_version(version) {
+            tracing::debug!(
+                "lines or beneficiaries have changed: the payment writer reads its lines again"
+            );
+        }
+        Ok((tx, head))
     }
 
-    /// The same: there is no copy of the lines to keep (see `line_cache`).
+    /// The same: the copy of the lines follows `line_copy_version`, whoever writes.
     async fn begin_write_keeping_lines(&self) -> Result<(Tx, Head)> {
         self.begin_write().await
     }
 
-    /// None: the payment transaction reads its lines each time. PostgreSQL's writers may be many
-    /// processes, with nothing like SQLite's `data_version` to tell a copy is out of date.
+    /// See `shared_payments`.
     fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
-        None
+        Some(&self.pay_lines)
     }
 
     pub async fn close(&self) {

@@ -247,6 +247,7 @@ macro_rules! shared_cycle {
                 b.text(name).text(kind).int(bal.debits).int(bal.credits);
             })
             .await?;
+            tracing::trace!(accounts = touched.len(), "transfers: balances written");
             const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
             insert_rows(tx, "transfers", COLUMNS, new, |(t, at), b| {
                 b.text(&t.id)
@@ -261,6 +262,7 @@ macro_rules! shared_cycle {
                     .text(at);
             })
             .await?;
+            tracing::trace!(transfers = new.len(), "transfers: rows written");
             // The month's flows, kept summed.
             let mut sums: BTreeMap<(i64, &str, &str, &str), (i64, i64)> = BTreeMap::new();
             for (t, _) in new {

@@ -217,13 +217,15 @@ macro_rules! shared_payments {
             }))
         }
 
-        /// [`PAY_LINES`] for the lines of a range of ids, their status as stored: the view's
-        /// look for each line's payment is left out (whether a line is paid is read from the
-        /// payments, see [`pay_lines`]).
-        const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2";
+        /// [`PAY_LINES`] for the lines of a range of ids, in id order, their status as stored: the
+        /// view's look for each line's payment is left out (whether a line is paid is read from
+        /// the payments, see [`pay_lines`]).
+        const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2 ORDER BY l.id";
 
-        /// Reads `blocks` of lines into the writer's copy, each as one range of ids, while it has
-        /// room.
+        /// Reads `blocks` (in order, each once) of lines into the writer's copy while it has room:
+        /// each span of consecutive blocks as one range of ids, read in order, each block kept as
+        /// its last line is read. (A month's 1,000,000 lines on PostgreSQL: 8–9 s read block by
+        /// block, one statement of 4,096 lines each; 3.7 s as one range in `psql`.)
         async fn load_line_blocks(held: &mut Held<'_>, cache: &std::sync::Mutex<crate::line_cache::LineCache<PayLine>>, blocks: &[i64]) -> Result<()> {
             use crate::line_cache::LineCache;
             if blocks.is_empty() {
@@ -231,18 +233,46 @@ macro_rules! shared_payments {
             }
             let lock = || crate::line_cache::locked(cache);
             let started = std::time::Instant::now();
-            for block in blocks {
+            for (first, last) in LineCache::<PayLine>::spans(blocks) {
                 if lock().full() {
                     break;
                 }
-                let (first, last) = LineCache::<PayLine>::block_range(*block);
-                let mut rows = Vec::new();
-                scan(held, PAY_LINE_RANGE, &[crate::Arg::Int(first), crate::Arg::Int(last)], |r| {
-                    rows.push(parse_pay_line(r)?);
+                // The block being read, and its lines so far.
+                let mut block: Option<(i64, Vec<(i64, PayLine)>)> = None;
+                let keep = |block: &mut Option<(i64, Vec<(i64, PayLine)>)>| {
+                    if let Some((b, rows)) = block.take() {
+                        let mut copy = lock();
+                        if !copy.full() {
+                            copy.fill(b, rows);
+                        }
+                    }
+                };
+                let (from, _) = LineCache::<PayLine>::block_range(first);
+                let (_, to) = LineCache::<PayLine>::block_range(last);
+                scan(held, PAY_LINE_RANGE, &[crate::Arg::Int(from), crate::Arg::Int(to)], |r| {
+                    let (id, line) = parse_pay_line(r)?;
+                    let b = LineCache::<PayLine>::block_of(id);
+                    if block.as_ref().is_none_or(|(cur, _)| *cur != b) {
+                        keep(&mut block);
+                        block = Some((b, Vec::with_capacity(4096)));
+                    }
+                    if let Some((_, rows)) = block.as_mut() {
+                        rows.push((id, line));
+                    }
                     Ok(())
                 })
                 .await?;
-                lock().fill(*block, rows);
+                keep(&mut block);
+                // The span's blocks without lines are read too.
+                let mut copy = lock();
+                for b in first..=last {
+                    if copy.full() {
+                        break;
+                    }
+                    if !copy.has_block_of(LineCache::<PayLine>::block_range(b).0) {
+                        copy.fill(b, Vec::new());
+                    }
+                }
             }
             tracing::trace!(blocks = blocks.len(), kept = lock().len(), elapsed = ?started.elapsed(), "payments: lines read into the writer's copy");
             Ok(())

@@ -335,7 +335,7 @@ impl SqliteStore {
         crate::line_cache::locked(&self.pay_lines)
     }
 
-    /// See `shared_payments`: the copy exists on SQLite only.
+    /// See `shared_payments`.
     fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
         Some(&self.pay_lines)
     }
