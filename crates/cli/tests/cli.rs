@@ -72,7 +72,12 @@ impl Run {
             "chitra {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+        let err: Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
+            panic!(
+                "chitra {args:?}: the error is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
         assert_eq!(err["error"]["field"], field, "{err}");
         err["error"]["message"].as_str().unwrap().to_owned()
     }

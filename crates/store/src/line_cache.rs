@@ -4,9 +4,9 @@
 //! their beneficiaries: 10,000 lookups at random pages of two trees, every transaction. What a
 //! payment reads of its line (its run, beneficiary, channel, amount, status, and the
 //! beneficiary's citizen ID and home) does not change while the month is paid; a payment writes
-//! nothing of it. So the writer keeps what it has read, loaded by blocks of consecutive line
-//! ids: the lines of a month are numbered in their beneficiaries' order, so a block is one range
-//! of each tree, read in order.
+//! nothing of it. So the writer keeps what it has read, by blocks of consecutive line ids, read
+//! as ranges of consecutive blocks: the lines of a month are numbered in their beneficiaries'
+//! order, so a range is one range of each tree, read in order.
 //!
 //! The copy is only ever used, filled and emptied with the writer held, and is thrown away
 //! whenever what it holds may have changed. On SQLite:

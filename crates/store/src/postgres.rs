@@ -100,8 +100,8 @@ impl PgStore {
     /// The payment writer's: the same (PostgreSQL syncs inside each commit), and the copy of the
     /// lines kept only when no statement has changed what it holds since it was last checked: the
     /// counter `line_copy_version`, moved by triggers in the writing transaction itself (migration
-    /// 0011), read once the journal head is locked, when every other write has committed or not
-    /// begun.
+    /// 0011). It is read before any line is: a change committed later moves it in the same
+    /// commit, and the next payment transaction reads its lines again.
     async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
         let (mut tx, head) = self.begin_write().await?;
         let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
