@@ -72,12 +72,15 @@ impl Run {
             "chitra {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let err: Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
-            panic!(
-                "chitra {args:?}: the error is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        // The error is the last line; a log line (a warning) may come before it.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let err: Value = serde_json::from_str(last)
+            .unwrap_or_else(|e| panic!("chitra {args:?}: the error is not JSON ({e}): {stderr}"));
         assert_eq!(err["error"]["field"], field, "{err}");
         err["error"]["message"].as_str().unwrap().to_owned()
     }
