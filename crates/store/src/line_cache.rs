@@ -138,13 +138,15 @@ impl<T> LineCache<T> {
         id >> BLOCK_BITS
     }
 
-    /// `blocks` (in order, each once) as spans of consecutive blocks, each `(first, last)`: what
-    /// one range of ids reads.
-    pub(crate) fn spans(blocks: &[i64]) -> Vec<(i64, i64)> {
+    /// `blocks` (in order, each once) as spans of consecutive blocks of at most `most` blocks,
+    /// each `(first, last)`: what one range of ids reads.
+    pub(crate) fn spans(blocks: &[i64], most: i64) -> Vec<(i64, i64)> {
         let mut out: Vec<(i64, i64)> = Vec::new();
         for &b in blocks {
             match out.last_mut() {
-                Some((_, last)) if last.checked_add(1) == Some(b) => *last = b,
+                Some((first, last)) if last.checked_add(1) == Some(b) && b - *first < most => {
+                    *last = b
+                }
                 _ => out.push((b, b)),
             }
         }
@@ -269,14 +271,19 @@ mod tests {
 
     #[test]
     fn consecutive_blocks_are_read_as_one_span() {
-        assert_eq!(LineCache::<()>::spans(&[]), vec![]);
+        assert_eq!(LineCache::<()>::spans(&[], 64), vec![]);
         assert_eq!(
-            LineCache::<()>::spans(&[3, 4, 5, 9, 11, 12]),
+            LineCache::<()>::spans(&[3, 4, 5, 9, 11, 12], 64),
             vec![(3, 5), (9, 9), (11, 12)]
         );
         assert_eq!(
-            LineCache::<()>::spans(&[i64::MAX - 1, i64::MAX]),
+            LineCache::<()>::spans(&[i64::MAX - 1, i64::MAX], 64),
             vec![(i64::MAX - 1, i64::MAX)]
+        );
+        // A span is cut after `most` blocks.
+        assert_eq!(
+            LineCache::<()>::spans(&[1, 2, 3, 4, 5], 2),
+            vec![(1, 2), (3, 4), (5, 5)]
         );
         assert_eq!(LineCache::<()>::block_of(4095), 0);
         assert_eq!(LineCache::<()>::block_of(4096), 1);

@@ -237,48 +237,39 @@ macro_rules! shared_payments {
             }
             let lock = || crate::line_cache::locked(cache);
             let started = std::time::Instant::now();
-            let pieces = LineCache::<PayLine>::spans(blocks).into_iter().flat_map(|(first, last)| {
-                (0..=(last - first) / SPAN_BLOCKS).map(move |k| (first + k * SPAN_BLOCKS, last.min(first + k * SPAN_BLOCKS + (SPAN_BLOCKS - 1))))
-            });
-            for (first, last) in pieces {
+            for (first, last) in LineCache::<PayLine>::spans(blocks, SPAN_BLOCKS) {
                 if lock().full() {
                     break;
                 }
-                // The block being read, and its lines so far.
-                let mut block: Option<(i64, Vec<(i64, PayLine)>)> = None;
-                let keep = |block: &mut Option<(i64, Vec<(i64, PayLine)>)>| {
-                    if let Some((b, rows)) = block.take() {
-                        let mut copy = lock();
-                        if !copy.full() {
-                            copy.fill(b, rows);
-                        }
+                // The lines of the block being read so far, kept once the next block begins.
+                let mut rows: Vec<(i64, PayLine)> = Vec::new();
+                let keep = |rows: &mut Vec<(i64, PayLine)>| {
+                    let Some(&(id, _)) = rows.first() else { return };
+                    let rows = std::mem::take(rows);
+                    let mut copy = lock();
+                    if !copy.full() {
+                        copy.fill(LineCache::<PayLine>::block_of(id), rows);
                     }
                 };
                 let (from, _) = LineCache::<PayLine>::block_range(first);
                 let (_, to) = LineCache::<PayLine>::block_range(last);
                 scan(held, PAY_LINE_RANGE, &[crate::Arg::Int(from), crate::Arg::Int(to)], |r| {
                     let (id, line) = parse_pay_line(r)?;
-                    let b = LineCache::<PayLine>::block_of(id);
-                    if block.as_ref().is_none_or(|(cur, _)| *cur != b) {
-                        keep(&mut block);
-                        block = Some((b, Vec::with_capacity(4096)));
+                    if rows.first().is_some_and(|(f, _)| LineCache::<PayLine>::block_of(*f) != LineCache::<PayLine>::block_of(id)) {
+                        keep(&mut rows);
                     }
-                    if let Some((_, rows)) = block.as_mut() {
-                        rows.push((id, line));
-                    }
+                    rows.push((id, line));
                     Ok(())
                 })
                 .await?;
-                keep(&mut block);
+                keep(&mut rows);
                 // The span's blocks without lines are read too.
                 let mut copy = lock();
-                for b in first..=last {
+                for b in copy.unread(first..=last) {
                     if copy.full() {
                         break;
                     }
-                    if !copy.has_block_of(LineCache::<PayLine>::block_range(b).0) {
-                        copy.fill(b, Vec::new());
-                    }
+                    copy.fill(b, Vec::new());
                 }
             }
             tracing::trace!(blocks = blocks.len(), kept = lock().len(), elapsed = ?started.elapsed(), "payments: lines read into the writer's copy");
