@@ -190,6 +190,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotInitialised | StoreError::Missing(_) => {
                 ApiError::Unavailable(e.to_string())
             }
+            // The file held by another process longer than the store waits: try again later.
+            busy if busy.is_busy() => ApiError::Unavailable(busy.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -16,6 +16,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// SQLite refused or could not run a statement the store ran through its C API (see
+    /// `sqlite_bulk`): a full disk, the file locked by another process, a constraint. Its own
+    /// code and message, as sqlx reports the others.
+    #[error("database error: SQLite error {code}: {message}")]
+    Sqlite { code: i32, message: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -35,4 +40,24 @@ impl StoreError {
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt(what.to_string())
     }
+
+    /// Whether the database was busy: another connection held the lock this needed, or ran a
+    /// checkpoint at the same moment (SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`, with their
+    /// extended codes). Trying again later is the answer, not an operator's attention.
+    pub fn is_busy(&self) -> bool {
+        let busy = |code: i32| matches!(code & 0xff, 5 | 6);
+        match self {
+            StoreError::Sqlite { code, .. } => busy(*code),
+            StoreError::Database(e) => sqlx_busy(e),
+            _ => false,
+        }
+    }
+}
+
+/// [`StoreError::is_busy`] for an error of sqlx (SQLite's codes are reported as text).
+pub(crate) fn sqlx_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }

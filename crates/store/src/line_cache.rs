@@ -38,12 +38,14 @@ const MAX_LINES: usize = 2_000_000;
 /// At most this many blocks are read (ids asked for that no line has leave empty blocks).
 const MAX_BLOCKS: usize = 8_192;
 
-/// The blocks of ids read whole, each with its lines in id order.
+/// The blocks of ids read whole, each with its lines at their offset in the block (`id & 4095`):
+/// a line is found by one look in the map and one index, where a search among a block's lines
+/// (each of them about 100 bytes) went through a dozen places in memory.
 pub(crate) struct LineCache<T> {
     /// `PRAGMA data_version` on the writer (SQLite), or `line_copy_version` (PostgreSQL), when the
     /// copy was last checked.
     data_version: Option<i64>,
-    blocks: HashMap<i64, Vec<(i64, T)>>,
+    blocks: HashMap<i64, Vec<Option<T>>>,
     /// How many lines the blocks hold.
     lines: usize,
     /// [`MAX_LINES`] and [`MAX_BLOCKS`], but in tests.
@@ -93,6 +95,18 @@ impl<T> LineCache<T> {
         !had
     }
 
+    /// The version (see the module) the copy was last checked at.
+    pub(crate) fn version(&self) -> Option<i64> {
+        self.data_version
+    }
+
+    /// Whether lines read at `version` may still be taken: the copy has not been checked at
+    /// another one since (PostgreSQL's warm-up reads without the writer, beside payment
+    /// transactions that may have seen the counter move).
+    pub(crate) fn takes(&self, version: Option<i64>) -> bool {
+        version.is_some() && self.data_version == version && !self.full()
+    }
+
     /// The blocks of `ids` not read yet, in order, each once.
     pub(crate) fn missing_blocks(&self, ids: &[i64]) -> Vec<i64> {
         self.unread(ids.iter().map(|id| id >> BLOCK_BITS))
@@ -121,15 +135,23 @@ impl<T> LineCache<T> {
     }
 
     /// Takes the lines read for `block`: every line of it there is, in any order.
-    pub(crate) fn fill(&mut self, block: i64, mut rows: Vec<(i64, T)>) {
-        if !rows.is_sorted_by_key(|(id, _)| *id) {
-            rows.sort_unstable_by_key(|(id, _)| *id);
+    pub(crate) fn fill(&mut self, block: i64, rows: Vec<(i64, T)>) {
+        let offset = |id: i64| (id & ((1 << BLOCK_BITS) - 1)) as usize;
+        let mine = || rows.iter().filter(|(id, _)| id >> BLOCK_BITS == block);
+        let len = mine().map(|(id, _)| offset(*id) + 1).max().unwrap_or(0);
+        let mut slots: Vec<Option<T>> = Vec::with_capacity(len);
+        slots.resize_with(len, || None);
+        let mut kept = 0;
+        for (id, line) in rows {
+            if id >> BLOCK_BITS == block {
+                let slot = &mut slots[offset(id)];
+                kept += usize::from(slot.is_none());
+                *slot = Some(line);
+            }
         }
-        rows.retain(|(id, _)| id >> BLOCK_BITS == block);
-        rows.shrink_to_fit();
-        self.lines += rows.len();
-        if let Some(old) = self.blocks.insert(block, rows) {
-            self.lines -= old.len();
+        self.lines += kept;
+        if let Some(old) = self.blocks.insert(block, slots) {
+            self.lines -= old.iter().filter(|l| l.is_some()).count();
         }
     }
 
@@ -166,8 +188,7 @@ impl<T> LineCache<T> {
     /// Line `id`, when its block has been read and it is there.
     pub(crate) fn get(&self, id: i64) -> Option<&T> {
         let block = self.blocks.get(&(id >> BLOCK_BITS))?;
-        let at = block.binary_search_by_key(&id, |(id, _)| *id).ok()?;
-        Some(&block[at].1)
+        block.get((id & ((1 << BLOCK_BITS) - 1)) as usize)?.as_ref()
     }
 
     /// How many lines are kept.
@@ -218,6 +239,11 @@ mod tests {
         // A line of a block not asked for is not taken.
         assert_eq!(c.get(4096 * 9), None);
         assert_eq!(c.missing_blocks(&[4096 * 9]), vec![9]);
+        // A block read again replaces what it held; a line given twice counts once.
+        c.fill(2, vec![(4096 * 2 + 3, "a2"), (4096 * 2 + 3, "a3")]);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get(4096 * 2 + 3), Some(&"a3"));
+        assert_eq!(c.get(4096 * 2 + 7), None);
     }
 
     #[test]
@@ -231,6 +257,21 @@ mod tests {
         assert!(!c.check_version(2));
         assert_eq!(c.len(), 0);
         assert_eq!(c.missing_blocks(&[1]), vec![0]);
+    }
+
+    #[test]
+    fn lines_read_at_another_version_are_not_taken() {
+        let mut c = LineCache::<&str>::default();
+        // Never checked: nothing read can be vouched for.
+        assert!(!c.takes(None));
+        assert!(!c.takes(Some(4)));
+        c.check_version(4);
+        assert!(c.takes(Some(4)));
+        assert_eq!(c.version(), Some(4));
+        // A payment transaction has seen the counter move: what a reader began at 4 is left.
+        c.check_version(5);
+        assert!(!c.takes(Some(4)));
+        assert!(c.takes(Some(5)));
     }
 
     #[test]

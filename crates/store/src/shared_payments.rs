@@ -226,11 +226,13 @@ macro_rules! shared_payments {
         /// the rest is not read.
         const SPAN_BLOCKS: i64 = 64;
 
-        /// Reads `blocks` (in order, each once) of lines into the writer's copy while it has room:
-        /// each span of consecutive blocks as ranges of ids of up to [`SPAN_BLOCKS`] blocks, read in
-        /// order, each block kept as its last line is read. (A month's 1,000,000 lines on
-        /// PostgreSQL: 8–9 s block by block, one statement of 4,096 lines each; 6.2 s by spans.)
-        async fn load_line_blocks(held: &mut Held<'_>, cache: &std::sync::Mutex<crate::line_cache::LineCache<PayLine>>, blocks: &[i64]) -> Result<()> {
+        /// Reads `blocks` (in order, each once) of lines into the writer's copy while it has room
+        /// and is at version `at`, the one the transaction reading them checked it at (see
+        /// [`crate::line_cache::LineCache::takes`]): each span of consecutive blocks as ranges of
+        /// ids of up to [`SPAN_BLOCKS`] blocks, read in order, each block kept as its last line is
+        /// read. (A month's 1,000,000 lines on PostgreSQL: 8–9 s block by block, one statement of
+        /// 4,096 lines each; 6.2 s by spans.)
+        async fn load_line_blocks(held: &mut Held<'_>, cache: &std::sync::Mutex<crate::line_cache::LineCache<PayLine>>, blocks: &[i64], at: Option<i64>) -> Result<()> {
             use crate::line_cache::LineCache;
             if blocks.is_empty() {
                 return Ok(());
@@ -238,7 +240,7 @@ macro_rules! shared_payments {
             let lock = || crate::line_cache::locked(cache);
             let started = std::time::Instant::now();
             for (first, last) in LineCache::<PayLine>::spans(blocks, SPAN_BLOCKS) {
-                if lock().full() {
+                if !lock().takes(at) {
                     break;
                 }
                 // The lines of the block being read so far, kept once the next block begins.
@@ -247,7 +249,7 @@ macro_rules! shared_payments {
                     let Some(&(id, _)) = rows.first() else { return };
                     let rows = std::mem::take(rows);
                     let mut copy = lock();
-                    if !copy.full() {
+                    if copy.takes(at) {
                         copy.fill(LineCache::<PayLine>::block_of(id), rows);
                     }
                 };
@@ -266,7 +268,7 @@ macro_rules! shared_payments {
                 // The span's blocks without lines are read too.
                 let mut copy = lock();
                 for b in copy.unread(first..=last) {
-                    if copy.full() {
+                    if !copy.takes(at) {
                         break;
                     }
                     copy.fill(b, Vec::new());
@@ -295,11 +297,16 @@ macro_rules! shared_payments {
             let Some(cache) = cache else {
                 return Ok(lookup_ids(held, PAY_LINES, ids, parse_pay_line).await?.into_iter().collect());
             };
-            // Locked only between awaits: the writer, held, keeps every other user out.
+            // Locked only between awaits. The writer, held, keeps every other writer out; on
+            // PostgreSQL a server's warm-up may be filling it beside, at the same version or
+            // stopping (see `warm_up_payments`).
             let lock = || crate::line_cache::locked(cache);
             let real: Vec<i64> = ids.iter().copied().filter(|id| pay::parse_line_id(*id).is_some()).collect();
-            let missing = lock().missing_blocks(&real);
-            load_line_blocks(held, cache, &missing).await?;
+            let (missing, at) = {
+                let copy = lock();
+                (copy.missing_blocks(&real), copy.version())
+            };
+            load_line_blocks(held, cache, &missing, at).await?;
             let (mut found, rest) = {
                 let copy = lock();
                 let found: HashMap<i64, PayLine> = real.iter().filter_map(|id| Some((*id, copy.get(*id)?.clone()))).collect();
@@ -768,7 +775,7 @@ macro_rules! shared_payments {
                 let Some(cache) = self.pay_line_cache() else {
                     return Ok(0);
                 };
-                let (mut tx, _) = self.begin_payment_write().await?;
+                let (mut tx, at) = self.begin_warm_up().await?;
                 let mut held = hold(&mut tx).await?;
                 let mut blocks = Vec::new();
                 scan(
@@ -782,7 +789,7 @@ macro_rules! shared_payments {
                 )
                 .await?;
                 let blocks = crate::line_cache::locked(cache).unread(blocks);
-                load_line_blocks(&mut held, cache, &blocks).await?;
+                load_line_blocks(&mut held, cache, &blocks, at).await?;
                 #[allow(dropping_references)]
                 drop(held);
                 // Nothing written: the transaction only read.

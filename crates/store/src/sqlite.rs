@@ -213,6 +213,13 @@ async fn checkpoints(
                     catch_up.ask(epoch);
                 }
             }
+            // Another checkpoint running at that moment (the writer's, or another process's on
+            // the same file) makes this one give up: nothing is wrong, and a command's standard
+            // error stays what it says (JSON with `--format json`).
+            Err(e) if crate::error::sqlx_busy(&e) => {
+                behind = false;
+                tracing::debug!(error = %e, "WAL checkpoint: the file was busy; it will be tried again");
+            }
             Err(e) => {
                 behind = false;
                 tracing::warn!(error = %e, "WAL checkpoint failed; it will be tried again");
@@ -330,6 +337,14 @@ impl SqliteStore {
         Ok((tx, head))
     }
 
+    /// The warm-up's transaction: the payment writer's own (SQLite has one writer), and the
+    /// version its copy of the lines was checked at.
+    async fn begin_warm_up(&self) -> Result<(Tx, Option<i64>)> {
+        let (tx, _) = self.begin_payment_write().await?;
+        let at = self.pay_lines().version();
+        Ok((tx, at))
+    }
+
     /// The payment writer's copy of the lines, for a transaction that holds the writer.
     fn pay_lines(&self) -> std::sync::MutexGuard<'_, crate::line_cache::LineCache<PayLine>> {
         crate::line_cache::locked(&self.pay_lines)
@@ -422,6 +437,9 @@ impl WriteTx {
                 match copied {
                     Ok(()) => {
                         tracing::debug!(elapsed = ?started.elapsed(), frames = result.1, copied = result.2, "WAL caught up by the writer")
+                    }
+                    Err(e) if e.is_busy() => {
+                        tracing::debug!(error = %e, "the writer's WAL checkpoint: the file was busy; the background one goes on")
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "the writer's WAL checkpoint failed; the background one goes on")

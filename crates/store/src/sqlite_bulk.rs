@@ -295,16 +295,21 @@ fn prepare_raw(
     let rc =
         unsafe { ffi::sqlite3_prepare_v3(db, sql.as_ptr(), -1, flags, &mut stmt, ptr::null_mut()) };
     if rc != ffi::SQLITE_OK {
-        return Err(StoreError::corrupt(message(db, rc)));
+        return Err(message(db, rc));
     }
     Ok(stmt)
 }
 
-fn message(db: *mut ffi::sqlite3, rc: c_int) -> String {
+/// SQLite's error `rc` on the connection, with its message: a database error, never taken for
+/// inconsistent data (a full disk or a lock held elsewhere is the operator's to see as such).
+fn message(db: *mut ffi::sqlite3, rc: c_int) -> StoreError {
     // SAFETY: `db` is the locked connection; sqlite3_errmsg returns a NUL-terminated string owned
     // by SQLite, copied here at once.
     let text = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db)) };
-    format!("SQLite error {rc}: {}", text.to_string_lossy())
+    StoreError::Sqlite {
+        code: rc,
+        message: text.to_string_lossy().into_owned(),
+    }
 }
 
 /// Runs `sql` once per row (binding each row with `bind`) on the connection, inside whatever
@@ -328,7 +333,7 @@ fn step_each<T>(
         };
         bind(&row, &mut b);
         if b.error != ffi::SQLITE_OK {
-            return Err(StoreError::corrupt(message(db, b.error)));
+            return Err(message(db, b.error));
         }
         // SAFETY: a prepared, fully bound statement of the locked connection.
         let rc = unsafe { ffi::sqlite3_step(stmt) };
@@ -336,7 +341,7 @@ fn step_each<T>(
             let m = message(db, rc);
             // SAFETY: as above.
             unsafe { ffi::sqlite3_reset(stmt) };
-            return Err(StoreError::corrupt(m));
+            return Err(m);
         }
         // SAFETY: as above; the connection is ours for the whole loop.
         changed(i, unsafe { ffi::sqlite3_changes(db) } as u64);
@@ -477,7 +482,7 @@ pub(crate) fn scan_locked(
         };
     }
     if b.error != ffi::SQLITE_OK {
-        return Err(StoreError::corrupt(message(db, b.error)));
+        return Err(message(db, b.error));
     }
     loop {
         // SAFETY: as in `step_each`.
@@ -490,7 +495,7 @@ pub(crate) fn scan_locked(
         } else if rc == ffi::SQLITE_DONE {
             return Ok(());
         } else {
-            return Err(StoreError::corrupt(message(db, rc)));
+            return Err(message(db, rc));
         }
     }
 }
@@ -535,7 +540,7 @@ pub(crate) async fn lookup_many<K, T>(
         };
         bind(&key, &mut b);
         if b.error != ffi::SQLITE_OK {
-            return Err(StoreError::corrupt(message(db, b.error)));
+            return Err(message(db, b.error));
         }
         loop {
             // SAFETY: as in `step_each`.
@@ -551,7 +556,7 @@ pub(crate) async fn lookup_many<K, T>(
                 let m = message(db, rc);
                 // SAFETY: as above.
                 unsafe { ffi::sqlite3_reset(stmt) };
-                return Err(StoreError::corrupt(m));
+                return Err(m);
             }
         }
         // SAFETY: as above.

@@ -3065,3 +3065,49 @@ async fn notices_are_queued_once_and_the_public_sees_its_own(h: &Harness) {
             .is_none()
     );
 }
+
+/// PostgreSQL only: its writers are many connections, and a server reading a month's lines into
+/// its payment writer's copy as it starts (seconds for a million lines) must not hold them back.
+/// (SQLite has one writer, which the warm-up holds.) Another connection holds the journal head,
+/// as any writer does until it commits; the warm-up reads every line all the same, and a payment
+/// made once that writer has committed is accepted, the ledger still balanced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_warm_up_does_not_wait_for_the_writers() {
+    let h = Harness::postgres().await;
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let Raw::Postgres(pool, _) = &h.raw else {
+        unreachable!("a PostgreSQL harness")
+    };
+    let mut writer = pool.begin().await.unwrap();
+    sqlx::query("SELECT seq FROM journal_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    // A warm-up that waited for the head would wait for ever: the writer commits only after it.
+    let kept = tokio::time::timeout(std::time::Duration::from_secs(120), s.warm_up_payments())
+        .await
+        .expect("the warm-up waited for the journal head")
+        .unwrap();
+    assert_eq!(kept, NAMES.len());
+    writer.commit().await.unwrap();
+    let answers = s
+        .record_payments(
+            &on("agent.tam", "2021-06-05"),
+            &[payment(
+                &m,
+                "warm:an",
+                "An",
+                m.own("An"),
+                "2021-06-05T09:00:00+07:00",
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&answers[..], [PaymentResult::Accepted { .. }]),
+        "{answers:?}"
+    );
+    ledger_balances_and_matches(s, "2021-06").await;
+    h.finish().await;
+}
