@@ -23,7 +23,7 @@ const MAX_PAYMENTS_PER_COMMIT: usize = 10_000;
 
 struct Job {
     group: PaymentGroup,
-    reply: oneshot::Sender<Result<Vec<PaymentResult>, String>>,
+    reply: oneshot::Sender<Result<Vec<PaymentResult>, Failed>>,
 }
 
 /// A handle to the writer task.
@@ -62,10 +62,32 @@ impl PaymentWriter {
             .map_err(|_| ApiError::Unavailable("the payment writer has stopped".into()))?;
         match answer.await {
             Ok(Ok(results)) => Ok(results),
-            Ok(Err(e)) => Err(ApiError::Internal(e)),
+            Ok(Err(Failed {
+                message,
+                busy: true,
+            })) => Err(ApiError::Unavailable(message)),
+            Ok(Err(Failed { message, .. })) => Err(ApiError::Internal(message)),
             Err(_) => Err(ApiError::Unavailable(
                 "the payment writer stopped before answering".into(),
             )),
+        }
+    }
+}
+
+/// Why a transaction of payments did not land, as each request in it is told: the store's
+/// message, and whether the database was busy (another process held the file): a 503 to try
+/// again, not a 500.
+#[derive(Clone)]
+struct Failed {
+    message: String,
+    busy: bool,
+}
+
+impl From<&chitra_store::StoreError> for Failed {
+    fn from(e: &chitra_store::StoreError) -> Self {
+        Failed {
+            message: e.to_string(),
+            busy: e.is_busy(),
         }
     }
 }
@@ -100,9 +122,9 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
                             // store refuses every write from now on (see the store's
                             // `sqlite_sync`): payments wait until it is started again.
                             tracing::error!(error = %e, groups = answers.len(), "payment batch not durable");
-                            let message = e.to_string();
+                            let failed = Failed::from(&e);
                             for reply in replies {
-                                let _ = reply.send(Err(message.clone()));
+                                let _ = reply.send(Err(failed.clone()));
                             }
                         }
                     }
@@ -111,9 +133,9 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
             Err(e) => {
                 // Nothing of this transaction landed: every request in it is told so.
                 tracing::error!(error = %e, groups = groups.len(), "payment batch failed");
-                let message = e.to_string();
+                let failed = Failed::from(&e);
                 for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
+                    let _ = reply.send(Err(failed.clone()));
                 }
             }
         }

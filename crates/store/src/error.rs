@@ -54,10 +54,36 @@ impl StoreError {
     }
 }
 
-/// [`StoreError::is_busy`] for an error of sqlx (SQLite's codes are reported as text).
+/// [`StoreError::is_busy`] for an error of sqlx: SQLite's only (its extended code, which sqlx
+/// reports as text). PostgreSQL's codes are SQLSTATEs, some of which would pass for busy as
+/// numbers (22021, a NUL in a text); its writers wait for each other's locks instead.
 pub(crate) fn sqlx_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
-        .and_then(|d| d.code())
+        .and_then(|d| d.try_downcast_ref::<sqlx::sqlite::SqliteError>())
+        .and_then(|d| sqlx::error::DatabaseError::code(d))
         .and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlite_busy_and_locked_are_busy() {
+        let sqlite = |code: i32| StoreError::Sqlite {
+            code,
+            message: "m".into(),
+        };
+        // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT (517), SQLITE_LOCKED_SHAREDCACHE (262).
+        for code in [5, 6, 517, 262] {
+            assert!(sqlite(code).is_busy(), "{code}");
+        }
+        // SQLITE_FULL, SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_IOERR.
+        for code in [13, 2067, 10] {
+            assert!(!sqlite(code).is_busy(), "{code}");
+        }
+        assert!(!StoreError::corrupt("x").is_busy());
+        assert!(!StoreError::Database(sqlx::Error::PoolTimedOut).is_busy());
+    }
 }

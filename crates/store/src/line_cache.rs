@@ -38,14 +38,24 @@ const MAX_LINES: usize = 2_000_000;
 /// At most this many blocks are read (ids asked for that no line has leave empty blocks).
 const MAX_BLOCKS: usize = 8_192;
 
-/// The blocks of ids read whole, each with its lines at their offset in the block (`id & 4095`):
-/// a line is found by one look in the map and one index, where a search among a block's lines
-/// (each of them about 100 bytes) went through a dozen places in memory.
+/// The lines of one block: found by their offset in it (`id & 4095`) through a small index, one
+/// look in the map and two in memory, where a search among a block's lines (each about 128 bytes)
+/// went through a dozen places. The lines themselves are packed: a block with few lines (a
+/// month's lines are numbered by their beneficiaries, whose ids two programs share) costs its
+/// index (8 KiB) and its lines, not a place for each of the 4,096 ids.
+struct Block<T> {
+    /// For each offset, 1 + the place of its line in `lines`, or 0; empty for a block without
+    /// lines.
+    at: Box<[u16]>,
+    lines: Vec<T>,
+}
+
+/// The blocks of ids read whole.
 pub(crate) struct LineCache<T> {
     /// `PRAGMA data_version` on the writer (SQLite), or `line_copy_version` (PostgreSQL), when the
     /// copy was last checked.
     data_version: Option<i64>,
-    blocks: HashMap<i64, Vec<Option<T>>>,
+    blocks: HashMap<i64, Block<T>>,
     /// How many lines the blocks hold.
     lines: usize,
     /// [`MAX_LINES`] and [`MAX_BLOCKS`], but in tests.
@@ -95,6 +105,20 @@ impl<T> LineCache<T> {
         !had
     }
 
+    /// PostgreSQL's counter, which only ever goes up, read just now: the copy is brought up to
+    /// it, never back (a server's warm-up, reading beside the writer, may have brought it
+    /// further). The version lines read from now on are taken at: a payment transaction's later
+    /// statements see what that version says, or later.
+    pub(crate) fn advance(&mut self, version: i64) -> i64 {
+        match self.data_version {
+            Some(seen) if seen >= version => seen,
+            _ => {
+                self.check_version(version);
+                version
+            }
+        }
+    }
+
     /// The version (see the module) the copy was last checked at.
     pub(crate) fn version(&self) -> Option<i64> {
         self.data_version
@@ -134,24 +158,34 @@ impl<T> LineCache<T> {
         self.lines >= self.limit || self.blocks.len() >= self.block_limit
     }
 
-    /// Takes the lines read for `block`: every line of it there is, in any order.
+    /// Takes the lines read for `block`: every line of it there is, in any order (a line given
+    /// twice, the last).
     pub(crate) fn fill(&mut self, block: i64, rows: Vec<(i64, T)>) {
-        let offset = |id: i64| (id & ((1 << BLOCK_BITS) - 1)) as usize;
-        let mine = || rows.iter().filter(|(id, _)| id >> BLOCK_BITS == block);
-        let len = mine().map(|(id, _)| offset(*id) + 1).max().unwrap_or(0);
-        let mut slots: Vec<Option<T>> = Vec::with_capacity(len);
-        slots.resize_with(len, || None);
-        let mut kept = 0;
+        let mut b = Block {
+            at: Box::default(),
+            lines: Vec::new(),
+        };
         for (id, line) in rows {
-            if id >> BLOCK_BITS == block {
-                let slot = &mut slots[offset(id)];
-                kept += usize::from(slot.is_none());
-                *slot = Some(line);
+            if id >> BLOCK_BITS != block {
+                continue;
+            }
+            if b.at.is_empty() {
+                b.at = vec![0u16; 1 << BLOCK_BITS].into_boxed_slice();
+            }
+            let slot = &mut b.at[offset(id)];
+            match usize::from(*slot).checked_sub(1) {
+                Some(place) => b.lines[place] = line,
+                None => {
+                    b.lines.push(line);
+                    // At most 4,096 lines a block: the place fits.
+                    *slot = b.lines.len() as u16;
+                }
             }
         }
-        self.lines += kept;
-        if let Some(old) = self.blocks.insert(block, slots) {
-            self.lines -= old.iter().filter(|l| l.is_some()).count();
+        b.lines.shrink_to_fit();
+        self.lines += b.lines.len();
+        if let Some(old) = self.blocks.insert(block, b) {
+            self.lines -= old.lines.len();
         }
     }
 
@@ -188,13 +222,19 @@ impl<T> LineCache<T> {
     /// Line `id`, when its block has been read and it is there.
     pub(crate) fn get(&self, id: i64) -> Option<&T> {
         let block = self.blocks.get(&(id >> BLOCK_BITS))?;
-        block.get((id & ((1 << BLOCK_BITS) - 1)) as usize)?.as_ref()
+        let place = usize::from(*block.at.get(offset(id))?).checked_sub(1)?;
+        block.lines.get(place)
     }
 
     /// How many lines are kept.
     pub(crate) fn len(&self) -> usize {
         self.lines
     }
+}
+
+/// The place of line `id` in its block.
+fn offset(id: i64) -> usize {
+    (id & ((1 << BLOCK_BITS) - 1)) as usize
 }
 
 /// The copy behind its lock. It is only locked between two awaits of a transaction that holds
@@ -272,6 +312,43 @@ mod tests {
         c.check_version(5);
         assert!(!c.takes(Some(4)));
         assert!(c.takes(Some(5)));
+    }
+
+    #[test]
+    fn the_copy_goes_up_to_the_counter_and_never_back() {
+        let mut c = LineCache::<&str>::default();
+        assert_eq!(c.advance(3), 3);
+        c.fill(0, vec![(1, "a")]);
+        assert_eq!(c.advance(3), 3);
+        assert_eq!(c.len(), 1);
+        // An older reading (a transaction that read the counter before the warm-up did): the copy
+        // stays where it is, and so do its lines.
+        assert_eq!(c.advance(2), 3);
+        assert_eq!(c.len(), 1);
+        assert!(!c.takes(Some(2)));
+        // A newer one: everything is read again.
+        assert_eq!(c.advance(4), 4);
+        assert_eq!(c.len(), 0);
+        assert!(c.takes(Some(4)));
+    }
+
+    #[test]
+    fn a_sparse_block_holds_only_its_lines() {
+        let mut c = LineCache::<u64>::default();
+        c.fill(1, vec![(4096 + 4095, 9), (4096, 1)]);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.blocks[&1].lines.capacity(), 2);
+        assert_eq!(c.get(4096), Some(&1));
+        assert_eq!(c.get(4096 + 4095), Some(&9));
+        assert_eq!(c.get(4096 + 1), None);
+        // A block without lines keeps no index.
+        c.fill(2, vec![]);
+        assert!(c.blocks[&2].at.is_empty());
+        assert_eq!(c.get(8192), None);
+        // Negative ids have their block and offset too.
+        c.fill(-1, vec![(-1, 7)]);
+        assert_eq!(c.get(-1), Some(&7));
+        assert_eq!(c.get(-2), None);
     }
 
     #[test]

@@ -107,9 +107,10 @@ impl PgStore {
         let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        if !crate::line_cache::locked(&self.pay_lines).check_version(version) {
-            tracing::debug!(
-                "lines or beneficiaries have changed: the payment writer reads its lines again"
+        if crate::line_cache::locked(&self.pay_lines).advance(version) == version {
+            tracing::trace!(
+                version,
+                "the payment writer's copy of the lines is at the counter"
             );
         }
         Ok((tx, head))
@@ -120,7 +121,8 @@ impl PgStore {
     /// million lines). The version is `line_copy_version` in that snapshot, and every line read
     /// is read there: the copy takes them only while it stays at that version
     /// ([`crate::line_cache::LineCache::takes`]). A copy already checked at a later version
-    /// takes nothing from this older snapshot (`None`); one at an earlier version is emptied.
+    /// takes nothing from this older snapshot (`None`); one at an earlier version is emptied
+    /// ([`crate::line_cache::LineCache::advance`]).
     async fn begin_warm_up(&self) -> Result<(Tx, Option<i64>)> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -129,15 +131,8 @@ impl PgStore {
         let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        let mut copy = crate::line_cache::locked(&self.pay_lines);
-        let at = match copy.version() {
-            Some(seen) if seen > version => None,
-            _ => {
-                copy.check_version(version);
-                Some(version)
-            }
-        };
-        Ok((tx, at))
+        let at = crate::line_cache::locked(&self.pay_lines).advance(version);
+        Ok((tx, (at == version).then_some(version)))
     }
 
     /// The same: the copy of the lines follows `line_copy_version`, whoever writes.

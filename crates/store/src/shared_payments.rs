@@ -243,14 +243,21 @@ macro_rules! shared_payments {
                 if !lock().takes(at) {
                     break;
                 }
-                // The lines of the block being read so far, kept once the next block begins.
+                // The lines of the block being read so far, kept once the next block begins; the
+                // blocks that had lines; whether the copy refused one (it then takes no more).
                 let mut rows: Vec<(i64, PayLine)> = Vec::new();
-                let keep = |rows: &mut Vec<(i64, PayLine)>| {
+                let mut had_lines: Vec<i64> = Vec::new();
+                let mut refused = false;
+                let mut keep = |rows: &mut Vec<(i64, PayLine)>| {
                     let Some(&(id, _)) = rows.first() else { return };
+                    let block = LineCache::<PayLine>::block_of(id);
+                    had_lines.push(block);
                     let rows = std::mem::take(rows);
                     let mut copy = lock();
-                    if copy.takes(at) {
-                        copy.fill(LineCache::<PayLine>::block_of(id), rows);
+                    if !refused && copy.takes(at) {
+                        copy.fill(block, rows);
+                    } else {
+                        refused = true;
                     }
                 };
                 let (from, _) = LineCache::<PayLine>::block_range(first);
@@ -265,13 +272,18 @@ macro_rules! shared_payments {
                 })
                 .await?;
                 keep(&mut rows);
+                if refused {
+                    break;
+                }
                 // The span's blocks without lines are read too.
                 let mut copy = lock();
                 for b in copy.unread(first..=last) {
                     if !copy.takes(at) {
                         break;
                     }
-                    copy.fill(b, Vec::new());
+                    if had_lines.binary_search(&b).is_err() {
+                        copy.fill(b, Vec::new());
+                    }
                 }
             }
             tracing::trace!(blocks = blocks.len(), kept = lock().len(), elapsed = ?started.elapsed(), "payments: lines read into the writer's copy");

@@ -300,6 +300,17 @@ fn prepare_raw(
     Ok(stmt)
 }
 
+/// A value SQLite could not take (`rc` from binding it, or the store's own check of its size):
+/// the code's own text, since the connection's last message may be another call's.
+fn bind_failed(rc: c_int) -> StoreError {
+    // SAFETY: sqlite3_errstr returns a static NUL-terminated English text for any code.
+    let text = unsafe { CStr::from_ptr(ffi::sqlite3_errstr(rc)) };
+    StoreError::Sqlite {
+        code: rc,
+        message: format!("a value could not be bound: {}", text.to_string_lossy()),
+    }
+}
+
 /// SQLite's error `rc` on the connection, with its message: a database error, never taken for
 /// inconsistent data (a full disk or a lock held elsewhere is the operator's to see as such).
 fn message(db: *mut ffi::sqlite3, rc: c_int) -> StoreError {
@@ -333,7 +344,7 @@ fn step_each<T>(
         };
         bind(&row, &mut b);
         if b.error != ffi::SQLITE_OK {
-            return Err(message(db, b.error));
+            return Err(bind_failed(b.error));
         }
         // SAFETY: a prepared, fully bound statement of the locked connection.
         let rc = unsafe { ffi::sqlite3_step(stmt) };
@@ -482,7 +493,7 @@ pub(crate) fn scan_locked(
         };
     }
     if b.error != ffi::SQLITE_OK {
-        return Err(message(db, b.error));
+        return Err(bind_failed(b.error));
     }
     loop {
         // SAFETY: as in `step_each`.
@@ -540,7 +551,7 @@ pub(crate) async fn lookup_many<K, T>(
         };
         bind(&key, &mut b);
         if b.error != ffi::SQLITE_OK {
-            return Err(message(db, b.error));
+            return Err(bind_failed(b.error));
         }
         loop {
             // SAFETY: as in `step_each`.

@@ -3069,8 +3069,9 @@ async fn notices_are_queued_once_and_the_public_sees_its_own(h: &Harness) {
 /// PostgreSQL only: its writers are many connections, and a server reading a month's lines into
 /// its payment writer's copy as it starts (seconds for a million lines) must not hold them back.
 /// (SQLite has one writer, which the warm-up holds.) Another connection holds the journal head,
-/// as any writer does until it commits; the warm-up reads every line all the same, and a payment
-/// made once that writer has committed is accepted, the ledger still balanced.
+/// as any writer does until it commits, and has corrected Bình's citizen ID, not yet committed;
+/// the warm-up reads every line all the same, as they were. Once that writer has committed, a
+/// payment checks the new number, not the one the warm-up read, and the ledger stays balanced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_warm_up_does_not_wait_for_the_writers() {
     let h = Harness::postgres().await;
@@ -3084,29 +3085,51 @@ async fn postgres_warm_up_does_not_wait_for_the_writers() {
         .execute(&mut *writer)
         .await
         .unwrap();
+    let old = m.people["Bình"].1.clone();
+    let new = format!("{}7777", &old[..old.len() - 4]);
+    assert_ne!(old, new);
+    sqlx::query("UPDATE beneficiaries SET citizen_id = $1 WHERE code = $2")
+        .bind(&new)
+        .bind(m.code("Bình"))
+        .execute(&mut *writer)
+        .await
+        .unwrap();
     // A warm-up that waited for the head would wait for ever: the writer commits only after it.
-    let kept = tokio::time::timeout(std::time::Duration::from_secs(120), s.warm_up_payments())
+    let kept = tokio::time::timeout(std::time::Duration::from_secs(30), s.warm_up_payments())
         .await
         .expect("the warm-up waited for the journal head")
         .unwrap();
     assert_eq!(kept, NAMES.len());
     writer.commit().await.unwrap();
-    let answers = s
-        .record_payments(
-            &on("agent.tam", "2021-06-05"),
-            &[payment(
-                &m,
-                "warm:an",
-                "An",
-                m.own("An"),
-                "2021-06-05T09:00:00+07:00",
-            )],
-        )
-        .await
-        .unwrap();
+    let pay = |p: NewPayment| async move {
+        s.record_payments(&on("agent.tam", "2021-06-05"), &[p])
+            .await
+            .unwrap()
+            .remove(0)
+    };
+    let stale = pay(payment(
+        &m,
+        "warm:binh-old",
+        "Bình",
+        Identity::citizen_id(&old).unwrap(),
+        "2021-06-05T09:00:00+07:00",
+    ))
+    .await;
     assert!(
-        matches!(&answers[..], [PaymentResult::Accepted { .. }]),
-        "{answers:?}"
+        matches!(&stale, PaymentResult::Refused { field, .. } if field == "identity.citizen_id"),
+        "the number the warm-up read was taken: {stale:?}"
+    );
+    let fresh = pay(payment(
+        &m,
+        "warm:binh",
+        "Bình",
+        Identity::citizen_id(&new).unwrap(),
+        "2021-06-05T09:05:00+07:00",
+    ))
+    .await;
+    assert!(
+        matches!(&fresh, PaymentResult::Accepted { .. }),
+        "{fresh:?}"
     );
     ledger_balances_and_matches(s, "2021-06").await;
     h.finish().await;
