@@ -60,7 +60,7 @@ impl StoreError {
 pub(crate) fn sqlx_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.try_downcast_ref::<sqlx::sqlite::SqliteError>())
-        .and_then(|d| sqlx::error::DatabaseError::code(d))
+        .and_then(sqlx::error::DatabaseError::code)
         .and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
