@@ -614,15 +614,22 @@ pub enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = cli.global.format;
+    // With `--format json` a failure is one JSON object on standard error, and a program reads
+    // it there: warnings (a connection slow to come from the pool on a loaded machine, say) are
+    // left out unless RUST_LOG asks for them.
+    let default_filter = match format {
+        Format::Json => "error,sqlx::query=error",
+        _ => "warn,sqlx::query=error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let format = cli.global.format;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
