@@ -620,7 +620,7 @@ fn main() -> ExitCode {
     // it there: warnings (a connection slow to come from the pool on a loaded machine, say) are
     // left out unless RUST_LOG asks for them.
     let default_filter = match format {
-        Format::Json => "error,sqlx::query=error",
+        Format::Json => "error",
         _ => "warn,sqlx::query=error",
     };
     tracing_subscriber::fmt()
