@@ -678,6 +678,28 @@ async fn lookup_texts<T>(
     rows.iter().map(|row| read(&Reader::Row(row))).collect()
 }
 
+/// Payments' ids are found by their text: PostgreSQL's index of them is the table's key.
+const PAYMENT_ID_KEYED: bool = false;
+/// From a row of `payment_lines pl` (a view of `payments`) to its payment's, `p`.
+const PAYMENT_OF_LINE: &str = "JOIN payments p ON p.id = pl.id";
+/// A month's payments by line for the three-way match, `$1` to `$2`: line, amount and id (from
+/// the index `payments_line (line_id) INCLUDE (amount, id)`).
+const PAYMENT_FACTS: &str = "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
+
+/// The payments recorded under `ids`, as (id, line).
+async fn payments_by_id(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    ids: &[String],
+) -> crate::Result<Vec<(String, i64)>> {
+    lookup_texts(
+        conn,
+        "SELECT id, line_id FROM payments WHERE id",
+        ids,
+        |r| Ok((r.text(0), r.int(1))),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1243,7 +1243,7 @@ macro_rules! shared_cycle {
                     }
                     None => None,
                 };
-                let payment = match sqlx::query("SELECT p.id, p.amount, p.paid_at, p.agent, p.method, p.proof, p.recorded_at FROM payment_lines pl JOIN payments p ON p.id = pl.id WHERE pl.line_id = $1")
+                let payment = match sqlx::query(sqlx::AssertSqlSafe(format!("SELECT p.id, p.amount, p.paid_at, p.agent, p.method, p.proof, p.recorded_at FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id = $1")))
                     .bind(line_id)
                     .fetch_optional(&mut *conn)
                     .await?
@@ -1498,7 +1498,7 @@ macro_rules! shared_cycle {
                 }
                 async fn match_payments(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<PaymentFact>> {
                     let mut payments = Vec::new();
-                    scan_month(conn, period, "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id", |r| {
+                    scan_month(conn, period, PAYMENT_FACTS, |r| {
                         payments.push(PaymentFact { line_id: r.int(0), amount: Dong(r.int(1)), id: r.text(2) });
                         Ok(())
                     })
@@ -1514,13 +1514,35 @@ macro_rules! shared_cycle {
                     .await?;
                     Ok(transfers)
                 }
+                async fn payment_ids_of_lines(conn: &mut <Db as sqlx::Database>::Connection, lines: &[i64]) -> Result<Vec<(i64, String)>> {
+                    lookup_ids(conn, &format!("SELECT pl.line_id, p.id FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id"), lines, |r| Ok((r.int(0), r.text(1)))).await
+                }
                 let mut readers = snapshot_readers(&self.pool, 3).await?;
                 let (lines, payments, transfers) = match readers.as_mut_slice() {
                     [a, b, c] => futures_util::future::try_join3(match_lines(a, period), match_payments(b, period), match_transfers(c, period)).await?,
                     [a] => (match_lines(a, period).await?, match_payments(a, period).await?, match_transfers(a, period).await?),
                     _ => return Err(StoreError::corrupt("no connection to read the month with")),
                 };
-                let mismatches = cyc::three_way(&lines, &payments, &transfers);
+                let mut payments = payments;
+                let mut mismatches = cyc::three_way(&lines, &payments, &transfers);
+                // Where the month's payments came without their ids (SQLite's `PAYMENT_FACTS`),
+                // the ids of the lines the match names are read, from the same snapshot, and the
+                // match made again with them: its findings name the payments.
+                if !mismatches.is_empty() && payments.iter().any(|p| p.id.is_empty()) {
+                    let mut named: Vec<i64> = mismatches.iter().map(|m| m.line_id).collect();
+                    named.sort_unstable();
+                    named.dedup();
+                    let Some(reader) = readers.first_mut() else {
+                        return Err(StoreError::corrupt("no connection to read the month with"));
+                    };
+                    let ids: HashMap<i64, String> = payment_ids_of_lines(reader, &named).await?.into_iter().collect();
+                    for p in payments.iter_mut().filter(|p| p.id.is_empty()) {
+                        if let Some(id) = ids.get(&p.line_id) {
+                            p.id.clone_from(id);
+                        }
+                    }
+                    mismatches = cyc::three_way(&lines, &payments, &transfers);
+                }
                 Ok(Reconciliation {
                     period,
                     lines: lines.len() as i64,

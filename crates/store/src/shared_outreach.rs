@@ -321,7 +321,7 @@ macro_rules! shared_outreach {
                                     .await?,
                                 None => None,
                             };
-                            let paid_on: Option<String> = sqlx::query_scalar("SELECT p.paid_at FROM payment_lines pl JOIN payments p ON p.id = pl.id WHERE pl.line_id = $1")
+                            let paid_on: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT p.paid_at FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id = $1")))
                                 .bind(line_id)
                                 .fetch_optional(&self.pool)
                                 .await?;

@@ -93,8 +93,10 @@ macro_rules! shared_payments {
         /// Inserts payments. Their lines are paid by being named (the view `payroll_lines`); the
         /// rows of the lines are left as they are until the close.
         async fn insert_payment_rows(tx: &mut Held<'_>, rows: &[PaymentRow<'_>]) -> Result<()> {
-            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at"];
-            insert_rows(tx, "payments", COLUMNS, rows, |r, b| {
+            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at", "id_key"];
+            // The id's key only where the ids are found by it (see `PAYMENT_ID_KEYED`).
+            let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 1] };
+            insert_rows(tx, "payments", columns, rows, |r, b| {
                 b.text(&r.p.id)
                     .int(r.p.line_id)
                     .int(r.run_id)
@@ -105,6 +107,9 @@ macro_rules! shared_payments {
                     .opt_int(r.point_id)
                     .text(&r.proof)
                     .text(r.at);
+                if PAYMENT_ID_KEYED {
+                    b.int(pmt::payment_id_key(&r.p.id));
+                }
             })
             .await
         }
@@ -345,10 +350,7 @@ macro_rules! shared_payments {
                 // Every read and write below on the connection held once (see `Held`).
                 let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
-                let by_id: HashMap<String, i64> = lookup_texts(&mut held, "SELECT id, line_id FROM payments WHERE id", &ids, |r| Ok((r.text(0), r.int(1))))
-                    .await?
-                    .into_iter()
-                    .collect();
+                let by_id: HashMap<String, i64> = payments_by_id(&mut held, &ids).await?.into_iter().collect();
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read by id");
                 wanted_lines.extend(by_id.values().copied());
                 wanted_lines.sort_unstable();
@@ -357,7 +359,7 @@ macro_rules! shared_payments {
                 let lines = pay_lines(&mut held, self.pay_line_cache(), &wanted_lines).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read lines");
                 // Lines already paid, and by which payment.
-                let by_line: HashMap<i64, String> = lookup_ids(&mut held, "SELECT line_id, id FROM payment_lines WHERE line_id", &wanted_lines, |r| Ok((r.int(0), r.text(1))))
+                let by_line: HashMap<i64, String> = lookup_ids(&mut held, &format!("SELECT pl.line_id, p.id FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id"), &wanted_lines, |r| Ok((r.int(0), r.text(1))))
                     .await?
                     .into_iter()
                     .collect();
@@ -833,15 +835,16 @@ macro_rules! shared_payments {
                     }
                     push_within(q, &f.within, "f.point_id");
                 }
-                const FROM: &str = " FROM payment_flags f JOIN payments p ON p.id = f.payment_id JOIN payroll_lines l ON l.id = f.line_id JOIN beneficiaries b ON b.id = l.beneficiary_id LEFT JOIN payment_points pt ON pt.id = f.point_id";
+                // A flag's payment is its line's.
+                let from = format!(" FROM payment_flags f JOIN payment_lines pl ON pl.line_id = f.line_id {PAYMENT_OF_LINE} JOIN payroll_lines l ON l.id = f.line_id JOIN beneficiaries b ON b.id = l.beneficiary_id LEFT JOIN payment_points pt ON pt.id = f.point_id");
                 let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
-                count.push(FROM);
+                count.push(from.as_str());
                 conditions(&mut count, filter);
                 let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
                 let mut q = QueryBuilder::<Db>::new(
                     "SELECT f.payment_id, f.line_id, f.period, f.kind, f.evidence, f.point_id, pt.code AS point_code, b.code AS beneficiary_code, b.full_name, l.commune_code, p.paid_at, p.agent, p.recorded_at",
                 );
-                q.push(FROM);
+                q.push(from.as_str());
                 conditions(&mut q, filter);
                 let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(1000) };
                 q.push(" ORDER BY f.period DESC, p.recorded_at, f.payment_id, f.kind LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));

@@ -263,6 +263,7 @@ impl SqliteStore {
             .connect()
             .await?;
         MIGRATOR.run(&mut writer).await?;
+        fill_payment_id_keys(&mut writer).await?;
         // From here on the writer's commits are synced by the syncer's thread, not inside COMMIT:
         // the writer lets its connection go before the disk answers (see `sqlite_sync`). The
         // migrations above were synced in their commits. The syncer takes the file as SQLite
@@ -703,6 +704,62 @@ async fn lookup_texts<T>(
     .await
 }
 
+/// Payments' ids are found by their 64-bit key, not by their text (migration 0012).
+const PAYMENT_ID_KEYED: bool = true;
+/// From a row of `payment_lines pl` to its payment's, `p`: by the payment's rowid.
+const PAYMENT_OF_LINE: &str = "JOIN payments p ON p.seq = pl.payment";
+/// A month's payments by line for the three-way match, `$1` to `$2`: line, amount and id.
+/// `payment_lines` carries no id here; the match reads the ids of the lines it names afterwards
+/// (reading every payment's row for its id would be a lookup a payment in a table in the order
+/// they were paid).
+const PAYMENT_FACTS: &str = "SELECT line_id, amount, '' FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
+
+/// The payments recorded under `ids`, as (id, line): found by the ids' keys, then the ids
+/// compared (two ids may share a key).
+async fn payments_by_id(conn: &mut impl Raw, ids: &[String]) -> crate::Result<Vec<(String, i64)>> {
+    let mut keys: Vec<i64> = ids
+        .iter()
+        .map(|id| chitra_core::payment::payment_id_key(id))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let found = lookup_ids(
+        conn,
+        "SELECT id, line_id FROM payments WHERE id_key",
+        &keys,
+        |r| Ok((r.text(0), r.int(1))),
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter(|(id, _)| wanted.contains(id.as_str()))
+        .collect())
+}
+
+/// Gives the payments recorded before migration 0012 the keys of their ids (SQLite computes no
+/// such hash: it is chitra's, `payment_id_key`). Nothing to do once done.
+async fn fill_payment_id_keys(conn: &mut SqliteConnection) -> crate::Result<()> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, id FROM payments WHERE id_key IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    for (seq, id) in &rows {
+        sqlx::query("UPDATE payments SET id_key = $1 WHERE seq = $2")
+            .bind(chitra_core::payment::payment_id_key(id))
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(payments = rows.len(), "payments' id keys filled");
+    Ok(())
+}
+
 /// The rows of `sql` with `args`, each handed to `each` as SQLite steps through them.
 async fn scan(
     conn: &mut impl Raw,
@@ -736,6 +793,83 @@ async fn insert_rows_ignoring<T>(
 #[cfg(test)]
 mod tests {
     use super::CatchUp;
+
+    /// A database written before migration 0012 keeps its payments: each gets the key of its id
+    /// as the store opens, and is found by it; its line leads to it; its id stays its own.
+    #[tokio::test]
+    async fn payments_from_before_their_ids_were_keyed_are_found_by_their_ids() {
+        use sqlx::ConnectOptions as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let mut old = super::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("create");
+        super::MIGRATOR
+            .run_to(11, &mut old)
+            .await
+            .expect("migrated to 0011");
+        for (id, line) in [
+            ("tam:an", 2_021_061_000_001_i64),
+            ("tam:binh", 2_021_061_000_002),
+        ] {
+            sqlx::query("INSERT INTO payments (id, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ($1, $2, 1, 270000, '2021-06-05T09:00:00+07:00', 'agent.tam', 'point', '{}', '2021-06-05T09:00:00+07:00')")
+                .bind(id)
+                .bind(line)
+                .execute(&mut old)
+                .await
+                .expect("a payment as 0011 kept it");
+        }
+        sqlx::Connection::close(old).await.expect("closed");
+
+        let store = super::SqliteStore::open(&path, crate::OpenMode::Existing)
+            .await
+            .expect("opened and migrated");
+        let rows: Vec<(i64, String, Option<i64>)> =
+            sqlx::query_as("SELECT seq, id, id_key FROM payments ORDER BY seq")
+                .fetch_all(&store.pool)
+                .await
+                .expect("payments");
+        assert_eq!(rows.len(), 2);
+        for (_, id, key) in &rows {
+            assert_eq!(*key, Some(chitra_core::payment::payment_id_key(id)), "{id}");
+        }
+        let by_line: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT pl.line_id, p.id FROM payment_lines pl JOIN payments p ON p.seq = pl.payment ORDER BY pl.line_id",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .expect("lines");
+        assert_eq!(
+            by_line,
+            [
+                (2_021_061_000_001, "tam:an".to_owned()),
+                (2_021_061_000_002, "tam:binh".to_owned())
+            ]
+        );
+        {
+            let mut writer = store.writer.lock().await;
+            let mut held = writer.locked().await.expect("held");
+            let found =
+                super::payments_by_id(&mut held, &["tam:binh".to_owned(), "tam:chi".to_owned()])
+                    .await
+                    .expect("looked up");
+            assert_eq!(found, [("tam:binh".to_owned(), 2_021_061_000_002)]);
+        }
+        // An id already used cannot be recorded again, whatever its line.
+        let again = sqlx::query("INSERT INTO payments (id, id_key, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ('tam:an', $1, 2021061000003, 1, 270000, 'x', 'agent.tam', 'point', '{}', 'x')")
+            .bind(chitra_core::payment::payment_id_key("tam:an"))
+            .execute(&store.pool)
+            .await;
+        assert!(again.is_err_and(|e| {
+            e.to_string()
+                .contains("UNIQUE constraint failed: payments.id")
+        }),);
+        // Opened again, there is nothing left to fill.
+        store.close().await;
+    }
 
     #[tokio::test]
     async fn a_database_opened_through_a_symbolic_link_syncs_its_real_wal() {

@@ -2326,6 +2326,28 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
             .unwrap()
             .is_empty()
     );
+    // A line changed behind the store's back (its total raised by 1 đ): the three-way match names
+    // the payment on it by its id (which SQLite's stream of payments by line does not carry).
+    h.raw
+        .exec(&format!(
+            "UPDATE payroll_line_rows SET total = total + 1 WHERE id = {}",
+            m.line("An")
+        ))
+        .await;
+    let rec = s.reconcile(p("2021-06")).await.unwrap();
+    let found: Vec<(i64, &str, &str)> = rec
+        .mismatches
+        .iter()
+        .map(|x| (x.line_id, x.problem, x.detail.as_str()))
+        .collect();
+    assert!(
+        found.contains(&(
+            m.line("An"),
+            "amount_differs",
+            "payment tam:an of 270000 for a line of 270001"
+        )),
+        "{found:?}"
+    );
     let _ = m.office;
 }
 
