@@ -500,7 +500,6 @@ mod tests {
     #[test]
     fn a_payment_ids_key_stays_what_stored_keys_were_made_with() {
         // Stored keys were made with these: a change of the function would lose them.
-        assert_eq!(payment_id_key("pay-0001"), payment_id_key("pay-0001"));
         assert_ne!(payment_id_key("pay-0001"), payment_id_key("pay-0002"));
         // Computed apart from chitra, with Python's hashlib.
         assert_eq!(payment_id_key(""), -1_239_788_726_462_325_067);

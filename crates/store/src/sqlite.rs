@@ -263,7 +263,7 @@ impl SqliteStore {
             .connect()
             .await?;
         MIGRATOR.run(&mut writer).await?;
-        fill_payment_id_keys(&mut writer).await?;
+        fill_payment_id_keys(&mut writer, 50_000).await?;
         // From here on the writer's commits are synced by the syncer's thread, not inside COMMIT:
         // the writer lets its connection go before the disk answers (see `sqlite_sync`). The
         // migrations above were synced in their commits. The syncer takes the file as SQLite
@@ -738,25 +738,39 @@ async fn payments_by_id(conn: &mut impl Raw, ids: &[String]) -> crate::Result<Ve
 }
 
 /// Gives the payments recorded before migration 0012 the keys of their ids (SQLite computes no
-/// such hash: it is chitra's, `payment_id_key`). Nothing to do once done.
-async fn fill_payment_id_keys(conn: &mut SqliteConnection) -> crate::Result<()> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, id FROM payments WHERE id_key IS NULL")
-            .fetch_all(&mut *conn)
-            .await?;
-    if rows.is_empty() {
-        return Ok(());
+/// such hash: it is chitra's, `payment_id_key`). In batches in the order of the rows, each
+/// committed on its own: an open stopped midway goes on from there the next time, and another
+/// process opening beside finds the rows it would fill already filled. Nothing to do once done.
+async fn fill_payment_id_keys(conn: &mut SqliteConnection, batch: i64) -> crate::Result<()> {
+    let mut after = 0i64;
+    let mut filled = 0usize;
+    loop {
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, id FROM payments WHERE seq > $1 AND id_key IS NULL ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some((last, _)) = rows.last() else {
+            tx.commit().await?;
+            break;
+        };
+        after = *last;
+        crate::sqlite_bulk::run_many(
+            &mut *tx,
+            "UPDATE payments SET id_key = ? WHERE seq = ? AND id_key IS NULL",
+            rows.iter(),
+            |(seq, id), b| {
+                b.int(chitra_core::payment::payment_id_key(id)).int(*seq);
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        filled += rows.len();
+        tracing::info!(payments = filled, "payments' id keys filled so far");
     }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    for (seq, id) in &rows {
-        sqlx::query("UPDATE payments SET id_key = $1 WHERE seq = $2")
-            .bind(chitra_core::payment::payment_id_key(id))
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    tracing::info!(payments = rows.len(), "payments' id keys filled");
     Ok(())
 }
 
@@ -795,9 +809,11 @@ mod tests {
     use super::CatchUp;
 
     /// A database written before migration 0012 keeps its payments: each gets the key of its id
-    /// as the store opens, and is found by it; its line leads to it; its id stays its own.
+    /// (here in batches of 2), and is found by it; its line leads to it; its id stays its own,
+    /// also against another id of the same key.
     #[tokio::test]
     async fn payments_from_before_their_ids_were_keyed_are_found_by_their_ids() {
+        use chitra_core::payment::payment_id_key;
         use sqlx::ConnectOptions as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.db");
@@ -811,10 +827,12 @@ mod tests {
             .run_to(11, &mut old)
             .await
             .expect("migrated to 0011");
-        for (id, line) in [
+        let kept = [
             ("tam:an", 2_021_061_000_001_i64),
             ("tam:binh", 2_021_061_000_002),
-        ] {
+            ("tam:cuc", 2_021_061_000_003),
+        ];
+        for (id, line) in kept {
             sqlx::query("INSERT INTO payments (id, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ($1, $2, 1, 270000, '2021-06-05T09:00:00+07:00', 'agent.tam', 'point', '{}', '2021-06-05T09:00:00+07:00')")
                 .bind(id)
                 .bind(line)
@@ -822,19 +840,31 @@ mod tests {
                 .await
                 .expect("a payment as 0011 kept it");
         }
+        super::MIGRATOR
+            .run(&mut old)
+            .await
+            .expect("migrated to the last");
+        let unkeyed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE id_key IS NULL")
+            .fetch_one(&mut old)
+            .await
+            .expect("count");
+        assert_eq!(unkeyed, 3, "the migration cannot compute the keys");
+        super::fill_payment_id_keys(&mut old, 2)
+            .await
+            .expect("filled");
         sqlx::Connection::close(old).await.expect("closed");
 
         let store = super::SqliteStore::open(&path, crate::OpenMode::Existing)
             .await
-            .expect("opened and migrated");
+            .expect("opened");
         let rows: Vec<(i64, String, Option<i64>)> =
             sqlx::query_as("SELECT seq, id, id_key FROM payments ORDER BY seq")
                 .fetch_all(&store.pool)
                 .await
                 .expect("payments");
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
         for (_, id, key) in &rows {
-            assert_eq!(*key, Some(chitra_core::payment::payment_id_key(id)), "{id}");
+            assert_eq!(*key, Some(payment_id_key(id)), "{id}");
         }
         let by_line: Vec<(i64, String)> = sqlx::query_as(
             "SELECT pl.line_id, p.id FROM payment_lines pl JOIN payments p ON p.seq = pl.payment ORDER BY pl.line_id",
@@ -844,30 +874,73 @@ mod tests {
         .expect("lines");
         assert_eq!(
             by_line,
-            [
-                (2_021_061_000_001, "tam:an".to_owned()),
-                (2_021_061_000_002, "tam:binh".to_owned())
-            ]
+            kept.iter()
+                .map(|(id, line)| (*line, (*id).to_owned()))
+                .collect::<Vec<_>>()
         );
-        {
-            let mut writer = store.writer.lock().await;
-            let mut held = writer.locked().await.expect("held");
-            let found =
-                super::payments_by_id(&mut held, &["tam:binh".to_owned(), "tam:chi".to_owned()])
+        let insert = |id: &'static str, key: Option<i64>, line: i64| {
+            sqlx::query("INSERT INTO payments (id, id_key, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ($1, $2, $3, 1, 270000, 'x', 'agent.tam', 'point', '{}', 'x')")
+                .bind(id)
+                .bind(key)
+                .bind(line)
+                .execute(&store.pool)
+        };
+        // Another id under An's key (as two ids may hash alike): recorded, and told apart.
+        insert(
+            "tam:dung",
+            Some(payment_id_key("tam:an")),
+            2_021_061_000_004,
+        )
+        .await
+        .expect("another id of the same key");
+        let lookup = |ids: &[&str]| {
+            let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+            let writer = store.writer.clone();
+            async move {
+                let mut writer = writer.lock().await;
+                let mut held = writer.locked().await.expect("held");
+                super::payments_by_id(&mut held, &ids)
                     .await
-                    .expect("looked up");
-            assert_eq!(found, [("tam:binh".to_owned(), 2_021_061_000_002)]);
+                    .expect("looked up")
+            }
+        };
+        assert_eq!(
+            lookup(&["tam:an"]).await,
+            [("tam:an".to_owned(), 2_021_061_000_001)]
+        );
+        assert_eq!(
+            lookup(&["tam:binh", "tam:em"]).await,
+            [("tam:binh".to_owned(), 2_021_061_000_002)]
+        );
+        // An id already used cannot be recorded again, whatever its line; nor without its key.
+        for (id, key) in [
+            ("tam:an", payment_id_key("tam:an")),
+            ("tam:dung", payment_id_key("tam:an")),
+        ] {
+            let again = insert(id, Some(key), 2_021_061_000_009).await;
+            assert!(
+                again.is_err_and(|e| e
+                    .to_string()
+                    .contains("UNIQUE constraint failed: payments.id")),
+                "{id}"
+            );
         }
-        // An id already used cannot be recorded again, whatever its line.
-        let again = sqlx::query("INSERT INTO payments (id, id_key, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ('tam:an', $1, 2021061000003, 1, 270000, 'x', 'agent.tam', 'point', '{}', 'x')")
-            .bind(chitra_core::payment::payment_id_key("tam:an"))
-            .execute(&store.pool)
-            .await;
-        assert!(again.is_err_and(|e| {
-            e.to_string()
-                .contains("UNIQUE constraint failed: payments.id")
-        }),);
-        // Opened again, there is nothing left to fill.
+        let keyless = insert("tam:em", None, 2_021_061_000_005).await;
+        assert!(
+            keyless.is_err_and(|e| e.to_string().contains("a payment needs the key of its id"))
+        );
+        store.close().await;
+        drop(store);
+        // Opened again: nothing to fill, nothing changed.
+        let store = super::SqliteStore::open(&path, crate::OpenMode::Existing)
+            .await
+            .expect("opened again");
+        let again: Vec<(i64, String, Option<i64>)> =
+            sqlx::query_as("SELECT seq, id, id_key FROM payments WHERE seq <= 3 ORDER BY seq")
+                .fetch_all(&store.pool)
+                .await
+                .expect("payments");
+        assert_eq!(again, rows);
         store.close().await;
     }
 

@@ -40,11 +40,14 @@ CREATE TABLE payment_lines_new (
     amount  INTEGER NOT NULL,
     payment INTEGER NOT NULL
 );
-INSERT INTO payment_lines_new (line_id, amount, payment) SELECT line_id, amount, seq FROM payments;
+INSERT INTO payment_lines_new (line_id, amount, payment) SELECT line_id, amount, seq FROM payments ORDER BY line_id;
 DROP TABLE payment_lines;
 ALTER TABLE payment_lines_new RENAME TO payment_lines;
 
--- An id names one payment; a payment without its key could not be found by it.
+-- An id names one payment; a payment without its key could not be found by it. The trigger can
+-- check that a key is there, not that it is the id's (SQLite has no SHA-256): every insert is
+-- chitra's `insert_payment_rows`, which computes it; a row written by hand with another key
+-- would be found by neither its id nor a repeat of it.
 CREATE TRIGGER payments_id_unique BEFORE INSERT ON payments
 BEGIN
     SELECT RAISE(ABORT, 'a payment needs the key of its id') WHERE new.id_key IS NULL;
