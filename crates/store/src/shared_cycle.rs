@@ -1515,7 +1515,7 @@ macro_rules! shared_cycle {
                     Ok(transfers)
                 }
                 async fn payment_ids_of_lines(conn: &mut <Db as sqlx::Database>::Connection, lines: &[i64]) -> Result<Vec<(i64, String)>> {
-                    lookup_ids(conn, &format!("SELECT pl.line_id, p.id FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id"), lines, |r| Ok((r.int(0), r.text(1)))).await
+                    lookup_ids(conn, PAYMENT_IDS_OF_LINES, lines, |r| Ok((r.int(0), r.text(1)))).await
                 }
                 let mut readers = snapshot_readers(&self.pool, 3).await?;
                 let (lines, payments, transfers) = match readers.as_mut_slice() {

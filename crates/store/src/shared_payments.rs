@@ -359,7 +359,7 @@ macro_rules! shared_payments {
                 let lines = pay_lines(&mut held, self.pay_line_cache(), &wanted_lines).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read lines");
                 // Lines already paid, and by which payment.
-                let by_line: HashMap<i64, String> = lookup_ids(&mut held, &format!("SELECT pl.line_id, p.id FROM payment_lines pl {PAYMENT_OF_LINE} WHERE pl.line_id"), &wanted_lines, |r| Ok((r.int(0), r.text(1))))
+                let by_line: HashMap<i64, String> = lookup_ids(&mut held, PAYMENT_IDS_OF_LINES, &wanted_lines, |r| Ok((r.int(0), r.text(1))))
                     .await?
                     .into_iter()
                     .collect();

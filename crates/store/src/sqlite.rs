@@ -708,6 +708,8 @@ async fn lookup_texts<T>(
 const PAYMENT_ID_KEYED: bool = true;
 /// From a row of `payment_lines pl` to its payment's, `p`: by the payment's rowid.
 const PAYMENT_OF_LINE: &str = "JOIN payments p ON p.seq = pl.payment";
+/// The ids of the payments of lines, by line (`… WHERE pl.line_id`, for `lookup_ids`).
+const PAYMENT_IDS_OF_LINES: &str = "SELECT pl.line_id, p.id FROM payment_lines pl JOIN payments p ON p.seq = pl.payment WHERE pl.line_id";
 /// A month's payments by line for the three-way match, `$1` to `$2`: line, amount and id.
 /// `payment_lines` carries no id here; the match reads the ids of the lines it names afterwards
 /// (reading every payment's row for its id would be a lookup a payment in a table in the order
