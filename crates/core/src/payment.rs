@@ -496,6 +496,7 @@ pub fn check_payment_proof(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_payment_ids_key_stays_what_stored_keys_were_made_with() {
@@ -508,7 +509,6 @@ mod tests {
             4_877_991_191_132_041_008
         );
     }
-    use super::*;
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -1518,12 +1518,11 @@ macro_rules! shared_cycle {
                     lookup_ids(conn, PAYMENT_IDS_OF_LINES, lines, |r| Ok((r.int(0), r.text(1)))).await
                 }
                 let mut readers = snapshot_readers(&self.pool, 3).await?;
-                let (lines, payments, transfers) = match readers.as_mut_slice() {
+                let (lines, mut payments, transfers) = match readers.as_mut_slice() {
                     [a, b, c] => futures_util::future::try_join3(match_lines(a, period), match_payments(b, period), match_transfers(c, period)).await?,
                     [a] => (match_lines(a, period).await?, match_payments(a, period).await?, match_transfers(a, period).await?),
                     _ => return Err(StoreError::corrupt("no connection to read the month with")),
                 };
-                let mut payments = payments;
                 let mut mismatches = cyc::three_way(&lines, &payments, &transfers);
                 // Where the month's payments came without their ids (SQLite's `PAYMENT_FACTS`),
                 // the ids of the lines the match names are read, from the same snapshot, and the
