@@ -334,6 +334,32 @@ async fn insert_rows_with<T>(
     Ok(())
 }
 
+/// Sets the balances of accounts already stored (see `store_transfers`); returns the rows
+/// changed.
+async fn set_balances(
+    conn: &mut sqlx::PgConnection,
+    rows: &[(&str, chitra_core::ledger::Balance)],
+) -> crate::Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
+    let debits: Vec<i64> = rows.iter().map(|(_, b)| b.debits).collect();
+    let credits: Vec<i64> = rows.iter().map(|(_, b)| b.credits).collect();
+    let done = sqlx::query(
+        "UPDATE accounts AS a SET debits = u.debits, credits = u.credits \
+         FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u (name, debits, credits) \
+         WHERE a.name = u.name",
+    )
+    .persistent(false)
+    .bind(names)
+    .bind(debits)
+    .bind(credits)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Sets the status of payroll lines.
 async fn set_status(conn: &mut sqlx::PgConnection, ids: &[i64], status: &str) -> crate::Result<()> {
     // Planned afresh each time, as `lookup_ids` says.

@@ -434,7 +434,8 @@ macro_rules! shared_payments {
                     .collect();
                 names.sort_unstable();
                 names.dedup();
-                let mut ledger = Ledger::with(account_balances(&mut held, &names).await?, []);
+                let (balances, stored) = account_balances(&mut held, &names).await?;
+                let mut ledger = Ledger::with(balances, []);
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read proxies and balances");
                 let already = flags_of(&mut held, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
@@ -597,7 +598,7 @@ macro_rules! shared_payments {
                 let mut by_line: Vec<&Accepted<'_>> = accepted.iter().collect();
                 by_line.sort_unstable_by_key(|a| a.p.line_id);
                 let new: Vec<(&Transfer, &str)> = by_line.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
-                store_transfers(&mut held, &ledger, &names, &new).await?;
+                store_transfers(&mut held, &ledger, &names, &stored, &new).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote transfers");
                 let mut rows = Vec::with_capacity(by_line.len());
                 for a in by_line.iter().copied() {

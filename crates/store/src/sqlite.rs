@@ -653,6 +653,23 @@ async fn insert_rows_with<T>(
     Ok(())
 }
 
+/// Sets the balances of accounts already stored (see `store_transfers`); returns the rows
+/// changed.
+async fn set_balances(
+    tx: &mut impl Raw,
+    rows: &[(&str, chitra_core::ledger::Balance)],
+) -> crate::Result<u64> {
+    run_many(
+        tx,
+        "UPDATE accounts SET debits = ?, credits = ? WHERE name = ?",
+        rows.iter(),
+        |(name, bal), b| {
+            b.int(bal.debits).int(bal.credits).text(name);
+        },
+    )
+    .await
+}
+
 /// Sets the status of payroll lines.
 async fn set_status(tx: &mut impl Raw, ids: &[i64], status: &str) -> crate::Result<()> {
     let sql = format!("UPDATE payroll_line_rows SET status = '{status}' WHERE id = ?");
