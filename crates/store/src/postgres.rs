@@ -257,7 +257,7 @@ async fn insert_rows<T>(
     bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<()> {
     if rows.len() >= COPY_FROM {
-        return copy_into(conn, table, columns, rows, bind).await;
+        return copy_into(conn, table, columns, rows, bind, |_| true).await;
     }
     insert_rows_with(conn, table, columns, rows, "", bind).await
 }
@@ -268,13 +268,15 @@ const COPY_FROM: usize = 1_000;
 
 /// [`insert_rows`] by `COPY … FROM STDIN` in text form: the same rows, the same constraints and
 /// triggers, and an error ends the transaction as the `INSERT` would, without PostgreSQL parsing
-/// arrays of each column and unnesting them first.
+/// arrays of each column and unnesting them first. Only the rows whose values `keep` accepts are
+/// sent.
 async fn copy_into<T>(
     conn: &mut sqlx::PgConnection,
     table: &str,
     columns: &[&str],
     rows: &[T],
     mut bind: impl FnMut(&T, &mut Binder),
+    mut keep: impl FnMut(&[Value]) -> bool,
 ) -> crate::Result<()> {
     let mut copy = conn
         .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
@@ -294,6 +296,9 @@ async fn copy_into<T>(
             );
             copy.abort(e.clone()).await?;
             return Err(StoreError::corrupt(e));
+        }
+        if !keep(&b.values) {
+            continue;
         }
         for (i, v) in b.values.iter().enumerate() {
             if i > 0 {
@@ -620,7 +625,7 @@ async fn insert_rows_ignoring<T>(
     table: &str,
     columns: &[&str],
     rows: &[T],
-    mut bind: impl FnMut(&T, &mut Binder),
+    bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<Vec<usize>> {
     let key = columns.first().copied().unwrap_or("id");
     let cols = columns.join(", ");
@@ -633,40 +638,15 @@ async fn insert_rows_ignoring<T>(
     // Each key once, by its first row; the later rows with a key already given are not sent.
     let mut keys = Vec::with_capacity(rows.len());
     let mut sent = std::collections::HashSet::with_capacity(rows.len());
-    let mut copy = tx
-        .copy_in_raw(&format!("COPY {stage} ({cols}) FROM STDIN"))
-        .await?;
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut b = Binder {
-        values: Vec::with_capacity(columns.len()),
-    };
-    for r in rows {
-        b.values.clear();
-        bind(r, &mut b);
-        let k = match b.values.first() {
+    copy_into(tx, &stage, columns, rows, bind, |values| {
+        let k = match values.first() {
             Some(Value::Int(Some(k))) => *k,
             _ => i64::MIN,
         };
         keys.push(k);
-        if !sent.insert(k) {
-            continue;
-        }
-        for (i, v) in b.values.iter().enumerate() {
-            if i > 0 {
-                buf.push(b'\t');
-            }
-            copy_value(&mut buf, v);
-        }
-        buf.push(b'\n');
-        if buf.len() >= 1 << 20 {
-            copy.send(buf.as_slice()).await?;
-            buf.clear();
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf.as_slice()).await?;
-    }
-    copy.finish().await?;
+        sent.insert(k)
+    })
+    .await?;
     drop(sent);
     let mut inserted = std::collections::HashSet::with_capacity(rows.len());
     scan(
