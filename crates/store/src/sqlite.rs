@@ -622,6 +622,13 @@ async fn hold(conn: &mut impl Raw) -> crate::Result<Held<'_>> {
 }
 
 /// Inserts `rows` into `table`, binding each (values in `columns` order) with `bind`.
+///
+/// Each row is its own `INSERT OR FAIL`: a row that breaks a constraint fails its statement and
+/// the error ends the write, whose transaction is then rolled back whole (`WriteTx` on drop), as
+/// with the default `ABORT`. What `ABORT` adds, undoing the one statement and going on, nothing
+/// here uses, and SQLite paid for it with a statement journal: a copy of each page a statement
+/// with triggers first changes (a payment's, a transfer's), taken before the change, in every
+/// statement. Migration 0013 has the payments' trigger raise `FAIL` for the same reason.
 async fn insert_rows<T>(
     tx: &mut impl Raw,
     table: &str,
@@ -646,7 +653,7 @@ async fn insert_rows_with<T>(
     }
     let marks = vec!["?"; columns.len()].join(", ");
     let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({marks}) {then}",
+        "INSERT OR FAIL INTO {table} ({}) VALUES ({marks}) {then}",
         columns.join(", ")
     );
     run_many(tx, &sql, rows.iter(), |r, b| bind(r, b)).await?;
@@ -960,6 +967,103 @@ mod tests {
                 .await
                 .expect("payments");
         assert_eq!(again, rows);
+        store.close().await;
+    }
+
+    /// Rows go in by `INSERT OR FAIL` (no statement journal): a row that fails leaves the rows
+    /// before it in the transaction, and may leave part of itself, so the write that sees the
+    /// error must end in a rollback of everything, and does — for a second payment of the same
+    /// line (the key of `payment_lines`, written by a trigger after the payment's row) and for
+    /// a payment id used twice (the trigger before the row, which raises FAIL) alike.
+    #[tokio::test]
+    async fn a_row_that_fails_ends_its_write_and_leaves_nothing() {
+        use chitra_core::payment::payment_id_key;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteStore::open(&dir.path().join("fail.db"), crate::OpenMode::Create)
+            .await
+            .expect("create");
+        let columns = [
+            "id",
+            "id_key",
+            "line_id",
+            "run_id",
+            "amount",
+            "paid_at",
+            "agent",
+            "method",
+            "proof",
+            "recorded_at",
+        ];
+        let count = |sql: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count")
+            }
+        };
+        for (rows, error, left) in [
+            (
+                [
+                    ("tam:an", 2_021_061_000_001_i64),
+                    ("tam:binh", 2_021_061_000_002),
+                    ("tam:cuc", 2_021_061_000_001),
+                ],
+                "UNIQUE constraint failed: payment_lines.line_id",
+                // The third payment's row too: its line's row failed after it, in its trigger.
+                3,
+            ),
+            (
+                [
+                    ("tam:an", 2_021_061_000_001),
+                    ("tam:binh", 2_021_061_000_002),
+                    ("tam:an", 2_021_061_000_003),
+                ],
+                "UNIQUE constraint failed: payments.id",
+                // The trigger before the row failed: nothing of the third.
+                2,
+            ),
+        ] {
+            let (mut tx, _) = store.begin_write().await.expect("begun");
+            let failed =
+                super::insert_rows(&mut tx, "payments", &columns, &rows, |(id, line), b| {
+                    b.text(id)
+                        .int(payment_id_key(id))
+                        .int(*line)
+                        .int(1)
+                        .int(270_000)
+                        .text("2021-06-05T09:00:00+07:00")
+                        .text("agent.tam")
+                        .code("point")
+                        .text("{}")
+                        .text("2021-06-05T09:00:00+07:00");
+                })
+                .await;
+            assert!(
+                failed
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains(error)),
+                "{failed:?}"
+            );
+            // What the statements before left, and what the one that failed wrote before it
+            // failed, are still in the transaction.
+            let mut held = super::hold(&mut tx).await.expect("held");
+            let mut inside = 0;
+            crate::sqlite_bulk::scan_locked(&mut held, "SELECT COUNT(*) FROM payments", &[], |r| {
+                inside = r.int(0);
+                Ok(())
+            })
+            .expect("counted");
+            assert_eq!(inside, left, "{error}");
+            drop(held);
+            drop(tx);
+            // The next write begins after the rollback.
+            let (next, _) = store.begin_write().await.expect("begun again");
+            drop(next);
+            assert_eq!(count("SELECT COUNT(*) FROM payments").await, 0);
+            assert_eq!(count("SELECT COUNT(*) FROM payment_lines").await, 0);
+        }
         store.close().await;
     }
 
