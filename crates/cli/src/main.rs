@@ -140,8 +140,8 @@ pub struct BenchHttp {
     /// Payments per batch request (at most 10,000).
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
-    /// Clients sending batches at once.
-    #[arg(long, default_value_t = 2)]
+    /// Clients sending batches at once (tablets syncing together after a cut in the network).
+    #[arg(long, default_value_t = 4)]
     pub clients: usize,
     /// wrk's connections for single payments.
     #[arg(long, default_value_t = 64)]
