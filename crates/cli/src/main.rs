@@ -141,7 +141,9 @@ pub struct BenchHttp {
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
     /// Clients sending batches at once (tablets syncing together after a cut in the network).
-    #[arg(long, default_value_t = 4)]
+    /// Each waits for its answer before it sends again: the server's writer, which takes up to
+    /// four batches a transaction, is kept busy by eight.
+    #[arg(long, default_value_t = 8)]
     pub clients: usize,
     /// wrk's connections for single payments.
     #[arg(long, default_value_t = 64)]

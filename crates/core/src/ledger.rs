@@ -353,20 +353,32 @@ impl Ledger {
         let to_after = to.debits.checked_add(t.amount.get()).ok_or_else(|| {
             LedgerError::Invalid(FieldError::new("amount", "amount out of range"))
         })?;
-        self.balances.insert(
-            t.credit.clone(),
-            Balance {
-                credits: after,
-                ..from
-            },
-        );
-        self.balances.insert(
-            t.debit.clone(),
-            Balance {
-                debits: to_after,
-                ..to
-            },
-        );
+        // In place where the account has a balance already (`check` made debit and credit
+        // differ): its name is copied only the first time.
+        match self.balances.get_mut(&t.credit) {
+            Some(b) => b.credits = after,
+            None => {
+                self.balances.insert(
+                    t.credit.clone(),
+                    Balance {
+                        credits: after,
+                        ..from
+                    },
+                );
+            }
+        }
+        match self.balances.get_mut(&t.debit) {
+            Some(b) => b.debits = to_after,
+            None => {
+                self.balances.insert(
+                    t.debit.clone(),
+                    Balance {
+                        debits: to_after,
+                        ..to
+                    },
+                );
+            }
+        }
         self.made.insert(t.id.clone(), t.clone());
         Ok(Posted::Applied)
     }

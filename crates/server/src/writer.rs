@@ -16,13 +16,14 @@ pub use chitra_store::payments::Within;
 
 use crate::error::ApiError;
 
-/// The most payments committed in one transaction: two full batches of the endpoint. Tablets
+/// The most payments committed in one transaction: four full batches of the endpoint. Tablets
 /// syncing at once share a transaction, and each page of the trees a payment writes is written
-/// once for more payments: over half a month's 500,000 payments through the batch endpoint, from
-/// 4 and 8 clients, 41,000–44,000 payments/s against 34,000–38,000/s with a limit of 10,000
-/// (BENCHMARKS.md, 2026-12-04, night). A transaction of 20,000 takes about half a second, which
+/// once for more payments. Over 900,000 of a month's 1,000,000 payments through the batch
+/// endpoint from 8 clients: 50,520–61,433 payments/s against 44,502–49,931/s with a limit of
+/// 20,000; from 4 clients no difference, as each client waits for its answer before it sends
+/// again (BENCHMARKS.md, 2026-12-04, late night). A transaction of 40,000 takes about 0.7 s, which
 /// its requests, and any single payment queued behind them, wait for.
-const MAX_PAYMENTS_PER_COMMIT: usize = 20_000;
+const MAX_PAYMENTS_PER_COMMIT: usize = 40_000;
 
 struct Job {
     group: PaymentGroup,

@@ -45,6 +45,11 @@ pub use payments::Payments;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A map keyed by the store's own integers (lines, beneficiaries, points), hashed with foldhash
+/// rather than SipHash: the payment writer looks up each of a transaction's lines in several such
+/// maps. (Keys a client chooses, such as payment ids, stay in maps hashed with SipHash.)
+pub(crate) type IntMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A write transaction that commits and hands back what its durability waits for, so that the
 /// caller can let the writer go before the disk has answered (see `sqlite_sync`).
 pub(crate) trait CommitLater {

@@ -193,8 +193,10 @@ fn run(inner: &Inner) {
             }
             asked.last
         };
+        let started = std::time::Instant::now();
         match sync_file(&inner.wal, &mut file) {
             Ok(()) => {
+                tracing::trace!(elapsed = ?started.elapsed(), commits = target - done, "WAL synced");
                 done = target;
                 inner.synced.send_modify(|s| s.upto = target);
             }
