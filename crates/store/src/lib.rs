@@ -19,6 +19,7 @@ use serde::Serialize;
 pub mod access;
 pub mod cycle;
 mod error;
+mod known_ids;
 mod line_cache;
 #[macro_use]
 mod shared;

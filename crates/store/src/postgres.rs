@@ -145,6 +145,11 @@ impl PgStore {
         Some(&self.pay_lines)
     }
 
+    /// None: PostgreSQL may have other servers' writers beside this one (see `known_ids`).
+    fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
+        None
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -751,10 +756,12 @@ const PAYMENT_IDS_OF_LINES: &str = "SELECT line_id, id FROM payment_lines WHERE 
 /// the index `payments_line (line_id) INCLUDE (amount, id)`).
 const PAYMENT_FACTS: &str = "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
 
-/// The payments recorded under `ids`, as (id, line).
+/// The payments recorded under `ids`, as (id, line). (No set of known keys here: see
+/// `known_payment_ids`.)
 async fn payments_by_id(
     conn: &mut <Db as sqlx::Database>::Connection,
     ids: &[String],
+    _known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
 ) -> crate::Result<Vec<(String, i64)>> {
     lookup_texts(
         conn,

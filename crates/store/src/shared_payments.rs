@@ -358,7 +358,7 @@ macro_rules! shared_payments {
                 // Every read and write below on the connection held once (see `Held`).
                 let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
-                let by_id: HashMap<String, i64> = payments_by_id(&mut held, &ids).await?.into_iter().collect();
+                let by_id: HashMap<String, i64> = payments_by_id(&mut held, &ids, self.known_payment_ids()).await?.into_iter().collect();
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read by id");
                 wanted_lines.extend(by_id.values().copied());
                 wanted_lines.sort_unstable();
@@ -620,6 +620,11 @@ macro_rules! shared_payments {
                         proof: proof_json(&a.p.identity, &a.p.location)?,
                         at: ats[a.group].as_str(),
                     });
+                }
+                // Their ids' keys are known from now on (kept should this transaction not land:
+                // those ids are then looked up, see `known_ids`).
+                if let Some(known) = self.known_payment_ids() {
+                    crate::known_ids::locked(known).add(rows.iter().map(|r| pmt::payment_id_key(&r.p.id)));
                 }
                 insert_payment_rows(&mut held, &rows).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");

@@ -39,6 +39,8 @@ pub struct SqliteStore {
     registers: crate::RegisterCaches,
     /// The payment writer's copy of the lines it pays (see `line_cache`).
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
+    /// The keys of the payment ids recorded (see `known_ids`).
+    known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
 }
 
 /// The connection every write transaction runs on, with the statements it keeps prepared.
@@ -299,6 +301,7 @@ impl SqliteStore {
             units: Default::default(),
             registers: Default::default(),
             pay_lines: Default::default(),
+            known_ids: Default::default(),
         })
     }
 
@@ -312,6 +315,7 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<(Tx, Head)> {
         let begun = WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await?;
         self.pay_lines().clear();
+        crate::known_ids::locked(&self.known_ids).clear();
         Ok(begun)
     }
 
@@ -330,6 +334,7 @@ impl SqliteStore {
     async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
         let (tx, head) =
             WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, false).await?;
+        crate::known_ids::locked(&self.known_ids).check_version(tx.data_version);
         if !self.pay_lines().check_version(tx.data_version) {
             tracing::debug!(
                 "another connection has written: the payment writer reads its lines again"
@@ -354,6 +359,11 @@ impl SqliteStore {
     /// See `shared_payments`.
     fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
         Some(&self.pay_lines)
+    }
+
+    /// See `known_ids`.
+    fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
+        Some(&self.known_ids)
     }
 
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
@@ -741,14 +751,46 @@ const PAYMENT_IDS_OF_LINES: &str = "SELECT pl.line_id, p.id FROM payment_lines p
 const PAYMENT_FACTS: &str = "SELECT line_id, amount, '' FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
 
 /// The payments recorded under `ids`, as (id, line): found by the ids' keys, then the ids
-/// compared (two ids may share a key).
-async fn payments_by_id(conn: &mut impl Raw, ids: &[String]) -> crate::Result<Vec<(String, i64)>> {
+/// compared (two ids may share a key). With the writer's set of recorded keys (`known`), only the
+/// keys it holds are looked up; the set is read whole first when it is not and the ids are many.
+async fn payments_by_id(
+    conn: &mut impl Raw,
+    ids: &[String],
+    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+) -> crate::Result<Vec<(String, i64)>> {
+    use crate::known_ids::{READ_WHOLE_FROM, locked, new_set};
     let mut keys: Vec<i64> = ids
         .iter()
         .map(|id| chitra_core::payment::payment_id_key(id))
         .collect();
     keys.sort_unstable();
     keys.dedup();
+    if let Some(known) = known {
+        if !locked(known).is_whole() && keys.len() >= READ_WHOLE_FROM {
+            let started = std::time::Instant::now();
+            let mut all = new_set();
+            let mut every_row_keyed = true;
+            scan(conn, "SELECT id_key FROM payments", &[], |r| {
+                match r.opt_int(0) {
+                    Some(k) => {
+                        all.insert(k);
+                    }
+                    None => every_row_keyed = false,
+                }
+                Ok(())
+            })
+            .await?;
+            tracing::debug!(keys = all.len(), every_row_keyed, elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
+            if every_row_keyed {
+                locked(known).fill(all);
+            }
+        }
+        let known = locked(known);
+        keys.retain(|k| known.may_hold(*k));
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let found = lookup_ids(
         conn,
@@ -925,7 +967,7 @@ mod tests {
             async move {
                 let mut writer = writer.lock().await;
                 let mut held = writer.locked().await.expect("held");
-                super::payments_by_id(&mut held, &ids)
+                super::payments_by_id(&mut held, &ids, None)
                     .await
                     .expect("looked up")
             }

@@ -3156,3 +3156,83 @@ async fn postgres_warm_up_does_not_wait_for_the_writers() {
     ledger_balances_and_matches(s, "2021-06").await;
     h.finish().await;
 }
+
+/// SQLite's payment writer keeps the keys of the payment ids recorded, and looks up by id only
+/// the ids whose key it holds (`known_ids`). A payment recorded by another process on the same
+/// file must still be found by its id: sent again, it gets its first result, not a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
+    let h = Harness::sqlite().await;
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let nine = "2021-06-05T09:00:00+07:00";
+    // Enough ids for the writer to read the whole set of keys: the payment, and 1,000 others
+    // for no line (refused, each for its line).
+    let padded = |real: NewPayment, tag: &str| {
+        let mut all = vec![real.clone()];
+        for i in 0..1_000 {
+            let mut other = real.clone();
+            other.id = format!("{tag}:{i}");
+            other.line_id = 999_999_000 + i;
+            all.push(other);
+        }
+        vec![group("agent.tam", Within::Anywhere, all)]
+    };
+    let an = payment(&m, "tam:an", "An", m.own("An"), nine);
+    let first = s
+        .record_payment_groups(&padded(an.clone(), "a"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(first[0][0], PaymentResult::Accepted { .. }),
+        "{:?}",
+        first[0][0]
+    );
+    assert!(
+        first[0][1..]
+            .iter()
+            .all(|r| matches!(r, PaymentResult::Refused { field, .. } if field == "line_id"))
+    );
+    // Sent again at once: its key was added to the set as it was written.
+    let repeat = s
+        .record_payment_groups(&padded(an.clone(), "a2"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&repeat[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:an"),
+        "{:?}",
+        repeat[0][0]
+    );
+
+    // Another process records Bình's payment on the same file.
+    let path = h._dir.as_ref().unwrap().path().join("chitra.db");
+    let other: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&path, OpenMode::Existing).await.unwrap());
+    let binh = payment(&m, "tam:binh", "Bình", m.own("Bình"), nine);
+    let theirs = other
+        .record_payment_groups(&[group("agent.tam", Within::Anywhere, vec![binh.clone()])])
+        .await
+        .unwrap();
+    assert!(
+        matches!(theirs[0][0], PaymentResult::Accepted { .. }),
+        "{:?}",
+        theirs[0][0]
+    );
+    drop(other);
+
+    // Sent again to this store: found by its id, as is this store's own.
+    let again = s.record_payment_groups(&padded(binh, "b")).await.unwrap();
+    assert!(
+        matches!(&again[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:binh"),
+        "{:?}",
+        again[0][0]
+    );
+    let own = s.record_payment_groups(&padded(an, "c")).await.unwrap();
+    assert!(
+        matches!(&own[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:an"),
+        "{:?}",
+        own[0][0]
+    );
+    assert_eq!(h.raw.count("payments").await, 2);
+    h.finish().await;
+}
