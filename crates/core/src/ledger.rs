@@ -353,34 +353,23 @@ impl Ledger {
         let to_after = to.debits.checked_add(t.amount.get()).ok_or_else(|| {
             LedgerError::Invalid(FieldError::new("amount", "amount out of range"))
         })?;
-        // In place where the account has a balance already (`check` made debit and credit
-        // differ): its name is copied only the first time.
-        match self.balances.get_mut(&t.credit) {
-            Some(b) => b.credits = after,
-            None => {
-                self.balances.insert(
-                    t.credit.clone(),
-                    Balance {
-                        credits: after,
-                        ..from
-                    },
-                );
-            }
-        }
-        match self.balances.get_mut(&t.debit) {
-            Some(b) => b.debits = to_after,
-            None => {
-                self.balances.insert(
-                    t.debit.clone(),
-                    Balance {
-                        debits: to_after,
-                        ..to
-                    },
-                );
-            }
-        }
+        // `check` made debit and credit differ.
+        self.change(&t.credit, |b| b.credits = after);
+        self.change(&t.debit, |b| b.debits = to_after);
         self.made.insert(t.id.clone(), t.clone());
         Ok(Posted::Applied)
+    }
+
+    /// Changes `account`'s balance in place; the account's name is copied only for its first.
+    fn change(&mut self, account: &Account, f: impl FnOnce(&mut Balance)) {
+        match self.balances.get_mut(account) {
+            Some(b) => f(b),
+            None => {
+                let mut b = Balance::default();
+                f(&mut b);
+                self.balances.insert(account.clone(), b);
+            }
+        }
     }
 
     /// The sum of every balance: zero, always (double entry).

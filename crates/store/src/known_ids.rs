@@ -16,6 +16,8 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::IntSet;
+
 /// Below this many ids a transaction looks them all up rather than read the whole set (single
 /// payments after another connection has written do not wait for it).
 pub(crate) const READ_WHOLE_FROM: usize = 1_000;
@@ -24,14 +26,12 @@ pub(crate) const READ_WHOLE_FROM: usize = 1_000;
 /// looked up one by one, as without it.
 const MAX_KEYS: usize = 20_000_000;
 
-type KeySet = std::collections::HashSet<i64, foldhash::fast::RandomState>;
-
 #[derive(Debug, Default)]
 pub(crate) struct KnownIds {
     /// `PRAGMA data_version` when last checked.
     version: Option<i64>,
     /// Every key recorded at `version`, once read.
-    keys: Option<KeySet>,
+    keys: Option<IntSet<i64>>,
 }
 
 impl KnownIds {
@@ -53,7 +53,7 @@ impl KnownIds {
     }
 
     /// The whole set, read within the payment transaction that checked the version.
-    pub(crate) fn fill(&mut self, keys: KeySet) {
+    pub(crate) fn fill(&mut self, keys: IntSet<i64>) {
         self.keys = (keys.len() <= MAX_KEYS).then_some(keys);
     }
 
@@ -75,10 +75,6 @@ impl KnownIds {
 
 pub(crate) fn locked(known: &Mutex<KnownIds>) -> MutexGuard<'_, KnownIds> {
     known.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn new_set() -> KeySet {
-    KeySet::default()
 }
 
 #[cfg(test)]

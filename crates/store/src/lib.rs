@@ -51,6 +51,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// maps. (Keys a client chooses, such as payment ids, stay in maps hashed with SipHash.)
 pub(crate) type IntMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The set of [`IntMap`].
+pub(crate) type IntSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// A write transaction that commits and hands back what its durability waits for, so that the
 /// caller can let the writer go before the disk has answered (see `sqlite_sync`).
 pub(crate) trait CommitLater {

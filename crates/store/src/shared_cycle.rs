@@ -985,14 +985,7 @@ macro_rules! shared_cycle {
                 let at = change.at_text();
                 let mut rows = Vec::with_capacity(payments.len());
                 for p in &payments {
-                    rows.push(PaymentRow {
-                        p,
-                        run_id,
-                        method: chitra_core::payment::Method::Facility,
-                        point_id: None,
-                        proof: proof_json(&p.identity, &p.location)?,
-                        at: &at,
-                    });
+                    rows.push(PaymentRow::new(p, run_id, chitra_core::payment::Method::Facility, None, &at)?);
                 }
                 insert_payment_rows(&mut hold(&mut tx).await?, &rows).await?;
                 let n = note("payroll.fund", format!("run:{run_id}"), &serde_json::json!({ "transfers": transfers.len(), "advanced_vnd": run.to_advance, "facility_lines_paid": facility.len() }))?;

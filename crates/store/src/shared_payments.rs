@@ -83,6 +83,22 @@ macro_rules! shared_payments {
             point_id: Option<i64>,
             proof: String,
             at: &'a str,
+            /// The id's key, where the ids are found by it (see `PAYMENT_ID_KEYED`).
+            id_key: Option<i64>,
+        }
+
+        impl<'a> PaymentRow<'a> {
+            fn new(p: &'a NewPayment, run_id: i64, method: pmt::Method, point_id: Option<i64>, at: &'a str) -> Result<Self> {
+                Ok(PaymentRow {
+                    p,
+                    run_id,
+                    method,
+                    point_id,
+                    proof: proof_json(&p.identity, &p.location)?,
+                    at,
+                    id_key: PAYMENT_ID_KEYED.then(|| pmt::payment_id_key(&p.id)),
+                })
+            }
         }
 
         /// The proof a payment keeps: how identity was checked (never a whole citizen ID) and where.
@@ -115,8 +131,8 @@ macro_rules! shared_payments {
                     .opt_int(r.point_id)
                     .text(&r.proof)
                     .text(r.at);
-                if PAYMENT_ID_KEYED {
-                    b.int(pmt::payment_id_key(&r.p.id));
+                if let Some(key) = r.id_key {
+                    b.int(key);
                 }
             })
             .await
@@ -612,19 +628,12 @@ macro_rules! shared_payments {
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote transfers");
                 let mut rows = Vec::with_capacity(by_line.len());
                 for a in by_line.iter().copied() {
-                    rows.push(PaymentRow {
-                        p: a.p,
-                        run_id: a.run_id,
-                        method: a.method,
-                        point_id: a.point_id,
-                        proof: proof_json(&a.p.identity, &a.p.location)?,
-                        at: ats[a.group].as_str(),
-                    });
+                    rows.push(PaymentRow::new(a.p, a.run_id, a.method, a.point_id, ats[a.group].as_str())?);
                 }
                 // Their ids' keys are known from now on (kept should this transaction not land:
                 // those ids are then looked up, see `known_ids`).
                 if let Some(known) = self.known_payment_ids() {
-                    crate::known_ids::locked(known).add(rows.iter().map(|r| pmt::payment_id_key(&r.p.id)));
+                    crate::known_ids::locked(known).add(rows.iter().filter_map(|r| r.id_key));
                 }
                 insert_payment_rows(&mut held, &rows).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");

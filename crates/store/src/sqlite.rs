@@ -758,7 +758,7 @@ async fn payments_by_id(
     ids: &[String],
     known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
 ) -> crate::Result<Vec<(String, i64)>> {
-    use crate::known_ids::{READ_WHOLE_FROM, locked, new_set};
+    use crate::known_ids::{READ_WHOLE_FROM, locked};
     let mut keys: Vec<i64> = ids
         .iter()
         .map(|id| chitra_core::payment::payment_id_key(id))
@@ -768,7 +768,7 @@ async fn payments_by_id(
     if let Some(known) = known {
         if !locked(known).is_whole() && keys.len() >= READ_WHOLE_FROM {
             let started = std::time::Instant::now();
-            let mut all = new_set();
+            let mut all = crate::IntSet::default();
             let mut every_row_keyed = true;
             scan(conn, "SELECT id_key FROM payments", &[], |r| {
                 match r.opt_int(0) {

@@ -3198,11 +3198,7 @@ async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
         .record_payment_groups(&padded(an.clone(), "a2"))
         .await
         .unwrap();
-    assert!(
-        matches!(&repeat[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:an"),
-        "{:?}",
-        repeat[0][0]
-    );
+    assert_first_result(&repeat, "tam:an");
 
     // Another process records Bình's payment on the same file.
     let path = h._dir.as_ref().unwrap().path().join("chitra.db");
@@ -3222,17 +3218,18 @@ async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
 
     // Sent again to this store: found by its id, as is this store's own.
     let again = s.record_payment_groups(&padded(binh, "b")).await.unwrap();
-    assert!(
-        matches!(&again[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:binh"),
-        "{:?}",
-        again[0][0]
-    );
+    assert_first_result(&again, "tam:binh");
     let own = s.record_payment_groups(&padded(an, "c")).await.unwrap();
-    assert!(
-        matches!(&own[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == "tam:an"),
-        "{:?}",
-        own[0][0]
-    );
+    assert_first_result(&own, "tam:an");
     assert_eq!(h.raw.count("payments").await, 2);
     h.finish().await;
+}
+
+/// The first payment of the first group was recorded before: its first result is given again.
+fn assert_first_result(answers: &[Vec<PaymentResult>], payment: &str) {
+    assert!(
+        matches!(&answers[0][0], PaymentResult::AlreadyRecorded { id, .. } if id == payment),
+        "{:?}",
+        answers[0][0]
+    );
 }
