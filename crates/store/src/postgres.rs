@@ -42,6 +42,8 @@ pub struct PgStore {
     registers: crate::RegisterCaches,
     /// The payment writer's copy of the lines it pays (see `line_cache`).
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
+    /// The keys of the payment ids recorded and the lines paid (see `known_ids`).
+    known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
 }
 
 impl PgStore {
@@ -77,6 +79,7 @@ impl PgStore {
             units: Default::default(),
             registers: Default::default(),
             pay_lines: Default::default(),
+            known_ids: Default::default(),
         })
     }
 
@@ -113,6 +116,7 @@ impl PgStore {
                 "the payment writer's copy of the lines is at the counter"
             );
         }
+        crate::known_ids::locked(&self.known_ids).check_version(head_version(&head));
         Ok((tx, head))
     }
 
@@ -145,9 +149,15 @@ impl PgStore {
         Some(&self.pay_lines)
     }
 
-    /// None: PostgreSQL may have other servers' writers beside this one (see `known_ids`).
+    /// See `known_ids`: kept at the journal head's hash, which any other server's write moves.
     fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
-        None
+        Some(&self.known_ids)
+    }
+
+    /// The payment transaction's entries are chained up to `head`: once it commits, the head is
+    /// there, and the set of known ids with it.
+    fn payments_chained(&self, head: &Head) {
+        crate::known_ids::locked(&self.known_ids).moved_to(head_version(head));
     }
 
     pub async fn close(&self) {
@@ -756,17 +766,51 @@ const PAYMENT_IDS_OF_LINES: &str = "SELECT line_id, id FROM payment_lines WHERE 
 /// the index `payments_line (line_id) INCLUDE (amount, id)`).
 const PAYMENT_FACTS: &str = "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
 
-/// The payments recorded under `ids`, as (id, line). (No set of known keys here: see
-/// `known_payment_ids`.)
+/// The journal head as the version of the payment writer's set of known ids (see `known_ids`):
+/// its hash, which names the whole chain up to it.
+fn head_version(head: &Head) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    head.seq.hash(&mut h);
+    head.hash.hash(&mut h);
+    h.finish() as i64
+}
+
+/// The payments recorded under `ids`, as (id, line): only the ids whose key the writer's set
+/// holds, when it holds them all (see `known_ids`); the set is read whole, from every payment's
+/// id and line, in a transaction of [`crate::known_ids::READ_WHOLE_FROM`] ids or more.
 async fn payments_by_id(
     conn: &mut <Db as sqlx::Database>::Connection,
     ids: &[String],
-    _known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
 ) -> crate::Result<Vec<(String, i64)>> {
+    use crate::known_ids::{READ_WHOLE_FROM, locked};
+    use chitra_core::payment::payment_id_key;
+    let mut wanted: Vec<String> = ids.to_vec();
+    if let Some(known) = known {
+        if !locked(known).is_whole() && ids.len() >= READ_WHOLE_FROM {
+            let started = std::time::Instant::now();
+            let (mut keys, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
+            let mut rows = sqlx::query_as::<_, (String, i64)>("SELECT id, line_id FROM payments")
+                .fetch(&mut *conn);
+            while let Some((id, line)) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                keys.insert(payment_id_key(&id));
+                lines.insert(line);
+            }
+            drop(rows);
+            tracing::debug!(keys = keys.len(), elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
+            locked(known).fill(keys, lines);
+        }
+        let known = locked(known);
+        wanted.retain(|id| known.may_hold(payment_id_key(id)));
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
     lookup_texts(
         conn,
         "SELECT id, line_id FROM payments WHERE id",
-        ids,
+        &wanted,
         |r| Ok((r.text(0), r.int(1))),
     )
     .await

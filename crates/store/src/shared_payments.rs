@@ -382,11 +382,20 @@ macro_rules! shared_payments {
                 // The lines, with their beneficiaries.
                 let lines = pay_lines(&mut held, self.pay_line_cache(), &wanted_lines).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read lines");
-                // Lines already paid, and by which payment.
-                let by_line: IntMap<i64, String> = lookup_ids(&mut held, PAYMENT_IDS_OF_LINES, &wanted_lines, |r| Ok((r.int(0), r.text(1))))
-                    .await?
-                    .into_iter()
-                    .collect();
+                // Lines already paid, and by which payment: only those the writer's set of paid
+                // lines holds, when it holds them all (see `known_ids`).
+                let maybe_paid: Vec<i64> = {
+                    let known = self.known_payment_ids().map(crate::known_ids::locked);
+                    wanted_lines.iter().copied().filter(|l| known.as_ref().is_none_or(|k| k.may_be_paid(*l))).collect()
+                };
+                let by_line: IntMap<i64, String> = if maybe_paid.is_empty() {
+                    IntMap::default()
+                } else {
+                    lookup_ids(&mut held, PAYMENT_IDS_OF_LINES, &maybe_paid, |r| Ok((r.int(0), r.text(1))))
+                        .await?
+                        .into_iter()
+                        .collect()
+                };
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read paid lines");
                 // Deaths on record.
                 let mut beneficiaries: Vec<i64> = lines.values().map(|l| l.beneficiary_id).collect();
@@ -630,10 +639,10 @@ macro_rules! shared_payments {
                 for a in by_line.iter().copied() {
                     rows.push(PaymentRow::new(a.p, a.run_id, a.method, a.point_id, ats[a.group].as_str())?);
                 }
-                // Their ids' keys are known from now on (kept should this transaction not land:
-                // those ids are then looked up, see `known_ids`).
+                // Their ids' keys and their lines are known from now on (kept should this
+                // transaction not land: those ids and lines are then looked up, see `known_ids`).
                 if let Some(known) = self.known_payment_ids() {
-                    crate::known_ids::locked(known).add(rows.iter().filter_map(|r| r.id_key));
+                    crate::known_ids::locked(known).add(rows.iter().map(|r| (r.id_key.unwrap_or_else(|| pmt::payment_id_key(&r.p.id)), r.p.line_id)));
                 }
                 insert_payment_rows(&mut held, &rows).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");
@@ -681,6 +690,7 @@ macro_rules! shared_payments {
                     entries.extend(chain(&mut head, change, vec![n]));
                 }
                 insert_entries(&mut held, &entries).await?;
+                self.payments_chained(&head);
                 // Let go before the commit (on PostgreSQL it is only a reference).
                 #[allow(dropping_references)]
                 drop(held);

@@ -366,6 +366,9 @@ impl SqliteStore {
         Some(&self.known_ids)
     }
 
+    /// Nothing: `PRAGMA data_version` moves only with other connections' commits.
+    fn payments_chained(&self, _head: &Head) {}
+
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
     /// emptied. Without it the WAL stays beside the database after the process ends (after
     /// `chitra demo`, 318–699 MB): nothing is lost, the next open reads it, but a user finds a
@@ -768,21 +771,22 @@ async fn payments_by_id(
     if let Some(known) = known {
         if !locked(known).is_whole() && keys.len() >= READ_WHOLE_FROM {
             let started = std::time::Instant::now();
-            let mut all = crate::IntSet::default();
+            let (mut all, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
             let mut every_row_keyed = true;
-            scan(conn, "SELECT id_key FROM payments", &[], |r| {
+            scan(conn, "SELECT id_key, line_id FROM payments", &[], |r| {
                 match r.opt_int(0) {
                     Some(k) => {
                         all.insert(k);
                     }
                     None => every_row_keyed = false,
                 }
+                lines.insert(r.int(1));
                 Ok(())
             })
             .await?;
             tracing::debug!(keys = all.len(), every_row_keyed, elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
             if every_row_keyed {
-                locked(known).fill(all);
+                locked(known).fill(all, lines);
             }
         }
         let known = locked(known);

@@ -132,6 +132,27 @@ impl Harness {
         }
     }
 
+    /// Another store on the same database: another process on SQLite's file, another server on
+    /// PostgreSQL's schema.
+    async fn second_store(&self) -> Arc<dyn Store> {
+        match (&self.raw, &self._dir) {
+            (Raw::Postgres(_, schema), _) => {
+                let url = std::env::var("CHITRA_TEST_PG")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+                let options = PgConnectOptions::from_str(&url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                Arc::new(PgStore::connect_with(options).await.unwrap())
+            }
+            (Raw::Sqlite(_), Some(dir)) => Arc::new(
+                SqliteStore::open(dir.path().join("chitra.db"), OpenMode::Existing)
+                    .await
+                    .unwrap(),
+            ),
+            (Raw::Sqlite(_), None) => unreachable!("a SQLite harness has its directory"),
+        }
+    }
+
     async fn finish(self) {
         if let Raw::Postgres(pool, schema) = &self.raw {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
@@ -189,6 +210,7 @@ conformance!(
     users_and_sessions_are_kept_with_their_scopes,
     notices_are_queued_once_and_the_public_sees_its_own,
     a_payment_reads_its_line_as_it_is_now,
+    payments_recorded_by_another_writer_are_found_by_their_ids_and_lines,
 );
 
 fn change() -> Change {
@@ -3157,21 +3179,21 @@ async fn postgres_warm_up_does_not_wait_for_the_writers() {
     h.finish().await;
 }
 
-/// SQLite's payment writer keeps the keys of the payment ids recorded, and looks up by id only
-/// the ids whose key it holds (`known_ids`). A payment recorded by another process on the same
-/// file must still be found by its id: sent again, it gets its first result, not a conflict.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
-    let h = Harness::sqlite().await;
+/// The payment writer keeps the keys of the payment ids recorded and the lines paid, and looks
+/// up only the ids and lines it holds (`known_ids`). A payment recorded by another writer on the
+/// same database (another process on SQLite's file, another server on PostgreSQL) must still be
+/// found: sent again, by its id, it gets its first result; another payment of its line gets a
+/// conflict naming it — not a second payment of the line.
+async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h: &Harness) {
     let s = &*h.store;
     let m = paying_month(s, None).await;
     let nine = "2021-06-05T09:00:00+07:00";
-    // Enough ids for the writer to read the whole set of keys: the payment, and 1,000 others
-    // for no line (refused, each for its line).
-    let padded = |real: NewPayment, tag: &str| {
-        let mut all = vec![real.clone()];
+    // Enough ids for the writer to read the whole set: the payments, and 1,000 others for no
+    // line (refused, each for its line).
+    let padded = |real: Vec<NewPayment>, tag: &str| {
+        let mut all = real.clone();
         for i in 0..1_000 {
-            let mut other = real.clone();
+            let mut other = real[0].clone();
             other.id = format!("{tag}:{i}");
             other.line_id = 999_999_000 + i;
             all.push(other);
@@ -3180,7 +3202,7 @@ async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
     };
     let an = payment(&m, "tam:an", "An", m.own("An"), nine);
     let first = s
-        .record_payment_groups(&padded(an.clone(), "a"))
+        .record_payment_groups(&padded(vec![an.clone()], "a"))
         .await
         .unwrap();
     assert!(
@@ -3193,36 +3215,67 @@ async fn sqlite_payments_recorded_by_another_process_are_found_by_their_ids() {
             .iter()
             .all(|r| matches!(r, PaymentResult::Refused { field, .. } if field == "line_id"))
     );
-    // Sent again at once: its key was added to the set as it was written.
+    // Sent again at once: its key and line were added to the set as it was written.
     let repeat = s
-        .record_payment_groups(&padded(an.clone(), "a2"))
+        .record_payment_groups(&padded(vec![an.clone()], "a2"))
         .await
         .unwrap();
     assert_first_result(&repeat, "tam:an");
+    let an_again = payment(&m, "tam:an-2", "An", m.own("An"), nine);
+    let twice = s
+        .record_payment_groups(&padded(vec![an_again], "a3"))
+        .await
+        .unwrap();
+    assert_conflict(&twice, "tam:an");
 
-    // Another process records Bình's payment on the same file.
-    let path = h._dir.as_ref().unwrap().path().join("chitra.db");
-    let other: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&path, OpenMode::Existing).await.unwrap());
+    // Another writer records Bình's and Cúc's payments on the same database.
+    let other = h.second_store().await;
     let binh = payment(&m, "tam:binh", "Bình", m.own("Bình"), nine);
+    let cuc = payment(&m, "tam:cuc", "Cúc", m.own("Cúc"), nine);
     let theirs = other
-        .record_payment_groups(&[group("agent.tam", Within::Anywhere, vec![binh.clone()])])
+        .record_payment_groups(&[group(
+            "agent.tam",
+            Within::Anywhere,
+            vec![binh.clone(), cuc],
+        )])
         .await
         .unwrap();
     assert!(
-        matches!(theirs[0][0], PaymentResult::Accepted { .. }),
-        "{:?}",
-        theirs[0][0]
+        theirs[0]
+            .iter()
+            .all(|r| matches!(r, PaymentResult::Accepted { .. })),
+        "{theirs:?}"
     );
     drop(other);
 
     // Sent again to this store: found by its id, as is this store's own.
-    let again = s.record_payment_groups(&padded(binh, "b")).await.unwrap();
+    let again = s
+        .record_payment_groups(&padded(vec![binh], "b"))
+        .await
+        .unwrap();
     assert_first_result(&again, "tam:binh");
-    let own = s.record_payment_groups(&padded(an, "c")).await.unwrap();
+    let own = s
+        .record_payment_groups(&padded(vec![an], "c"))
+        .await
+        .unwrap();
     assert_first_result(&own, "tam:an");
-    assert_eq!(h.raw.count("payments").await, 2);
-    h.finish().await;
+    // Cúc's line, paid by the other writer, under another id: a conflict naming its payment.
+    let cuc_again = payment(&m, "tam:cuc-2", "Cúc", m.own("Cúc"), nine);
+    let conflict = s
+        .record_payment_groups(&padded(vec![cuc_again], "d"))
+        .await
+        .unwrap();
+    assert_conflict(&conflict, "tam:cuc");
+    assert_eq!(h.raw.count("payments").await, 3);
+}
+
+/// The first payment of the first group was refused: its line was paid by `payment`.
+fn assert_conflict(answers: &[Vec<PaymentResult>], payment: &str) {
+    assert!(
+        matches!(&answers[0][0], PaymentResult::Conflict { paid_by, .. } if paid_by == payment),
+        "{:?}",
+        answers[0][0]
+    );
 }
 
 /// The first payment of the first group was recorded before: its first result is given again.
