@@ -128,7 +128,8 @@ pub enum BenchCommand {
     /// service's group commit, in groups like a busy server's, and time them.
     Payments(BenchPayments),
     /// On the database `bench payroll` made: payments over HTTP on loopback through the real
-    /// server — the batch endpoint, then single payments sent by `wrk`.
+    /// server — the batch endpoint, then single payments sent by `wrk` (or by `oha` at a set
+    /// rate, with `--rate`).
     Http(BenchHttp),
 }
 
@@ -145,12 +146,19 @@ pub struct BenchHttp {
     /// four batches a transaction, is kept busy by eight.
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
-    /// wrk's connections for single payments.
+    /// Connections for single payments.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
-    /// How long wrk sends single payments.
+    /// How long single payments are sent.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Send single payments at this many requests a second, whatever the answers' pace, with
+    /// `oha` (`cargo install oha`) and its correction for coordinated omission: a request's
+    /// latency counts from when it was due, not from when a connection was free to send it.
+    /// Without it, `wrk`'s connections each send again as soon as answered: the most the server
+    /// answers, with latencies that queue behind each other.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: Option<u32>,
 }
 
 #[derive(Args, Debug)]

@@ -4,7 +4,10 @@
 //! - the batch endpoint: clients send `POST /api/v1/payments/batch` of `--batch` payments each;
 //! - single payments: `wrk` (Debian's package) sends `POST /api/v1/payments`, each request paying
 //!   another line, for `--seconds`, with `--connections` connections; its latency percentiles
-//!   are read from its report. Without wrk on the PATH this part is skipped, and says so.
+//!   are read from its report. With `--rate R`, `oha` (`cargo install oha`) sends them instead at
+//!   R requests a second, each taking a line at random (a line drawn twice is paid once and
+//!   answered again), its latencies corrected for coordinated omission. Without the tool on the
+//!   PATH this part is skipped, and says so.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -54,7 +57,12 @@ pub struct SingleFigures {
     pub latency_p50_ms: Option<f64>,
     pub latency_p90_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
+    pub latency_p999_ms: Option<f64>,
+    /// The rate requests were sent at (`--rate`), when set.
+    pub offered_per_second: Option<u32>,
     pub non_2xx: u64,
+    /// Answers by HTTP status, and failures by kind, when the tool reports them (oha).
+    pub answers: std::collections::BTreeMap<String, u64>,
 }
 
 /// A payment as the tablet's JSON carries it.
@@ -290,13 +298,17 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         });
     }
 
-    // Single payments, sent by wrk.
-    let wrk_here = std::process::Command::new("wrk")
+    // Single payments, sent by wrk, or by oha at a set rate.
+    let (tool, install) = match args.rate {
+        Some(_) => ("oha", "cargo install oha"),
+        None => ("wrk", "Debian package `wrk`"),
+    };
+    let tool_here = std::process::Command::new(tool)
         .arg("--version")
         .output()
         .is_ok();
-    if !wrk_here {
-        report.single_skipped = Some("wrk is not installed (Debian package `wrk`)".into());
+    if !tool_here {
+        report.single_skipped = Some(format!("{tool} is not installed ({install})"));
     } else if rest.is_empty() {
         report.single_skipped = Some("no lines left to pay".into());
     } else {
@@ -312,6 +324,18 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         }
         f.flush().map_err(|e| Failure::Other(e.to_string()))?;
         drop(f);
+        if let Some(rate) = args.rate {
+            let single = oha(&args, rate, &base, &token, &lines).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut single = single?;
+            single.accepted_by_the_store = store
+                .reconcile(chitra_core::Period::new(MONTH.0, MONTH.1)?)
+                .await?
+                .payments;
+            report.single = Some(single);
+            report.peak_memory_mib = peak_mib();
+            return emit_report(g, &args, &report);
+        }
         let threads = 2usize;
         let out = tokio::process::Command::new("wrk")
             .args([
@@ -351,11 +375,110 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
             latency_p50_ms: p50,
             latency_p90_ms: p90,
             latency_p99_ms: p99,
+            latency_p999_ms: None,
+            offered_per_second: None,
             non_2xx: non2xx,
+            answers: Default::default(),
         });
     }
     report.peak_memory_mib = peak_mib();
-    emit(g.format, &report, || {
+    emit_report(g, &args, &report)
+}
+
+/// oha's JSON report, as far as it is read here (latencies in seconds).
+#[derive(serde::Deserialize)]
+struct OhaReport {
+    summary: OhaSummary,
+    #[serde(rename = "latencyPercentiles")]
+    latency: std::collections::HashMap<String, Option<f64>>,
+    #[serde(rename = "statusCodeDistribution")]
+    status: std::collections::HashMap<String, u64>,
+    #[serde(rename = "errorDistribution")]
+    errors: std::collections::HashMap<String, u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct OhaSummary {
+    #[serde(rename = "requestsPerSec")]
+    requests_per_second: f64,
+}
+
+impl OhaReport {
+    fn figures(&self, args: &BenchHttp, rate: u32) -> SingleFigures {
+        let ms = |p: &str| self.latency.get(p).copied().flatten().map(|s| s * 1000.0);
+        let answered: u64 = self.status.values().sum();
+        let not_2xx: u64 = self
+            .status
+            .iter()
+            .filter(|(code, _)| !code.starts_with('2'))
+            .map(|(_, n)| n)
+            .sum();
+        // Requests still unanswered when the run's time was up are cut by oha itself: neither
+        // answered nor failed.
+        let failed: u64 = self
+            .errors
+            .iter()
+            .filter(|(kind, _)| !kind.contains("deadline"))
+            .map(|(_, n)| n)
+            .sum();
+        SingleFigures {
+            tool: "oha".into(),
+            connections: args.connections,
+            seconds: args.seconds,
+            requests: answered + failed,
+            requests_per_second: self.summary.requests_per_second,
+            accepted_by_the_store: 0,
+            latency_p50_ms: ms("p50"),
+            latency_p90_ms: ms("p90"),
+            latency_p99_ms: ms("p99"),
+            latency_p999_ms: ms("p99.9"),
+            offered_per_second: Some(rate),
+            non_2xx: not_2xx + failed,
+            answers: self
+                .status
+                .iter()
+                .chain(self.errors.iter())
+                .map(|(k, n)| (k.clone(), *n))
+                .collect(),
+        }
+    }
+}
+
+/// Single payments sent by oha at `rate` requests a second, each body a line of `lines`.
+async fn oha(
+    args: &BenchHttp,
+    rate: u32,
+    base: &str,
+    token: &str,
+    lines: &std::path::Path,
+) -> Result<SingleFigures, Failure> {
+    let out = tokio::process::Command::new("oha")
+        .args(["-z", &format!("{}s", args.seconds)])
+        .args(["-c", &args.connections.to_string()])
+        .args(["-q", &rate.to_string()])
+        .arg("--latency-correction")
+        .args(["--no-tui", "--output-format", "json", "-m", "POST"])
+        .args(["-T", "application/json"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg("-Z")
+        .arg(lines)
+        .arg(format!("{base}/api/v1/payments"))
+        .output()
+        .await
+        .map_err(|e| Failure::Other(format!("oha: {e}")))?;
+    if !out.status.success() {
+        return Err(Failure::Other(format!(
+            "oha: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let report: OhaReport = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Failure::Other(format!("oha's report: {e}")))?;
+    Ok(report.figures(args, rate))
+}
+
+fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
+    emit(g.format, report, || {
         let mut pairs: Vec<(&str, String)> = vec![("backend", report.backend.to_owned())];
         if let Some(b) = &report.batch {
             pairs.push((
@@ -367,18 +490,36 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
             ));
         }
         if let Some(s) = &report.single {
+            let ms = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or("-".into());
+            let offered = s
+                .offered_per_second
+                .map(|r| format!(" sent at {r}/s,"))
+                .unwrap_or_default();
             pairs.push((
-                "single payments (wrk)",
+                if s.tool == "oha" { "single payments (oha)" } else { "single payments (wrk)" },
                 format!(
-                    "{} requests in {} s over {} connections: {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms; non-2xx {}",
+                    "{} requests in {} s over {} connections,{offered} {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms; non-2xx {}{}",
                     s.requests,
                     s.seconds,
                     s.connections,
                     s.requests_per_second,
-                    s.latency_p50_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
-                    s.latency_p90_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
-                    s.latency_p99_ms.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
-                    s.non_2xx
+                    ms(s.latency_p50_ms),
+                    ms(s.latency_p90_ms),
+                    ms(s.latency_p99_ms),
+                    ms(s.latency_p999_ms),
+                    s.non_2xx,
+                    if s.non_2xx > 0 && !s.answers.is_empty() {
+                        format!(
+                            " ({})",
+                            s.answers
+                                .iter()
+                                .map(|(k, n)| format!("{k}: {n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }
@@ -412,5 +553,30 @@ mod tests {
         assert!((rps - 5100.12).abs() < 1e-9);
         assert_eq!(millis("850.00us"), Some(0.85));
         assert_eq!(millis("1.5s"), Some(1500.0));
+    }
+
+    #[test]
+    fn oha_reports_are_read() {
+        let report = r#"{"summary": {"successRate": 1.0, "total": 10.0, "requestsPerSec": 4999.5},
+            "latencyPercentiles": {"p50": 0.0021, "p90": 0.004, "p99": 0.0125, "p99.9": 0.031, "p99.99": null},
+            "statusCodeDistribution": {"200": 49000, "409": 7, "503": 2},
+            "errorDistribution": {"connection closed": 1, "aborted due to deadline": 5}}"#;
+        let report: OhaReport = serde_json::from_str(report).unwrap();
+        let args = BenchHttp {
+            batch_payments: 0,
+            batch: 10_000,
+            clients: 8,
+            connections: 32,
+            seconds: 10,
+            rate: Some(5000),
+        };
+        let f = report.figures(&args, 5000);
+        assert_eq!((f.requests, f.non_2xx), (49_010, 10));
+        assert_eq!(f.latency_p99_ms, Some(12.5));
+        assert_eq!(f.latency_p999_ms, Some(31.0));
+        assert_eq!(f.offered_per_second, Some(5000));
+        assert_eq!(f.answers.get("409"), Some(&7));
+        assert_eq!(f.answers.get("connection closed"), Some(&1));
+        assert!((f.requests_per_second - 4999.5).abs() < 1e-9);
     }
 }
