@@ -14,10 +14,13 @@
 //! - it is kept only while the version read at the start of each payment transaction is the one
 //!   it was read at, or the one the writer's own last transaction left: on SQLite
 //!   `PRAGMA data_version` (another connection may have recorded payments meanwhile), on
-//!   PostgreSQL the journal head's hash (every write of any server chains a journal entry under
-//!   the head's row lock, which the payment transaction holds from its start);
+//!   PostgreSQL the counter `payments_version`, which every statement changing `payments` moves
+//!   in its own transaction, whoever writes (migration 0012; the payment transaction reads it
+//!   with the journal head held, so no other writer's payments can land between the read and
+//!   its commit);
 //! - on SQLite any other write of this process throws it away (`begin_write`), as it throws
-//!   away the copy of the lines (on PostgreSQL such a write moves the journal head);
+//!   away the copy of the lines (on PostgreSQL such a write moves the counter if, and only if,
+//!   it records payments);
 //! - the payment writer adds the keys and lines of the payments it writes before it commits them.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -28,8 +31,8 @@ use crate::IntSet;
 /// payments after another connection has written do not wait for it).
 pub(crate) const READ_WHOLE_FROM: usize = 1_000;
 
-/// At most this many keys are kept (about 320 MiB): past it the set is dropped, and ids are
-/// looked up one by one, as without it.
+/// At most this many payments are kept (their keys and lines, about 640 MiB): past it the set
+/// is dropped, and ids and lines are looked up, as without it.
 const MAX_KEYS: usize = 20_000_000;
 
 #[derive(Debug, Default)]
@@ -58,8 +61,8 @@ impl KnownIds {
         self.keys.is_some()
     }
 
-    /// The writer's own transaction moves the version to `version` (PostgreSQL's journal head
-    /// after its entries): the set, with what the transaction added, is kept there. Should the
+    /// The writer's own transaction moves the version to `version` (PostgreSQL's counter after
+    /// its payments were written): the set, with what the transaction added, is kept there. Should the
     /// transaction not land, the database stays at the version before, and the next check
     /// throws the set away.
     pub(crate) fn moved_to(&mut self, version: i64) {

@@ -107,16 +107,18 @@ impl PgStore {
     /// commit, and the next payment transaction reads its lines again.
     async fn begin_payment_write(&self) -> Result<(Tx, Head)> {
         let (mut tx, head) = self.begin_write().await?;
-        let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+        let (version, payments): (i64, i64) = sqlx::query_as(
+            "SELECT l.version, p.version FROM line_copy_version l, payments_version p WHERE l.id = 1 AND p.id = 1",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if crate::line_cache::locked(&self.pay_lines).advance(version) == version {
             tracing::trace!(
                 version,
                 "the payment writer's copy of the lines is at the counter"
             );
         }
-        crate::known_ids::locked(&self.known_ids).check_version(head_version(&head));
+        crate::known_ids::locked(&self.known_ids).check_version(payments);
         Ok((tx, head))
     }
 
@@ -149,15 +151,10 @@ impl PgStore {
         Some(&self.pay_lines)
     }
 
-    /// See `known_ids`: kept at the journal head's hash, which any other server's write moves.
+    /// See `known_ids`: kept at the counter `payments_version` (migration 0012), which every
+    /// statement changing `payments` moves, whoever writes.
     fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
         Some(&self.known_ids)
-    }
-
-    /// The payment transaction's entries are chained up to `head`: once it commits, the head is
-    /// there, and the set of known ids with it.
-    fn payments_chained(&self, head: &Head) {
-        crate::known_ids::locked(&self.known_ids).moved_to(head_version(head));
     }
 
     pub async fn close(&self) {
@@ -766,14 +763,20 @@ const PAYMENT_IDS_OF_LINES: &str = "SELECT line_id, id FROM payment_lines WHERE 
 /// the index `payments_line (line_id) INCLUDE (amount, id)`).
 const PAYMENT_FACTS: &str = "SELECT line_id, amount, id FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
 
-/// The journal head as the version of the payment writer's set of known ids (see `known_ids`):
-/// its hash, which names the whole chain up to it.
-fn head_version(head: &Head) -> i64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    head.seq.hash(&mut h);
-    head.hash.hash(&mut h);
-    h.finish() as i64
+/// The payment transaction has written its payments: the counter `payments_version` they moved
+/// is where the set of known ids, which holds them, stands once the transaction commits (should
+/// it not, the counter stays where it was, and the next transaction throws the set away).
+async fn payments_written(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+) -> crate::Result<()> {
+    if let Some(known) = known {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM payments_version WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+        crate::known_ids::locked(known).moved_to(version);
+    }
+    Ok(())
 }
 
 /// The payments recorded under `ids`, as (id, line): only the ids whose key the writer's set

@@ -645,6 +645,7 @@ macro_rules! shared_payments {
                     crate::known_ids::locked(known).add(rows.iter().map(|r| (r.id_key.unwrap_or_else(|| pmt::payment_id_key(&r.p.id)), r.p.line_id)));
                 }
                 insert_payment_rows(&mut held, &rows).await?;
+                payments_written(&mut held, self.known_payment_ids()).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");
                 let flagged: Vec<(&Accepted<'_>, &Flag)> = by_line.iter().flat_map(|a| a.flags.iter().map(move |f| (*a, f))).collect();
                 const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
@@ -690,7 +691,6 @@ macro_rules! shared_payments {
                     entries.extend(chain(&mut head, change, vec![n]));
                 }
                 insert_entries(&mut held, &entries).await?;
-                self.payments_chained(&head);
                 // Let go before the commit (on PostgreSQL it is only a reference).
                 #[allow(dropping_references)]
                 drop(held);

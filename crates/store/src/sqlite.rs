@@ -366,9 +366,6 @@ impl SqliteStore {
         Some(&self.known_ids)
     }
 
-    /// Nothing: `PRAGMA data_version` moves only with other connections' commits.
-    fn payments_chained(&self, _head: &Head) {}
-
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
     /// emptied. Without it the WAL stays beside the database after the process ends (after
     /// `chitra demo`, 318–699 MB): nothing is lost, the next open reads it, but a user finds a
@@ -752,6 +749,15 @@ const PAYMENT_IDS_OF_LINES: &str = "SELECT pl.line_id, p.id FROM payment_lines p
 /// (reading every payment's row for its id would be a lookup a payment in a table in the order
 /// they were paid).
 const PAYMENT_FACTS: &str = "SELECT line_id, amount, '' FROM payment_lines WHERE line_id >= $1 AND line_id < $2 ORDER BY line_id";
+
+/// Nothing to do once the payment transaction has written: `PRAGMA data_version` moves only
+/// with other connections' commits (see `known_ids`).
+async fn payments_written(
+    _conn: &mut impl Raw,
+    _known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+) -> crate::Result<()> {
+    Ok(())
+}
 
 /// The payments recorded under `ids`, as (id, line): found by the ids' keys, then the ids
 /// compared (two ids may share a key). With the writer's set of recorded keys (`known`), only the

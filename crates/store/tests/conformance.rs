@@ -3248,6 +3248,14 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
     );
     drop(other);
 
+    // Cúc's line, paid by the other writer, under another id: a conflict naming its payment
+    // (the set of paid lines, read before the other writer wrote, is not trusted).
+    let cuc_again = payment(&m, "tam:cuc-2", "Cúc", m.own("Cúc"), nine);
+    let conflict = s
+        .record_payment_groups(&padded(vec![cuc_again], "d"))
+        .await
+        .unwrap();
+    assert_conflict(&conflict, "tam:cuc");
     // Sent again to this store: found by its id, as is this store's own.
     let again = s
         .record_payment_groups(&padded(vec![binh], "b"))
@@ -3259,13 +3267,6 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
         .await
         .unwrap();
     assert_first_result(&own, "tam:an");
-    // Cúc's line, paid by the other writer, under another id: a conflict naming its payment.
-    let cuc_again = payment(&m, "tam:cuc-2", "Cúc", m.own("Cúc"), nine);
-    let conflict = s
-        .record_payment_groups(&padded(vec![cuc_again], "d"))
-        .await
-        .unwrap();
-    assert_conflict(&conflict, "tam:cuc");
     assert_eq!(h.raw.count("payments").await, 3);
 }
 
