@@ -153,8 +153,8 @@ impl PgStore {
 
     /// See `known_ids`: kept at the counter `payments_version` (migration 0012), which every
     /// statement changing `payments` moves, whoever writes.
-    fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
-        Some(&self.known_ids)
+    fn known_payment_ids(&self) -> &std::sync::Mutex<crate::known_ids::KnownIds> {
+        &self.known_ids
     }
 
     pub async fn close(&self) {
@@ -768,14 +768,12 @@ const PAYMENT_FACTS: &str = "SELECT line_id, amount, id FROM payment_lines WHERE
 /// it not, the counter stays where it was, and the next transaction throws the set away).
 async fn payments_written(
     conn: &mut <Db as sqlx::Database>::Connection,
-    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+    known: &std::sync::Mutex<crate::known_ids::KnownIds>,
 ) -> crate::Result<()> {
-    if let Some(known) = known {
-        let version: i64 = sqlx::query_scalar("SELECT version FROM payments_version WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
-        crate::known_ids::locked(known).moved_to(version);
-    }
+    let version: i64 = sqlx::query_scalar("SELECT version FROM payments_version WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    crate::known_ids::locked(known).moved_to(version);
     Ok(())
 }
 
@@ -785,28 +783,30 @@ async fn payments_written(
 async fn payments_by_id(
     conn: &mut <Db as sqlx::Database>::Connection,
     ids: &[String],
-    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+    known: &std::sync::Mutex<crate::known_ids::KnownIds>,
 ) -> crate::Result<Vec<(String, i64)>> {
     use crate::known_ids::{READ_WHOLE_FROM, locked};
     use chitra_core::payment::payment_id_key;
-    let mut wanted: Vec<String> = ids.to_vec();
-    if let Some(known) = known {
-        if !locked(known).is_whole() && ids.len() >= READ_WHOLE_FROM {
-            let started = std::time::Instant::now();
-            let (mut keys, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
-            let mut rows = sqlx::query_as::<_, (String, i64)>("SELECT id, line_id FROM payments")
-                .fetch(&mut *conn);
-            while let Some((id, line)) = futures_util::TryStreamExt::try_next(&mut rows).await? {
-                keys.insert(payment_id_key(&id));
-                lines.insert(line);
-            }
-            drop(rows);
-            tracing::debug!(keys = keys.len(), elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
-            locked(known).fill(keys, lines);
+    if !locked(known).is_whole() && ids.len() >= READ_WHOLE_FROM {
+        let started = std::time::Instant::now();
+        let (mut keys, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
+        let mut rows = sqlx::query_as::<_, (String, i64)>("SELECT id, line_id FROM payments")
+            .fetch(&mut *conn);
+        while let Some((id, line)) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+            keys.insert(payment_id_key(&id));
+            lines.insert(line);
         }
-        let known = locked(known);
-        wanted.retain(|id| known.may_hold(payment_id_key(id)));
+        drop(rows);
+        tracing::debug!(keys = keys.len(), elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
+        locked(known).fill(keys, lines);
     }
+    let wanted: Vec<String> = {
+        let known = locked(known);
+        ids.iter()
+            .filter(|id| known.may_hold(payment_id_key(id)))
+            .cloned()
+            .collect()
+    };
     if wanted.is_empty() {
         return Ok(Vec::new());
     }

@@ -83,8 +83,9 @@ macro_rules! shared_payments {
             point_id: Option<i64>,
             proof: String,
             at: &'a str,
-            /// The id's key, where the ids are found by it (see `PAYMENT_ID_KEYED`).
-            id_key: Option<i64>,
+            /// The id's key: in the writer's set of known ids (`known_ids`), and stored where the
+            /// ids are found by it (see `PAYMENT_ID_KEYED`).
+            id_key: i64,
         }
 
         impl<'a> PaymentRow<'a> {
@@ -96,7 +97,7 @@ macro_rules! shared_payments {
                     point_id,
                     proof: proof_json(&p.identity, &p.location)?,
                     at,
-                    id_key: PAYMENT_ID_KEYED.then(|| pmt::payment_id_key(&p.id)),
+                    id_key: pmt::payment_id_key(&p.id),
                 })
             }
         }
@@ -131,8 +132,8 @@ macro_rules! shared_payments {
                     .opt_int(r.point_id)
                     .text(&r.proof)
                     .text(r.at);
-                if let Some(key) = r.id_key {
-                    b.int(key);
+                if PAYMENT_ID_KEYED {
+                    b.int(r.id_key);
                 }
             })
             .await
@@ -385,8 +386,8 @@ macro_rules! shared_payments {
                 // Lines already paid, and by which payment: only those the writer's set of paid
                 // lines holds, when it holds them all (see `known_ids`).
                 let maybe_paid: Vec<i64> = {
-                    let known = self.known_payment_ids().map(crate::known_ids::locked);
-                    wanted_lines.iter().copied().filter(|l| known.as_ref().is_none_or(|k| k.may_be_paid(*l))).collect()
+                    let known = crate::known_ids::locked(self.known_payment_ids());
+                    wanted_lines.iter().copied().filter(|l| known.may_be_paid(*l)).collect()
                 };
                 let by_line: IntMap<i64, String> = if maybe_paid.is_empty() {
                     IntMap::default()
@@ -641,9 +642,7 @@ macro_rules! shared_payments {
                 }
                 // Their ids' keys and their lines are known from now on (kept should this
                 // transaction not land: those ids and lines are then looked up, see `known_ids`).
-                if let Some(known) = self.known_payment_ids() {
-                    crate::known_ids::locked(known).add(rows.iter().map(|r| (r.id_key.unwrap_or_else(|| pmt::payment_id_key(&r.p.id)), r.p.line_id)));
-                }
+                crate::known_ids::locked(self.known_payment_ids()).add(rows.iter().map(|r| (r.id_key, r.p.line_id)));
                 insert_payment_rows(&mut held, &rows).await?;
                 payments_written(&mut held, self.known_payment_ids()).await?;
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");

@@ -39,7 +39,7 @@ pub struct SqliteStore {
     registers: crate::RegisterCaches,
     /// The payment writer's copy of the lines it pays (see `line_cache`).
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
-    /// The keys of the payment ids recorded (see `known_ids`).
+    /// The keys of the payment ids recorded and the lines paid (see `known_ids`).
     known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
 }
 
@@ -362,8 +362,8 @@ impl SqliteStore {
     }
 
     /// See `known_ids`.
-    fn known_payment_ids(&self) -> Option<&std::sync::Mutex<crate::known_ids::KnownIds>> {
-        Some(&self.known_ids)
+    fn known_payment_ids(&self) -> &std::sync::Mutex<crate::known_ids::KnownIds> {
+        &self.known_ids
     }
 
     /// Closes the store: the readers' pool closed, then the WAL folded into the database file and
@@ -754,7 +754,7 @@ const PAYMENT_FACTS: &str = "SELECT line_id, amount, '' FROM payment_lines WHERE
 /// with other connections' commits (see `known_ids`).
 async fn payments_written(
     _conn: &mut impl Raw,
-    _known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+    _known: &std::sync::Mutex<crate::known_ids::KnownIds>,
 ) -> crate::Result<()> {
     Ok(())
 }
@@ -765,7 +765,7 @@ async fn payments_written(
 async fn payments_by_id(
     conn: &mut impl Raw,
     ids: &[String],
-    known: Option<&std::sync::Mutex<crate::known_ids::KnownIds>>,
+    known: &std::sync::Mutex<crate::known_ids::KnownIds>,
 ) -> crate::Result<Vec<(String, i64)>> {
     use crate::known_ids::{READ_WHOLE_FROM, locked};
     let mut keys: Vec<i64> = ids
@@ -774,27 +774,27 @@ async fn payments_by_id(
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    if let Some(known) = known {
-        if !locked(known).is_whole() && keys.len() >= READ_WHOLE_FROM {
-            let started = std::time::Instant::now();
-            let (mut all, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
-            let mut every_row_keyed = true;
-            scan(conn, "SELECT id_key, line_id FROM payments", &[], |r| {
-                match r.opt_int(0) {
-                    Some(k) => {
-                        all.insert(k);
-                    }
-                    None => every_row_keyed = false,
+    if !locked(known).is_whole() && keys.len() >= READ_WHOLE_FROM {
+        let started = std::time::Instant::now();
+        let (mut all, mut lines) = (crate::IntSet::default(), crate::IntSet::default());
+        let mut every_row_keyed = true;
+        scan(conn, "SELECT id_key, line_id FROM payments", &[], |r| {
+            match r.opt_int(0) {
+                Some(k) => {
+                    all.insert(k);
                 }
-                lines.insert(r.int(1));
-                Ok(())
-            })
-            .await?;
-            tracing::debug!(keys = all.len(), every_row_keyed, elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
-            if every_row_keyed {
-                locked(known).fill(all, lines);
+                None => every_row_keyed = false,
             }
+            lines.insert(r.int(1));
+            Ok(())
+        })
+        .await?;
+        tracing::debug!(keys = all.len(), every_row_keyed, elapsed = ?started.elapsed(), "payments: the keys of the ids recorded read");
+        if every_row_keyed {
+            locked(known).fill(all, lines);
         }
+    }
+    {
         let known = locked(known);
         keys.retain(|k| known.may_hold(*k));
     }
@@ -977,7 +977,9 @@ mod tests {
             async move {
                 let mut writer = writer.lock().await;
                 let mut held = writer.locked().await.expect("held");
-                super::payments_by_id(&mut held, &ids, None)
+                // A set never read whole: every id is looked up.
+                let known = std::sync::Mutex::default();
+                super::payments_by_id(&mut held, &ids, &known)
                     .await
                     .expect("looked up")
             }

@@ -3188,23 +3188,8 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
     let s = &*h.store;
     let m = paying_month(s, None).await;
     let nine = "2021-06-05T09:00:00+07:00";
-    // Enough ids for the writer to read the whole set: the payments, and 1,000 others for no
-    // line (refused, each for its line).
-    let padded = |real: Vec<NewPayment>, tag: &str| {
-        let mut all = real.clone();
-        for i in 0..1_000 {
-            let mut other = real[0].clone();
-            other.id = format!("{tag}:{i}");
-            other.line_id = 999_999_000 + i;
-            all.push(other);
-        }
-        vec![group("agent.tam", Within::Anywhere, all)]
-    };
     let an = payment(&m, "tam:an", "An", m.own("An"), nine);
-    let first = s
-        .record_payment_groups(&padded(vec![an.clone()], "a"))
-        .await
-        .unwrap();
+    let first = padded_send(s, an.clone(), "a").await;
     assert!(
         matches!(first[0][0], PaymentResult::Accepted { .. }),
         "{:?}",
@@ -3216,16 +3201,10 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
             .all(|r| matches!(r, PaymentResult::Refused { field, .. } if field == "line_id"))
     );
     // Sent again at once: its key and line were added to the set as it was written.
-    let repeat = s
-        .record_payment_groups(&padded(vec![an.clone()], "a2"))
-        .await
-        .unwrap();
+    let repeat = padded_send(s, an.clone(), "a2").await;
     assert_first_result(&repeat, "tam:an");
     let an_again = payment(&m, "tam:an-2", "An", m.own("An"), nine);
-    let twice = s
-        .record_payment_groups(&padded(vec![an_again], "a3"))
-        .await
-        .unwrap();
+    let twice = padded_send(s, an_again, "a3").await;
     assert_conflict(&twice, "tam:an");
 
     // Another writer records Bình's and Cúc's payments on the same database.
@@ -3251,23 +3230,29 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
     // Cúc's line, paid by the other writer, under another id: a conflict naming its payment
     // (the set of paid lines, read before the other writer wrote, is not trusted).
     let cuc_again = payment(&m, "tam:cuc-2", "Cúc", m.own("Cúc"), nine);
-    let conflict = s
-        .record_payment_groups(&padded(vec![cuc_again], "d"))
-        .await
-        .unwrap();
+    let conflict = padded_send(s, cuc_again, "d").await;
     assert_conflict(&conflict, "tam:cuc");
     // Sent again to this store: found by its id, as is this store's own.
-    let again = s
-        .record_payment_groups(&padded(vec![binh], "b"))
-        .await
-        .unwrap();
+    let again = padded_send(s, binh, "b").await;
     assert_first_result(&again, "tam:binh");
-    let own = s
-        .record_payment_groups(&padded(vec![an], "c"))
-        .await
-        .unwrap();
+    let own = padded_send(s, an, "c").await;
     assert_first_result(&own, "tam:an");
     assert_eq!(h.raw.count("payments").await, 3);
+}
+
+/// Sends `real` with 1,000 other payments for no line (each refused for its line, tagged `tag`):
+/// enough ids for the payment writer to read its whole set of known ids (`known_ids`).
+async fn padded_send(s: &dyn Store, real: NewPayment, tag: &str) -> Vec<Vec<PaymentResult>> {
+    let mut all = vec![real.clone()];
+    for i in 0..1_000 {
+        let mut other = real.clone();
+        other.id = format!("{tag}:{i}");
+        other.line_id = 999_999_000 + i;
+        all.push(other);
+    }
+    s.record_payment_groups(&[group("agent.tam", Within::Anywhere, all)])
+        .await
+        .unwrap()
 }
 
 /// The first payment of the first group was refused: its line was paid by `payment`.
