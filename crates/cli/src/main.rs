@@ -153,7 +153,7 @@ pub struct BenchHttp {
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
     /// Send single payments at this many requests a second, whatever the answers' pace, with
-    /// `oha` (`cargo install oha`) and its correction for coordinated omission: a request's
+    /// `oha` (`cargo install --locked oha`) and its correction for coordinated omission: a request's
     /// latency counts from when it was due, not from when a connection was free to send it.
     /// Without it, `wrk`'s connections each send again as soon as answered: the most the server
     /// answers, with latencies that queue behind each other.

@@ -4,7 +4,7 @@
 //! - the batch endpoint: clients send `POST /api/v1/payments/batch` of `--batch` payments each;
 //! - single payments: `wrk` (Debian's package) sends `POST /api/v1/payments`, each request paying
 //!   another line, for `--seconds`, with `--connections` connections; its latency percentiles
-//!   are read from its report. With `--rate R`, `oha` (`cargo install oha`) sends them instead at
+//!   are read from its report. With `--rate R`, `oha` (`cargo install --locked oha`) sends them instead at
 //!   R requests a second, each taking a line at random (a line drawn twice is paid once and
 //!   answered again), its latencies corrected for coordinated omission. Without the tool on the
 //!   PATH this part is skipped, and says so.
@@ -300,7 +300,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
 
     // Single payments, sent by wrk, or by oha at a set rate.
     let (tool, install) = match args.rate {
-        Some(_) => ("oha", "cargo install oha"),
+        Some(_) => ("oha", "cargo install --locked oha"),
         None => ("wrk", "Debian package `wrk`"),
     };
     let tool_here = std::process::Command::new(tool)
