@@ -53,6 +53,7 @@ pub struct SingleFigures {
     pub seconds: u64,
     pub requests: u64,
     pub requests_per_second: f64,
+    /// Payments the store holds that it did not hold before the single payments began.
     pub accepted_by_the_store: i64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p90_ms: Option<f64>,
@@ -60,8 +61,12 @@ pub struct SingleFigures {
     pub latency_p999_ms: Option<f64>,
     /// The rate requests were sent at (`--rate`), when set.
     pub offered_per_second: Option<u32>,
+    /// Answers whose HTTP status was not 2xx.
     pub non_2xx: u64,
-    /// Answers by HTTP status, and failures by kind, when the tool reports them (oha).
+    /// Requests that got no answer (the connection failed), when the tool tells them apart (oha).
+    pub failed: u64,
+    /// Answers by HTTP status, and failures by kind, when the tool reports them (oha). A line
+    /// drawn a second time is answered 200 (its payment given again), not 201.
     pub answers: std::collections::BTreeMap<String, u64>,
 }
 
@@ -324,14 +329,14 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         }
         f.flush().map_err(|e| Failure::Other(e.to_string()))?;
         drop(f);
+        // Payments of the month before the single payments: those after, less these, are theirs.
+        let month = chitra_core::Period::new(MONTH.0, MONTH.1)?;
+        let before = store.reconcile(month).await?.payments;
         if let Some(rate) = args.rate {
             let single = oha(&args, rate, &base, &token, &lines).await;
             let _ = std::fs::remove_dir_all(&dir);
             let mut single = single?;
-            single.accepted_by_the_store = store
-                .reconcile(chitra_core::Period::new(MONTH.0, MONTH.1)?)
-                .await?
-                .payments;
+            single.accepted_by_the_store = store.reconcile(month).await?.payments - before;
             report.single = Some(single);
             report.peak_memory_mib = peak_mib();
             return emit_report(g, &args, &report);
@@ -361,10 +366,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         tracing::info!(report = %text, "wrk");
         let _ = std::fs::remove_dir_all(&dir);
         let (p50, p90, p99, requests, rps, non2xx) = wrk_figures(&text);
-        let accepted = store
-            .reconcile(chitra_core::Period::new(MONTH.0, MONTH.1)?)
-            .await?
-            .payments;
+        let accepted = store.reconcile(month).await?.payments - before;
         report.single = Some(SingleFigures {
             tool: "wrk".into(),
             connections: args.connections,
@@ -378,6 +380,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
             latency_p999_ms: None,
             offered_per_second: None,
             non_2xx: non2xx,
+            failed: 0,
             answers: Default::default(),
         });
     }
@@ -433,7 +436,8 @@ impl OhaReport {
             latency_p99_ms: ms("p99"),
             latency_p999_ms: ms("p99.9"),
             offered_per_second: Some(rate),
-            non_2xx: not_2xx + failed,
+            non_2xx: not_2xx,
+            failed,
             answers: self
                 .status
                 .iter()
@@ -498,7 +502,7 @@ fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
             pairs.push((
                 if s.tool == "oha" { "single payments (oha)" } else { "single payments (wrk)" },
                 format!(
-                    "{} requests in {} s over {} connections,{offered} {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms; non-2xx {}{}",
+                    "{} requests in {} s over {} connections,{offered} {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms; non-2xx {}, unanswered {}; {} payments recorded{}",
                     s.requests,
                     s.seconds,
                     s.connections,
@@ -508,7 +512,9 @@ fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
                     ms(s.latency_p99_ms),
                     ms(s.latency_p999_ms),
                     s.non_2xx,
-                    if s.non_2xx > 0 && !s.answers.is_empty() {
+                    s.failed,
+                    s.accepted_by_the_store,
+                    if !s.answers.is_empty() {
                         format!(
                             " ({})",
                             s.answers
@@ -571,7 +577,7 @@ mod tests {
             rate: Some(5000),
         };
         let f = report.figures(&args, 5000);
-        assert_eq!((f.requests, f.non_2xx), (49_010, 10));
+        assert_eq!((f.requests, f.non_2xx, f.failed), (49_010, 9, 1));
         assert_eq!(f.latency_p99_ms, Some(12.5));
         assert_eq!(f.latency_p999_ms, Some(31.0));
         assert_eq!(f.offered_per_second, Some(5000));
