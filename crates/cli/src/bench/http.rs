@@ -332,57 +332,14 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         // Payments of the month before the single payments: those after, less these, are theirs.
         let month = chitra_core::Period::new(MONTH.0, MONTH.1)?;
         let before = store.reconcile(month).await?.payments;
-        if let Some(rate) = args.rate {
-            let single = oha(&args, rate, &base, &token, &lines).await;
-            let _ = std::fs::remove_dir_all(&dir);
-            let mut single = single?;
-            single.accepted_by_the_store = store.reconcile(month).await?.payments - before;
-            report.single = Some(single);
-            report.peak_memory_mib = peak_mib();
-            return emit_report(g, &args, &report);
-        }
-        let threads = 2usize;
-        let out = tokio::process::Command::new("wrk")
-            .args([
-                "-t",
-                &threads.to_string(),
-                "-c",
-                &args.connections.to_string(),
-                "-d",
-                &format!("{}s", args.seconds),
-                "--latency",
-                "-s",
-            ])
-            .arg(&script)
-            .arg(&base)
-            .arg("--")
-            .arg(&lines)
-            .arg(threads.to_string())
-            .arg(&token)
-            .output()
-            .await
-            .map_err(|e| Failure::Other(format!("wrk: {e}")))?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        tracing::info!(report = %text, "wrk");
+        let single = match args.rate {
+            Some(rate) => oha(&args, rate, &base, &token, &lines).await,
+            None => wrk(&args, &script, &base, &token, &lines).await,
+        };
         let _ = std::fs::remove_dir_all(&dir);
-        let (p50, p90, p99, requests, rps, non2xx) = wrk_figures(&text);
-        let accepted = store.reconcile(month).await?.payments - before;
-        report.single = Some(SingleFigures {
-            tool: "wrk".into(),
-            connections: args.connections,
-            seconds: args.seconds,
-            requests,
-            requests_per_second: rps,
-            accepted_by_the_store: accepted,
-            latency_p50_ms: p50,
-            latency_p90_ms: p90,
-            latency_p99_ms: p99,
-            latency_p999_ms: None,
-            offered_per_second: None,
-            non_2xx: non2xx,
-            failed: 0,
-            answers: Default::default(),
-        });
+        let mut single = single?;
+        single.accepted_by_the_store = store.reconcile(month).await?.payments - before;
+        report.single = Some(single);
     }
     report.peak_memory_mib = peak_mib();
     emit_report(g, &args, &report)
@@ -446,6 +403,57 @@ impl OhaReport {
                 .collect(),
         }
     }
+}
+
+/// Single payments sent by wrk's connections as fast as they are answered, each body a line of
+/// `lines` (see [`WRK_SCRIPT`]).
+async fn wrk(
+    args: &BenchHttp,
+    script: &std::path::Path,
+    base: &str,
+    token: &str,
+    lines: &std::path::Path,
+) -> Result<SingleFigures, Failure> {
+    let threads = 2usize;
+    let out = tokio::process::Command::new("wrk")
+        .args([
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &args.connections.to_string(),
+            "-d",
+            &format!("{}s", args.seconds),
+            "--latency",
+            "-s",
+        ])
+        .arg(script)
+        .arg(base)
+        .arg("--")
+        .arg(lines)
+        .arg(threads.to_string())
+        .arg(token)
+        .output()
+        .await
+        .map_err(|e| Failure::Other(format!("wrk: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    tracing::info!(report = %text, "wrk");
+    let (p50, p90, p99, requests, rps, non2xx) = wrk_figures(&text);
+    Ok(SingleFigures {
+        tool: "wrk".into(),
+        connections: args.connections,
+        seconds: args.seconds,
+        requests,
+        requests_per_second: rps,
+        accepted_by_the_store: 0,
+        latency_p50_ms: p50,
+        latency_p90_ms: p90,
+        latency_p99_ms: p99,
+        latency_p999_ms: None,
+        offered_per_second: None,
+        non_2xx: non2xx,
+        failed: 0,
+        answers: Default::default(),
+    })
 }
 
 /// Single payments sent by oha at `rate` requests a second, each body a line of `lines`.
