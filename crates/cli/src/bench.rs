@@ -173,9 +173,13 @@ pub struct DurableReport {
     /// Every office's month generated and written in one go, reading the register from the
     /// database first.
     pub cold_seconds: f64,
-    pub cold_lines_per_second: f64,
-    /// The same again (the drafts regenerated), the register already in memory.
-    pub generate_seconds: f64,
+    /// The same again (the drafts regenerated), the register already in memory. No line
+    /// changed: each row is written over with what it holds, which SQLite compares and leaves,
+    /// so this is not a figure of lines written.
+    pub again_seconds: f64,
+    pub again_lines_per_second: f64,
+    /// Lines written and made durable a second: those of the first generation, every line a new
+    /// row.
     pub durable_lines_per_second: f64,
     pub peak_memory_mib: Option<f64>,
 }
@@ -472,9 +476,9 @@ async fn durable(g: &Global, n: usize) -> Result<DurableReport, Failure> {
         lines,
         total_vnd: total,
         cold_seconds: cold.as_secs_f64(),
-        cold_lines_per_second: lines as f64 / cold.as_secs_f64().max(1e-9),
-        generate_seconds: warm.as_secs_f64(),
-        durable_lines_per_second: lines as f64 / warm.as_secs_f64().max(1e-9),
+        again_seconds: warm.as_secs_f64(),
+        again_lines_per_second: lines as f64 / warm.as_secs_f64().max(1e-9),
+        durable_lines_per_second: lines as f64 / cold.as_secs_f64().max(1e-9),
         peak_memory_mib: peak_mib(),
     })
 }
@@ -542,16 +546,16 @@ pub async fn payroll(g: &Global, args: BenchPayroll) -> Outcome {
                         vnd(d.lines),
                         d.cold_seconds,
                         d.offices,
-                        vnd(d.cold_lines_per_second as i64)
+                        vnd(d.durable_lines_per_second as i64)
                     ),
                 ),
                 (
-                    "generate again, register in memory",
+                    "generate again, register in memory, no line changed",
                     format!(
                         "{} lines in {:.2} s: {} lines/s",
                         vnd(d.lines),
-                        d.generate_seconds,
-                        vnd(d.durable_lines_per_second as i64)
+                        d.again_seconds,
+                        vnd(d.again_lines_per_second as i64)
                     ),
                 ),
                 (

@@ -140,11 +140,12 @@ macro_rules! shared_cycle {
             }
         }
 
-        /// Inserts lines (each with its run), except those whose id is already taken (by another
-        /// run): their positions are returned, in order.
-        async fn insert_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
+        /// Writes lines (each with its run): a line whose id its run already holds (a draft
+        /// generated again) takes the old one's place. Those whose id is taken by another run are
+        /// not written: their positions are returned, in order.
+        async fn write_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows_ignoring(tx, "payroll_line_rows", COLUMNS, lines, |&(run_id, l), b| {
+            insert_rows_over(tx, "payroll_line_rows", COLUMNS, "run_id", lines, |&(run_id, l), b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),
@@ -844,16 +845,10 @@ macro_rules! shared_cycle {
                 let mut next_run = next_id(&mut tx, "payroll_runs").await?;
                 let mut run_ids = Vec::with_capacity(prepared.len());
                 for p in &prepared {
-                    let id = match p.run_id {
-                        Some(id) => {
-                            sqlx::query("DELETE FROM payroll_line_rows WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
-                            id
-                        }
-                        None => {
-                            next_run += 1;
-                            next_run - 1
-                        }
-                    };
+                    let id = p.run_id.unwrap_or_else(|| {
+                        next_run += 1;
+                        next_run - 1
+                    });
                     run_ids.push(id);
                 }
                 // All the lines in id order, whichever office they are for: the month's lines are
@@ -865,11 +860,32 @@ macro_rules! shared_cycle {
                     order.extend(p.lines.iter().enumerate().map(|(i, l)| (l.id, r as u32, i as u32)));
                 }
                 order.sort_unstable();
+                // A draft generated again makes way for its lines: each run's ids, those a line
+                // of another office given here before it takes left out (see `clear_draft_lines`).
+                // Rows of other runs are never written over: the key refuses those lines.
+                let mut kept: Vec<Vec<i64>> = vec![Vec::new(); prepared.len()];
+                if prepared.iter().any(|p| p.run_id.is_some()) {
+                    let mut last = None;
+                    for &(id, r, _) in &order {
+                        if last != Some(id) {
+                            last = Some(id);
+                            if prepared[r as usize].run_id.is_some() {
+                                kept[r as usize].push(id);
+                            }
+                        }
+                    }
+                }
+                for ((p, kept), run_id) in prepared.iter().zip(&kept).zip(&run_ids) {
+                    if p.run_id.is_some() {
+                        clear_draft_lines(&mut tx, *run_id, kept).await?;
+                    }
+                }
+                drop(kept);
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
                 let rows: Vec<(i64, &Line)> = order.iter().map(|&(_, r, i)| (run_ids[r as usize], &prepared[r as usize].lines[i as usize])).collect();
-                tracing::debug!(elapsed = ?started.elapsed(), "old lines deleted, new ones sorted");
-                let refused = insert_lines(&mut tx, &rows, &engine).await?;
+                tracing::debug!(elapsed = ?started.elapsed(), "lines sorted, those no longer due deleted");
+                let refused = write_lines(&mut tx, &rows, &engine).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = rows.len(), "lines written");
                 drop(rows);
                 let mut keep: Vec<Vec<bool>> = prepared.iter().map(|p| vec![true; p.lines.len()]).collect();

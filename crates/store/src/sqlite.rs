@@ -931,24 +931,69 @@ async fn scan(
     crate::sqlite_bulk::scan(conn, sql, args, each).await
 }
 
-/// Inserts `rows` into `table` (whose key is the first column, an integer) unless a row with the
-/// same key is there: the rows not inserted, by position.
-async fn insert_rows_ignoring<T>(
+/// Inserts `rows` into `table`, whose key is the first column (an integer). A row whose key is
+/// taken by a row with the same `owner` (a column) takes that row's place: its other columns are
+/// written over the old ones in the same cell, with no index but the key's touched (a draft's
+/// lines generated again; a line whose values did not change leaves its page as it was). A row
+/// whose key is taken by a row of another owner is not written: those, by position.
+async fn insert_rows_over<T>(
     tx: &mut impl Raw,
     table: &str,
     columns: &[&str],
+    owner: &str,
     rows: &[T],
     mut bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<Vec<usize>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let key = columns.first().copied().unwrap_or("id");
     let marks = vec!["?"; columns.len()].join(", ");
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|c| **c != key && **c != owner)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    // `OR FAIL`, as `insert_rows` says: a row that breaks a check ends the write.
     let sql = format!(
-        "INSERT OR IGNORE INTO {table} ({}) VALUES ({marks})",
-        columns.join(", ")
+        "INSERT OR FAIL INTO {table} ({}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {} WHERE {owner} = excluded.{owner}",
+        columns.join(", "),
+        set.join(", ")
     );
     crate::sqlite_bulk::run_many_ignoring(tx, &sql, rows.iter(), |r, b| bind(r, b)).await
+}
+
+/// Makes way for a draft's lines generated again: the run's rows whose ids are not in `kept`
+/// (ascending) are deleted; the others stay, to be written over in place by `insert_rows_over`
+/// (for a month of 1,000,000 lines, 1.33 s instead of 2.15–2.39 s to delete and insert them all
+/// when every line changed; BENCHMARKS, 2026-12-05).
+async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crate::Result<()> {
+    let mut gone = Vec::new();
+    let mut next = kept.iter().peekable();
+    scan(
+        &mut *tx,
+        "SELECT id FROM payroll_line_rows WHERE run_id = $1 ORDER BY id",
+        &[crate::Arg::Int(run_id)],
+        |r| {
+            let id = r.int(0);
+            while next.next_if(|k| **k < id).is_some() {}
+            if next.next_if_eq(&&id).is_none() {
+                gone.push(id);
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    run_many(
+        tx,
+        "DELETE FROM payroll_line_rows WHERE id = ?",
+        gone.iter(),
+        |id, b| {
+            b.int(**id);
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -511,8 +511,8 @@ pub(crate) fn scan_locked(
     }
 }
 
-/// Like [`run_many`] for an `INSERT OR IGNORE`: the rows that were not inserted (a row with the
-/// same key was there), by their position in `rows`.
+/// Like [`run_many`] for an insert that may write nothing (`INSERT OR IGNORE`, or an upsert whose
+/// update is refused by its `WHERE`): the rows that changed nothing, by their position in `rows`.
 pub(crate) async fn run_many_ignoring<T>(
     conn: &mut impl Raw,
     sql: &str,

@@ -200,6 +200,7 @@ conformance!(
     the_register_is_filtered_by_status,
     three_beneficiaries_through_the_monthly_cycle,
     several_offices_are_generated_in_one_go,
+    a_draft_generated_again_follows_the_register,
     the_journal_verifies_and_names_a_tampered_entry,
     concurrent_writers_keep_one_chain,
     who_and_why_are_required_and_ids_are_masked_in_the_journal,
@@ -1489,10 +1490,10 @@ async fn three_beneficiaries_through_the_monthly_cycle(h: &Harness) {
     assert!(s.verify_journal().await.unwrap().intact);
 }
 
-/// A department generates its districts' month at once: the same runs as one by one, written in
-/// one transaction; the settlement's sums kept on the side agree with the transfers themselves.
-async fn several_offices_are_generated_in_one_go(h: &Harness) {
-    let s = &*h.store;
+/// Two district offices of Bến Tre (the city and Châu Thành), the province's department with the
+/// payment contract, and four people: two in each district, registered in 2021-01 and granted
+/// K5c from 2021-02. The offices' ids in that order, and the people's codes.
+async fn ben_tre_offices_and_four_people(s: &dyn Store) -> (Vec<i64>, Vec<String>) {
     init(s).await;
     let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
     let mut offices = Vec::new();
@@ -1532,11 +1533,25 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
     ];
     let batch: Vec<NewBeneficiary> = people
         .iter()
-        .map(|(name, id, commune)| person(name, "1938-01-01", id, commune, "K5c"))
+        .map(|(name, id, commune)| NewBeneficiary {
+            grant: grant("K5c", "2021-02", "2021-01-10"),
+            ..person(name, "1938-01-01", id, commune, "K5c")
+        })
         .collect();
-    s.add_beneficiaries(&on("officer.an", "2021-01-10"), &batch)
+    let made = s
+        .add_beneficiaries(&on("officer.an", "2021-01-10"), &batch)
         .await
         .unwrap();
+    let codes = made.into_iter().map(|m| m.beneficiary.code).collect();
+    (offices, codes)
+}
+
+/// A department generates its districts' month at once: the same runs as one by one, written in
+/// one transaction; the settlement's sums kept on the side agree with the transfers themselves.
+async fn several_offices_are_generated_in_one_go(h: &Harness) {
+    let s = &*h.store;
+    let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
+    let (offices, _) = ben_tre_offices_and_four_people(s).await;
     let month = p("2021-02");
     let before = journal_len(s).await;
     // The same office twice is refused, and nothing is written.
@@ -1672,6 +1687,113 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
     let settled = s.settlement(p("2021-03")).await.unwrap();
     assert!(settled.balances, "{settled:#?}");
     ledger_balances_and_matches(s, "2021-03").await;
+}
+
+/// A draft generated again follows the register: a line whose amount changed is written over, a
+/// line no longer due goes, a new one comes; a line moves to the office given first. What is
+/// stored is what the runs say, and what a first generation gives.
+async fn a_draft_generated_again_follows_the_register(h: &Harness) {
+    let s = &*h.store;
+    let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
+    let (offices, codes) = ben_tre_offices_and_four_people(s).await;
+    let (a, b, department) = (offices[0], offices[1], offices[2]);
+    let month = p("2021-02");
+    let generate = |order: [i64; 3], day: &'static str| async move {
+        s.generate_payrolls(
+            &on("officer.an", day),
+            &order,
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap()
+    };
+    // The stored rows of the month: (run, beneficiary, monthly, total), by line id.
+    let stored = || async {
+        let runs = h
+            .raw
+            .scalar("SELECT COUNT(*) FROM payroll_line_rows WHERE id >= 202102 * 10000000000 AND id < 202103 * 10000000000")
+            .await;
+        let mut rows = Vec::new();
+        for r in s.runs(Some(month)).await.unwrap() {
+            let total: i64 = h
+                .raw
+                .scalar(&format!("SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM payroll_line_rows WHERE run_id = {}", r.id))
+                .await;
+            let n: i64 = h
+                .raw
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM payroll_line_rows WHERE run_id = {}",
+                    r.id
+                ))
+                .await;
+            // What the run says is what its rows hold.
+            assert_eq!((n, Dong(total)), (r.lines, r.total), "run #{}", r.id);
+            rows.push((r.office_id, n, total));
+        }
+        rows.sort_unstable();
+        (runs, rows)
+    };
+    let first = generate([a, b, department], "2021-01-20").await;
+    let lines = |rs: &[chitra_store::cycle::Run]| rs.iter().map(|r| r.lines).collect::<Vec<_>>();
+    assert_eq!(lines(&first), [2, 2, 0]);
+    let (n, by_office) = stored().await;
+    assert_eq!(n, 4);
+    // The department given first takes every line; given last again, it has none.
+    let taken = generate([department, a, b], "2021-01-20").await;
+    assert_eq!(lines(&taken), [4, 0, 0]);
+    assert_eq!(stored().await.0, 4);
+    let back = generate([a, b, department], "2021-01-20").await;
+    assert_eq!(lines(&back), [2, 2, 0]);
+    assert_eq!(stored().await, (4, by_office.clone()));
+    // Ánh's category changes from February, Bảo's allowance stops, and Em joins the city's list.
+    let decide = |i: usize, kind: DecisionKind| DecisionFor {
+        beneficiary_code: codes[i].clone(),
+        decision: NewDecision {
+            kind,
+            category: None,
+            ..grant("K5c", "2021-02", "2021-01-21")
+        },
+    };
+    let mut adjust = decide(0, DecisionKind::Adjust);
+    adjust.decision.category = Some("K6a".into());
+    adjust.decision.replaces = Some("K5c".into());
+    s.add_decisions(
+        &on("officer.an", "2021-01-21"),
+        &[adjust, decide(1, DecisionKind::Stop)],
+    )
+    .await
+    .unwrap();
+    let mut em = person("Võ Thị Em", "1938-01-01", "083038000015", "28756", "K5c");
+    em.grant = grant("K5c", "2021-02", "2021-01-21");
+    s.add_beneficiaries(&on("officer.an", "2021-01-21"), &[em])
+        .await
+        .unwrap();
+    let changed = generate([a, b, department], "2021-01-21").await;
+    assert_eq!(lines(&changed), [3, 1, 0]);
+    // Before the base change of 2021-07: K5c 270,000 đ a month, K6a at 83 675,000 đ.
+    assert_eq!(
+        by_office,
+        [(a, 2, 540_000), (b, 2, 540_000), (department, 0, 0)]
+    );
+    assert_eq!(
+        stored().await,
+        (
+            4,
+            vec![
+                (a, 3, 675_000 + 2 * 270_000),
+                (b, 1, 270_000),
+                (department, 0, 0)
+            ]
+        )
+    );
+    // Generated again with nothing changed, the month stays as it is.
+    let again = generate([a, b, department], "2021-01-21").await;
+    assert_eq!(lines(&again), [3, 1, 0]);
+    assert_eq!(
+        again.iter().map(|r| r.total).collect::<Vec<_>>(),
+        changed.iter().map(|r| r.total).collect::<Vec<_>>()
+    );
 }
 
 /// A run approved, funded and opened, on these days, by the head of office, the accountant and
