@@ -221,8 +221,9 @@ pub struct DurableReport {
     /// database first.
     pub cold_seconds: f64,
     /// The same again (the drafts regenerated), the register already in memory. No line
-    /// changed: each row is written over with what it holds, which SQLite compares and leaves,
-    /// so this is not a figure of lines written.
+    /// changed: on SQLite each row is written over with what it holds, which SQLite compares and
+    /// leaves, so this is not a figure of lines written there (PostgreSQL deletes the rows and
+    /// inserts them again).
     pub again_seconds: f64,
     pub again_lines_per_second: f64,
     /// Lines written and made durable a second: those of the first generation, every line a new

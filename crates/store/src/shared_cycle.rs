@@ -676,6 +676,9 @@ macro_rules! shared_cycle {
                 let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month).await?;
                 let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
                 indexes.sort_unstable();
+                // A person once, whichever of the office's communes listed them: a run never has
+                // two lines of one id (a line written over in place would count twice).
+                indexes.dedup();
                 let mine: Vec<&pay::Person> = indexes.iter().filter_map(|&i| register.persons.get(i as usize)).collect();
                 // Their lines of last month: the office's own payroll of last month, read whole; a
                 // line elsewhere (someone who moved here) looked up one by one, if last month had
@@ -855,7 +858,7 @@ macro_rules! shared_cycle {
                     run_ids.push(id);
                 }
                 // All the lines in id order, whichever office they are for: the month's lines are
-                // appended to the table in one pass. A line already on another office's payroll
+                // written to the table in one pass, in key order. A line already on another office's payroll
                 // of the month (the beneficiary moved; or the same person in two offices given
                 // here: the first keeps them) stays there: the key refuses it, and it is left out.
                 let mut order: Vec<(i64, u32, u32)> = Vec::with_capacity(prepared.iter().map(|p| p.lines.len()).sum());

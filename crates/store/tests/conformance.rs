@@ -1691,7 +1691,8 @@ async fn several_offices_are_generated_in_one_go(h: &Harness) {
 
 /// A draft generated again follows the register: a line whose amount changed is written over, a
 /// line no longer due goes, a new one comes; a line moves to the office given first. What is
-/// stored is what the runs say, and what a first generation gives.
+/// stored is what the runs say, with the amounts the rules give; a line held by a run not
+/// generated again stays there.
 async fn a_draft_generated_again_follows_the_register(h: &Harness) {
     let s = &*h.store;
     let on = |who: &str, date: &str| Change::on(who, "chu kỳ chi trả", d(date));
@@ -1770,23 +1771,18 @@ async fn a_draft_generated_again_follows_the_register(h: &Harness) {
         .await
         .unwrap();
     let changed = generate([a, b, department], "2021-01-21").await;
+    let after = vec![
+        (a, 3, 675_000 + 2 * 270_000),
+        (b, 1, 270_000),
+        (department, 0, 0),
+    ];
     assert_eq!(lines(&changed), [3, 1, 0]);
-    // Before the base change of 2021-07: K5c 270,000 đ a month, K6a at 83 675,000 đ.
+    // Before the base change of 2021-07: K5c 270,000 đ a month; K6a, at the age of 83, 675,000 đ.
     assert_eq!(
         by_office,
         [(a, 2, 540_000), (b, 2, 540_000), (department, 0, 0)]
     );
-    assert_eq!(
-        stored().await,
-        (
-            4,
-            vec![
-                (a, 3, 675_000 + 2 * 270_000),
-                (b, 1, 270_000),
-                (department, 0, 0)
-            ]
-        )
-    );
+    assert_eq!(stored().await, (4, after.clone()));
     // Generated again with nothing changed, the month stays as it is.
     let again = generate([a, b, department], "2021-01-21").await;
     assert_eq!(lines(&again), [3, 1, 0]);
@@ -1794,6 +1790,19 @@ async fn a_draft_generated_again_follows_the_register(h: &Harness) {
         again.iter().map(|r| r.total).collect::<Vec<_>>(),
         changed.iter().map(|r| r.total).collect::<Vec<_>>()
     );
+    assert_eq!(stored().await, (4, after.clone()));
+    // The department alone, the districts' runs not generated again: their lines stay theirs.
+    let alone = s
+        .generate_payroll(
+            &on("officer.an", "2021-01-21"),
+            department,
+            Program::SocialAssistance,
+            month,
+        )
+        .await
+        .unwrap();
+    assert_eq!(alone.lines, 0);
+    assert_eq!(stored().await, (4, after));
 }
 
 /// A run approved, funded and opened, on these days, by the head of office, the accountant and
