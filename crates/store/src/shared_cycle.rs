@@ -858,9 +858,10 @@ macro_rules! shared_cycle {
                     run_ids.push(id);
                 }
                 // All the lines in id order, whichever office they are for: the month's lines are
-                // written to the table in one pass, in key order. A line already on another office's payroll
-                // of the month (the beneficiary moved; or the same person in two offices given
-                // here: the first keeps them) stays there: the key refuses it, and it is left out.
+                // written to the table in one pass, in key order. A line already on another
+                // office's payroll of the month (the beneficiary moved; or the same person in two
+                // offices given here: the first keeps them) stays there: the key refuses it, and
+                // it is left out.
                 let mut order: Vec<(i64, u32, u32)> = Vec::with_capacity(prepared.iter().map(|p| p.lines.len()).sum());
                 for (r, p) in prepared.iter().enumerate() {
                     order.extend(p.lines.iter().enumerate().map(|(i, l)| (l.id, r as u32, i as u32)));
@@ -870,20 +871,15 @@ macro_rules! shared_cycle {
                 // of another office given here before it takes left out (see `clear_draft_lines`).
                 // Rows of other runs are never written over: the key refuses those lines.
                 let mut kept: Vec<Vec<i64>> = vec![Vec::new(); prepared.len()];
-                if prepared.iter().any(|p| p.run_id.is_some()) {
-                    let mut last = None;
-                    for &(id, r, _) in &order {
-                        if last != Some(id) {
-                            last = Some(id);
-                            if prepared[r as usize].run_id.is_some() {
-                                kept[r as usize].push(id);
-                            }
-                        }
+                for same_id in order.chunk_by(|a, b| a.0 == b.0) {
+                    let (id, r, _) = same_id[0];
+                    if prepared[r as usize].run_id.is_some() {
+                        kept[r as usize].push(id);
                     }
                 }
-                for ((p, kept), run_id) in prepared.iter().zip(&kept).zip(&run_ids) {
-                    if p.run_id.is_some() {
-                        clear_draft_lines(&mut tx, *run_id, kept).await?;
+                for (p, kept) in prepared.iter().zip(&kept) {
+                    if let Some(run_id) = p.run_id {
+                        clear_draft_lines(&mut tx, run_id, kept).await?;
                     }
                 }
                 drop(kept);

@@ -967,8 +967,8 @@ async fn insert_rows_over<T>(
 
 /// Makes way for a draft's lines generated again: the run's rows whose ids are not in `kept`
 /// (ascending) are deleted; the others stay, to be written over in place by `insert_rows_over`
-/// (for a month of 1,000,000 lines, 1.28–1.31 s instead of 2.12–2.32 s to delete and insert them all
-/// when every line changed; BENCHMARKS, 2026-12-05).
+/// (for a month of 1,000,000 lines, 1.28–1.31 s instead of 2.12–2.32 s to delete and insert them
+/// all when every line changed; BENCHMARKS, 2026-12-05).
 async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crate::Result<()> {
     let mut gone = Vec::new();
     let mut next = kept.iter().peekable();
