@@ -118,6 +118,26 @@ impl<T> Grouped<T> {
     }
 }
 
+/// A task of the store's, aborted if its handle is dropped before it is joined (the work that
+/// wanted its result failed first).
+pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    /// Waits for the task's result.
+    pub(crate) async fn join(mut self) -> Result<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| StoreError::corrupt(format!("a task of the store ended: {e}")))
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        // Nothing once the task has ended.
+        self.0.abort();
+    }
+}
+
 type RegisterCaches =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Program, RegisterCache>>>;
 

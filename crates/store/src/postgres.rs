@@ -771,6 +771,18 @@ async fn lookup_texts<T>(
 
 /// Payments' ids are found by their text: PostgreSQL's index of them is the table's key.
 const PAYMENT_ID_KEYED: bool = false;
+/// A register is read on the transaction's connection alone: a transaction holds a connection
+/// of the pool, and one that waited for a second while others wait for its lock could wait
+/// for ever.
+const REGISTER_DECISIONS_BESIDE: bool = false;
+
+/// Nothing to ready (see the SQLite store's).
+async fn map_reader(_conn: &mut sqlx::pool::PoolConnection<Db>) -> Result<()> {
+    Ok(())
+}
+
+/// Nothing to set back: the reader goes back to the pool.
+async fn unmap_reader(_conn: sqlx::pool::PoolConnection<Db>) {}
 /// From a row of `payment_lines pl` (a view of `payments`) to its payment's, `p`.
 const PAYMENT_OF_LINE: &str = "JOIN payments p ON p.id = pl.id";
 /// The ids of the payments of lines, by line (for `lookup_ids`): the view `payment_lines` has
