@@ -781,8 +781,8 @@ async fn map_reader(_conn: &mut sqlx::pool::PoolConnection<Db>) -> Result<()> {
     Ok(())
 }
 
-/// Nothing to set back: the reader goes back to the pool.
-async fn unmap_reader(_conn: sqlx::pool::PoolConnection<Db>) {}
+/// Gives the reader back to the pool: nothing was set on it.
+async fn close_reader(_conn: sqlx::pool::PoolConnection<Db>) {}
 /// From a row of `payment_lines pl` (a view of `payments`) to its payment's, `p`.
 const PAYMENT_OF_LINE: &str = "JOIN payments p ON p.id = pl.id";
 /// The ids of the payments of lines, by line (for `lookup_ids`): the view `payment_lines` has

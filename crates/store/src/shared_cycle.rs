@@ -475,15 +475,14 @@ macro_rules! shared_cycle {
                 let engine = Engine::new(&rules);
                 let mut conn = pool.acquire().await?;
                 map_reader(&mut conn).await?;
-                // The arrays allocated once, at their size: grown by doubling, the blocks left
-                // behind on this thread were not given back to the allocator's other threads, and
-                // the register's largest held 170 MiB more at 5,000,000 beneficiaries.
+                // The arrays allocated once, at their size (at most the tables' rows), not grown
+                // by doubling, each step a block twice the size and a copy.
                 let sizes: (i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM beneficiaries)")
                     .fetch_one(&mut *conn)
                     .await?;
                 let sizes = (usize::try_from(sizes.0).unwrap_or(0), usize::try_from(sizes.1).unwrap_or(0));
                 let read = read_decisions(&mut conn, &engine, after, sizes).await;
-                unmap_reader(conn).await;
+                close_reader(conn).await;
                 read
             }))
         }

@@ -832,7 +832,7 @@ async fn map_reader(conn: &mut sqlx::pool::PoolConnection<Db>) -> Result<()> {
 /// 5,000,000 lines that followed take 23 s against 13 s, for a reason not found (the writer's
 /// profile then shows its pages read with `pread`, not through its memory map); closed, it
 /// does not (BENCHMARKS.md).
-async fn unmap_reader(conn: sqlx::pool::PoolConnection<Db>) {
+async fn close_reader(conn: sqlx::pool::PoolConnection<Db>) {
     // Closing can only fail on a connection already broken: it is gone either way.
     let _ = sqlx::Connection::close(conn.detach()).await;
 }
