@@ -285,6 +285,57 @@ impl Register {
         p.decisions = (start as u32, self.decisions.len() as u32);
     }
 
+    /// Where the person with id `id` is, among the persons from `cursor` on (in id order), the
+    /// cursor moved up to them: for rows read in person order, walked alongside.
+    pub fn walk_to(&self, cursor: &mut usize, id: i64) -> Option<usize> {
+        while self.persons.get(*cursor).is_some_and(|p| p.id < id) {
+            *cursor += 1;
+        }
+        self.persons
+            .get(*cursor)
+            .is_some_and(|p| p.id == id)
+            .then_some(*cursor)
+    }
+
+    /// Gives the persons from `first` on their decisions as read apart: `all`, each person's
+    /// together and in order, with `ranges` (person id, start, end) in id order. Decisions of
+    /// persons not in the register (another program's) are left out.
+    pub fn take_decisions(
+        &mut self,
+        first: usize,
+        all: Vec<CDecision>,
+        ranges: &[(i64, u32, u32)],
+    ) {
+        // Walked twice, nothing kept in between (at 5,000,000 beneficiaries a list of those
+        // matched would cost 80 MB more at the register's largest): first to learn whether
+        // every decision read is kept, then to give them.
+        let mut kept_len = 0usize;
+        let mut cursor = first;
+        for &(id, start, end) in ranges {
+            if self.walk_to(&mut cursor, id).is_some() {
+                kept_len += (end - start) as usize;
+            }
+        }
+        // Every decision kept, into an empty register: the array read is the register's as it
+        // is, and the persons' ranges are those read. Otherwise each person's are copied.
+        let copied = if self.decisions.is_empty() && kept_len == all.len() {
+            self.decisions = all;
+            None
+        } else {
+            self.decisions.reserve(kept_len);
+            Some(all)
+        };
+        let mut cursor = first;
+        for &(id, start, end) in ranges {
+            if let Some(i) = self.walk_to(&mut cursor, id) {
+                match &copied {
+                    None => self.persons[i].decisions = (start, end),
+                    Some(all) => self.set_decisions(i, &all[start as usize..end as usize]),
+                }
+            }
+        }
+    }
+
     /// The persons of each commune in `month` (indexes into `persons`, in id order): an office's
     /// payroll takes its communes' lists instead of looking at every person.
     pub fn by_commune(&self, month: i32) -> HashMap<[u8; 5], Vec<u32>> {
@@ -835,6 +886,84 @@ mod tests {
         assert_eq!(
             close_line(Channel::Facility(1), Dong(1_080_000), 0, false, true).status,
             LineStatus::Returned
+        );
+    }
+
+    /// Decisions read apart go to their persons; those of beneficiaries not in the register
+    /// (another program's) are left out of its array; a register read in part keeps what it had.
+    #[test]
+    fn decisions_read_apart_go_to_their_persons() {
+        let decision = |id: i64| CDecision {
+            id,
+            kind: crate::decision::DecisionKind::Grant,
+            category: 1,
+            replaces: 0,
+            dependants: 0,
+            effective: 0,
+            signed: 0,
+            recorded: 0,
+            death: i32::MIN,
+        };
+        let person = |id: i64| Person {
+            id,
+            program: Program::SocialAssistance,
+            birth_month: 0,
+            decisions: (0, 0),
+            spells: (0, 0),
+            point: None,
+            bank: false,
+            home_delivery: false,
+        };
+        let decisions_of = |r: &Register| -> Vec<(i64, Vec<i64>)> {
+            r.persons
+                .iter()
+                .map(|p| (p.id, r.subject(p).decisions.iter().map(|d| d.id).collect()))
+                .collect()
+        };
+        // Read for beneficiaries 1 (not in the register), 2, 5, 7 (not in it) and 9.
+        let all = || -> Vec<CDecision> {
+            [10, 20, 21, 50, 70, 71, 90]
+                .into_iter()
+                .map(decision)
+                .collect()
+        };
+        let ranges = [(1, 0, 1), (2, 1, 3), (5, 3, 4), (7, 4, 6), (9, 6, 7)];
+        let mut register = Register::default();
+        for id in [2, 3, 5, 9] {
+            register.push_person(person(id));
+        }
+        register.take_decisions(0, all(), &ranges);
+        assert_eq!(
+            decisions_of(&register),
+            vec![(2, vec![20, 21]), (3, vec![]), (5, vec![50]), (9, vec![90])]
+        );
+        assert_eq!(
+            register.decisions.len(),
+            4,
+            "the others' decisions are not kept"
+        );
+
+        // Every decision kept: the array read becomes the register's.
+        let mut register = Register::default();
+        for id in [1, 2, 5, 7, 9] {
+            register.push_person(person(id));
+        }
+        register.take_decisions(0, all(), &ranges);
+        assert_eq!(register.decisions.len(), 7);
+        assert_eq!(decisions_of(&register)[3], (7, vec![70, 71]));
+
+        // Persons added to a register read before: theirs are added after what it had.
+        let mut register = Register::default();
+        register.push_person(person(1));
+        register.set_decisions(0, &[decision(11)]);
+        let first = register.persons.len();
+        for id in [5, 9] {
+            register.push_person(person(id));
+        }
+        register.take_decisions(first, all(), &ranges);
+        assert_eq!(
+            decisions_of(&register),
+            vec![(1, vec![11]), (5, vec![50]), (9, vec![90])]
         );
     }
 

@@ -646,9 +646,10 @@ fn copy_field(f: &[u8]) -> crate::Result<Option<std::borrow::Cow<'_, str>>> {
 /// this is what SQLite's `insert_rows_over` does. The rows are streamed by `COPY … FROM STDIN`
 /// into a staging table of the transaction and moved from it in one `INSERT … WHERE NOT
 /// EXISTS`, whose keys come back by `COPY`: multi-row `INSERT`s of a few thousand bound values
-/// each cost PostgreSQL a parse and a plan per statement, and wrote a month's million lines at about 53,000 a second; `ON CONFLICT DO
-/// NOTHING` takes 6.2 s for a million rows where `NOT EXISTS` takes 3.7 s (the store's writes are
-/// serialised: no other transaction inserts the same key meanwhile).
+/// each cost PostgreSQL a parse and a plan per statement, and wrote a month's million lines at
+/// about 53,000 a second; `ON CONFLICT DO NOTHING` takes 6.2 s for a million rows where `NOT
+/// EXISTS` takes 3.7 s (the store's writes are serialised: no other transaction inserts the same
+/// key meanwhile).
 async fn insert_rows_over<T>(
     tx: &mut sqlx::PgConnection,
     table: &str,

@@ -487,47 +487,6 @@ macro_rules! shared_cycle {
             }))
         }
 
-        /// Gives each person of `register` from `first` on their decisions as read (`read`, in
-        /// id order, as the persons are). Decisions of beneficiaries not among them (another
-        /// program's) are left out.
-        fn give_decisions(register: &mut Register, first: usize, read: DecisionsRead) {
-            let (all, ranges) = read;
-            // Walked twice, nothing kept in between (at 5,000,000 beneficiaries a list of those
-            // matched would cost 80 MB more at the register's largest): first to learn whether
-            // every decision read is kept, then to give them.
-            let mut kept_len = 0usize;
-            let mut cursor = first;
-            for &(id, start, end) in &ranges {
-                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
-                    cursor += 1;
-                }
-                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
-                    kept_len += (end - start) as usize;
-                }
-            }
-            // Every decision kept, into an empty register: the array read is the register's as
-            // it is, and the persons' ranges are those read. Otherwise each person's are copied.
-            let copied = if register.decisions.is_empty() && kept_len == all.len() {
-                register.decisions = all;
-                None
-            } else {
-                register.decisions.reserve(kept_len);
-                Some(all)
-            };
-            let mut cursor = first;
-            for (id, start, end) in ranges {
-                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
-                    cursor += 1;
-                }
-                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
-                    match &copied {
-                        None => register.persons[cursor].decisions = (start, end),
-                        Some(all) => register.set_decisions(cursor, &all[start as usize..end as usize]),
-                    }
-                }
-            }
-        }
-
         /// Reads the beneficiaries of `program` with ids above `after` into `register`, table by
         /// table, each in id order: nothing is held but the compiled register (and, read beside,
         /// the decisions).
@@ -577,11 +536,8 @@ macro_rules! shared_cycle {
             let mut cursor = first;
             let mut spells = Grouped::new();
             let mut give_spells = |id: i64, rows: &[CSpell]| {
-                while register.persons.get(cursor).is_some_and(|p| p.id < id) {
-                    cursor += 1;
-                }
-                if register.persons.get(cursor).is_some_and(|p| p.id == id) {
-                    register.set_spells(cursor, rows);
+                if let Some(i) = register.walk_to(&mut cursor, id) {
+                    register.set_spells(i, rows);
                 }
             };
             scan(
@@ -596,7 +552,7 @@ macro_rules! shared_cycle {
             )
             .await?;
             spells.finish(&mut give_spells);
-            let read = match beside {
+            let (all, ranges) = match beside {
                 Some(task) => {
                     register.persons.shrink_to_fit();
                     register.spells.shrink_to_fit();
@@ -604,7 +560,7 @@ macro_rules! shared_cycle {
                 }
                 None => read_decisions(conn, engine, after, (0, 0)).await?,
             };
-            give_decisions(register, first, read);
+            register.take_decisions(first, all, &ranges);
             Ok(())
         }
 
