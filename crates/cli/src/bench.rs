@@ -902,7 +902,8 @@ async fn timed_pass(
     // As the server's payment writer does: a transaction runs while the one before it is synced
     // to disk; the pass ends once the last is durable.
     let mut syncing: Option<Durable> = None;
-    for tx in &transactions {
+    let count = transactions.len();
+    for tx in transactions {
         let (answers, durable) = store.record_payment_groups_committed(tx).await?;
         if let Some(before) = syncing.replace(durable) {
             before.wait().await?;
@@ -925,7 +926,7 @@ async fn timed_pass(
     Ok(PaymentsPass {
         name,
         payments,
-        transactions: transactions.len(),
+        transactions: count,
         groups,
         seconds: elapsed.as_secs_f64(),
         payments_per_second: per_second(payments, elapsed),
@@ -952,7 +953,15 @@ pub async fn payments(g: &Global, args: BenchPayments) -> Outcome {
             .into());
         }
     };
+    if args.decide_chunk == Some(0) {
+        return Err(FieldError::new("decide-chunk", "at least 1 payment").into());
+    }
     let store = crate::commands::open(g, OpenMode::Existing).await?;
+    let (from, chunk) = store.decide_beside().get();
+    store.decide_beside().set(
+        args.decide_beside_from.unwrap_or(from),
+        args.decide_chunk.unwrap_or(chunk),
+    );
     let month = Period::new(MONTH.0, MONTH.1)?;
     let runs = month_to_pay(store.as_ref(), g).await?;
     let ids = bench_citizen_ids(store.health().await?.beneficiaries as usize)?;

@@ -177,6 +177,13 @@ pub struct BenchPayments {
     /// copy as a server just started does (SQLite).
     #[arg(long)]
     pub cold: bool,
+    /// From how many payments a transaction is decided on a thread of its own, beside the
+    /// writer (8,192 by default; 0: every one).
+    #[arg(long)]
+    pub decide_beside_from: Option<usize>,
+    /// Accepted payments handed to the writer at a time by that thread (8,192 by default).
+    #[arg(long)]
+    pub decide_chunk: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -112,7 +112,8 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
         }
         let (groups, replies): (Vec<PaymentGroup>, Vec<_>) =
             batch.drain(..).map(|j| (j.group, j.reply)).unzip();
-        match store.record_payment_groups_committed(&groups).await {
+        let group_count = groups.len();
+        match store.record_payment_groups_committed(groups).await {
             Ok((answers, durable)) => {
                 tokio::spawn(async move {
                     match durable.wait().await {
@@ -136,7 +137,7 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
             }
             Err(e) => {
                 // Nothing of this transaction landed: every request in it is told so.
-                tracing::error!(error = %e, groups = groups.len(), "payment batch failed");
+                tracing::error!(error = %e, groups = group_count, "payment batch failed");
                 let failed = Failed::from(&e);
                 for reply in replies {
                     let _ = reply.send(Err(failed.clone()));

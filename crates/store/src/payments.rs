@@ -47,6 +47,47 @@ pub struct PaymentGroup {
     pub payments: Vec<NewPayment>,
 }
 
+/// When a transaction of payments is decided on a thread of its own, beside the writer that
+/// writes what it accepts (see `shared_payments`): from `from` payments up, handed on in chunks
+/// of `chunk` accepted payments. Below `from`, a transaction is decided first, then written.
+/// Shared by a store's clones; set by `chitra bench payments` and by the tests, which run small
+/// transactions through the same path.
+#[derive(Debug)]
+pub struct DecideBeside {
+    from: std::sync::atomic::AtomicUsize,
+    chunk: std::sync::atomic::AtomicUsize,
+}
+
+impl DecideBeside {
+    /// 8,192 and 8,192: a tablet's batch of a few thousand is decided in a few milliseconds,
+    /// less than a thread costs to hand over to; an import's transactions of tens of thousands
+    /// are decided while the first chunks are written (BENCHMARKS.md).
+    pub const DEFAULT: (usize, usize) = (8192, 8192);
+
+    /// `(from, chunk)`.
+    pub fn get(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.from.load(Relaxed), self.chunk.load(Relaxed))
+    }
+
+    /// Sets both; a chunk is at least one payment.
+    pub fn set(&self, from: usize, chunk: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.from.store(from, Relaxed);
+        self.chunk.store(chunk.max(1), Relaxed);
+    }
+}
+
+impl Default for DecideBeside {
+    fn default() -> Self {
+        let (from, chunk) = Self::DEFAULT;
+        DecideBeside {
+            from: from.into(),
+            chunk: chunk.into(),
+        }
+    }
+}
+
 /// A schedule to set for a point's month.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewSchedule {
@@ -195,11 +236,14 @@ pub trait Payments: Send + Sync {
     /// [`Payments::record_payment_groups`], returning once the transaction is committed, with
     /// what to wait for before anyone is told: the commit on disk. Meanwhile the next transaction
     /// can run (the payment writer's group commit, DESIGN.md §6). The results are final; only
-    /// their durability is pending.
+    /// their durability is pending. The groups are taken whole: a large transaction's
+    /// payments are decided on a thread of their own, beside the writer.
     async fn record_payment_groups_committed(
         &self,
-        groups: &[PaymentGroup],
+        groups: Vec<PaymentGroup>,
     ) -> Result<(Vec<Vec<PaymentResult>>, Durable)>;
+    /// When this store decides a transaction of payments beside its writer.
+    fn decide_beside(&self) -> &DecideBeside;
     /// Reads the lines of every run being paid into the payment writer's copy, before the
     /// first payment needs them. How many lines the copy holds.
     async fn warm_up_payments(&self) -> Result<usize>;

@@ -44,6 +44,8 @@ pub struct PgStore {
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
     /// The keys of the payment ids recorded and the lines paid (see `known_ids`).
     known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
+    /// When a transaction of payments is decided beside the writer.
+    decide_beside: std::sync::Arc<crate::payments::DecideBeside>,
 }
 
 impl PgStore {
@@ -80,6 +82,7 @@ impl PgStore {
             registers: Default::default(),
             pay_lines: Default::default(),
             known_ids: Default::default(),
+            decide_beside: Default::default(),
         })
     }
 

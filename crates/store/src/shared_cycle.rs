@@ -250,6 +250,18 @@ macro_rules! shared_cycle {
         /// 10,000 payments over a whole month, the step took 26–34 ms against 51–56 ms on
         /// SQLite, 37.9 ms against 58.8 ms on PostgreSQL (BENCHMARKS.md).
         async fn store_transfers(tx: &mut Held<'_>, ledger: &Ledger, names: &[String], stored: &HashSet<String>, new: &[(&Transfer, &str)]) -> Result<()> {
+            store_balances(tx, ledger, names, stored).await?;
+            insert_transfer_rows(tx, new).await?;
+            let mut sums = TransferSums::default();
+            for (t, _) in new {
+                sums.add(t)?;
+            }
+            store_transfer_sums(tx, sums).await
+        }
+
+        /// Writes the balances `ledger` holds of the accounts `names`: updated where `stored` says
+        /// they are, inserted where not (see [`store_transfers`]).
+        async fn store_balances(tx: &mut Held<'_>, ledger: &Ledger, names: &[String], stored: &HashSet<String>) -> Result<()> {
             let mut known: Vec<(&str, Balance)> = Vec::with_capacity(names.len());
             let mut fresh: Vec<(&str, String, Balance)> = Vec::new();
             for n in names {
@@ -270,6 +282,11 @@ macro_rules! shared_cycle {
             })
             .await?;
             tracing::trace!(accounts = names.len(), "transfers: balances written");
+            Ok(())
+        }
+
+        /// Inserts the rows of transfers `new`, each with the time it is recorded at.
+        async fn insert_transfer_rows(tx: &mut Held<'_>, new: &[(&Transfer, &str)]) -> Result<()> {
             const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
             insert_rows(tx, "transfers", COLUMNS, new, |(t, at), b| {
                 b.text(&t.id)
@@ -285,14 +302,27 @@ macro_rules! shared_cycle {
             })
             .await?;
             tracing::trace!(transfers = new.len(), "transfers: rows written");
-            // The month's flows, kept summed.
-            let mut sums: BTreeMap<(i64, &str, &str, &str), (i64, i64)> = BTreeMap::new();
-            for (t, _) in new {
-                let s = sums.entry((t.period.yyyymm(), t.kind.code(), t.debit.as_str(), t.credit.as_str())).or_default();
+            Ok(())
+        }
+
+        /// The month's flows of transfers, summed by month, kind and accounts, as
+        /// `transfer_sums` keeps them.
+        #[derive(Default)]
+        struct TransferSums(crate::IntMap<(i64, &'static str, String, String), (i64, i64)>);
+
+        impl TransferSums {
+            fn add(&mut self, t: &Transfer) -> Result<()> {
+                let s = self.0.entry((t.period.yyyymm(), t.kind.code(), t.debit.as_str().to_owned(), t.credit.as_str().to_owned())).or_default();
                 s.0 = s.0.checked_add(t.amount.get()).ok_or_else(|| StoreError::invalid("amount", "out of range"))?;
                 s.1 += 1;
+                Ok(())
             }
-            let sums: Vec<_> = sums.into_iter().collect();
+        }
+
+        /// Adds `sums` to the month's flows, in the order of their keys.
+        async fn store_transfer_sums(tx: &mut Held<'_>, sums: TransferSums) -> Result<()> {
+            let mut sums: Vec<_> = sums.0.into_iter().collect();
+            sums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             insert_rows_with(
                 tx,
                 "transfer_sums",
@@ -1088,7 +1118,8 @@ macro_rules! shared_cycle {
 
             async fn record_payments(&self, change: &Change, batch: &[NewPayment]) -> Result<Vec<PaymentResult>> {
                 change.check()?;
-                let (mut answers, durable) = self.record_groups(&[(change, &crate::payments::Within::Anywhere, batch)]).await?;
+                let group = crate::payments::PaymentGroup { change: change.clone(), within: crate::payments::Within::Anywhere, payments: batch.to_vec() };
+                let (mut answers, durable) = self.record_groups(vec![group]).await?;
                 durable.wait().await?;
                 Ok(answers.pop().unwrap_or_default())
             }

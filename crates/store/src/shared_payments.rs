@@ -3,8 +3,9 @@
 //!
 //! Recording a transaction of payments reads what it needs with one batched lookup per table
 //! (lines with their beneficiaries, payments already made, deaths, runs, points and schedules,
-//! proxies), decides each payment in memory with the core's rules, then writes the accepted ones
-//! with a bulk insert per table — whatever the number of groups.
+//! proxies), decides each payment in memory with the core's rules, and writes the accepted ones
+//! with a bulk insert per table and chunk — whatever the number of groups. A large transaction
+//! is decided on a thread of its own while the writer writes the chunks already decided.
 
 macro_rules! shared_payments {
     ($Store:ident) => {
@@ -81,24 +82,30 @@ macro_rules! shared_payments {
             run_id: i64,
             method: pmt::Method,
             point_id: Option<i64>,
-            proof: String,
             at: &'a str,
+            prepared: RowFacts,
+        }
+
+        /// What a payment's row holds that is made from the payment itself: made where the
+        /// payment is decided, which may be beside the writer (see `Decider`).
+        #[derive(Default)]
+        struct RowFacts {
+            proof: String,
+            paid_at: String,
             /// The id's key: in the writer's set of known ids (`known_ids`), and stored where the
             /// ids are found by it (see `PAYMENT_ID_KEYED`).
             id_key: i64,
         }
 
+        impl RowFacts {
+            fn of(p: &NewPayment) -> Result<RowFacts> {
+                Ok(RowFacts { proof: proof_json(&p.identity, &p.location)?, paid_at: p.paid_at.to_rfc3339(), id_key: pmt::payment_id_key(&p.id) })
+            }
+        }
+
         impl<'a> PaymentRow<'a> {
             fn new(p: &'a NewPayment, run_id: i64, method: pmt::Method, point_id: Option<i64>, at: &'a str) -> Result<Self> {
-                Ok(PaymentRow {
-                    p,
-                    run_id,
-                    method,
-                    point_id,
-                    proof: proof_json(&p.identity, &p.location)?,
-                    at,
-                    id_key: pmt::payment_id_key(&p.id),
-                })
+                Ok(PaymentRow { p, run_id, method, point_id, at, prepared: RowFacts::of(p)? })
             }
         }
 
@@ -126,14 +133,14 @@ macro_rules! shared_payments {
                     .int(r.p.line_id)
                     .int(r.run_id)
                     .int(r.p.amount.get())
-                    .text(&r.p.paid_at.to_rfc3339())
+                    .text(&r.prepared.paid_at)
                     .text(&r.p.agent)
                     .code(r.method.code())
                     .opt_int(r.point_id)
-                    .text(&r.proof)
+                    .text(&r.prepared.proof)
                     .text(r.at);
                 if PAYMENT_ID_KEYED {
-                    b.int(r.id_key);
+                    b.int(r.prepared.id_key);
                 }
             })
             .await
@@ -211,19 +218,6 @@ macro_rules! shared_payments {
                 kinds.sort();
             }
             Ok(out)
-        }
-
-        /// One payment accepted by the decision pass, with what writing it needs.
-        struct Accepted<'a> {
-            group: usize,
-            p: &'a NewPayment,
-            run_id: i64,
-            method: pmt::Method,
-            point_id: Option<i64>,
-            period: Period,
-            beneficiary_id: i64,
-            transfer: Transfer,
-            flags: Vec<Flag>,
         }
 
         /// What a payment reads of its line and beneficiary, by line id.
@@ -362,11 +356,327 @@ macro_rules! shared_payments {
             Ok(found)
         }
 
+        /// One payment accepted by the decision pass, with what writing it needs.
+        struct Accepted {
+            /// The payment: `groups[group].payments[index]`.
+            group: usize,
+            index: usize,
+            line_id: i64,
+            run_id: i64,
+            method: pmt::Method,
+            point_id: Option<i64>,
+            period: Period,
+            beneficiary_id: i64,
+            transfer: Transfer,
+            flags: Vec<Flag>,
+            proxy_key: Option<String>,
+            prepared: RowFacts,
+        }
+
+        /// What the decision pass hands the writer: accepted payments, a chunk at a time, then
+        /// what is left to write once every payment is decided.
+        enum Step {
+            Chunk(Vec<Accepted>),
+            Done(Box<Decided>),
+        }
+
+        /// Everything decided: the answers, the balances after the accepted payments, the
+        /// month's flows they add to, and one journal note per group that accepted something.
+        struct Decided {
+            results: Vec<Vec<PaymentResult>>,
+            ledger: Ledger,
+            sums: TransferSums,
+            notes: Vec<(usize, Note)>,
+        }
+
+        /// Decides each payment of a transaction in order, across groups, with what the
+        /// transaction read: it reads nothing itself and writes nothing, so it may run beside
+        /// the writer.
+        struct Decider {
+            groups: std::sync::Arc<Vec<PaymentGroup>>,
+            /// Payments already recorded under the transaction's ids, and their lines.
+            by_id: HashMap<String, i64>,
+            /// The flags those raised.
+            already: HashMap<String, Vec<FlagKind>>,
+            lines: IntMap<i64, PayLine>,
+            /// Lines already paid, and by which payment.
+            paid: IntMap<i64, String>,
+            runs: HashMap<i64, (PayRun, String)>,
+            deaths: IntMap<i64, chrono::NaiveDate>,
+            points: HashMap<i64, PointFacts>,
+            schedules: HashMap<(i64, Period), (PointSchedule, bool)>,
+            proxies: HashMap<(String, i64), HashSet<i64>>,
+            ledger: Ledger,
+            /// Accepted payments handed on together.
+            chunk: usize,
+        }
+
+        impl Decider {
+            /// Decides every payment, handing each chunk of accepted ones and then the rest to
+            /// `emit`, which says whether it wants more (the writer may have stopped).
+            fn run(mut self, emit: &mut dyn FnMut(Result<Step>) -> bool) {
+                match self.decide(emit) {
+                    Ok(Some(done)) => {
+                        emit(Ok(Step::Done(Box::new(done))));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        emit(Err(e));
+                    }
+                }
+            }
+
+            fn decide(&mut self, emit: &mut dyn FnMut(Result<Step>) -> bool) -> Result<Option<Decided>> {
+                let started = std::time::Instant::now();
+                let groups = std::sync::Arc::clone(&self.groups);
+                let code = |p: i64| self.points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"));
+                let mut results: Vec<Vec<PaymentResult>> = Vec::with_capacity(groups.len());
+                let capacity = self.chunk.min(groups.iter().map(|g| g.payments.len()).sum());
+                let mut pending: Vec<Accepted> = Vec::with_capacity(capacity);
+                // Accepted in this transaction: by id, the line and the flags' kinds; by line, the id.
+                let mut seen_ids: HashMap<&str, (i64, Vec<FlagKind>)> = HashMap::new();
+                let mut seen_lines: IntMap<i64, &str> = IntMap::default();
+                let mut sums = TransferSums::default();
+                // Each group's accepted payments and the flags they raised, for its journal note.
+                let mut per_group: Vec<(Vec<&NewPayment>, usize)> = vec![(Vec::new(), 0); groups.len()];
+                for (gi, g) in groups.iter().enumerate() {
+                    let (change, within) = (&g.change, &g.within);
+                    let mut answers = Vec::with_capacity(g.payments.len());
+                    let who = change.check();
+                    let latest = change.at + chrono::Duration::minutes(CLOCK_SKEW_MINUTES);
+                    for (index, p) in g.payments.iter().enumerate() {
+                        let refuse = |field: &str, reason: String| PaymentResult::Refused { id: p.id.clone(), field: field.to_owned(), reason };
+                        let forbidden = || PaymentResult::Forbidden {
+                            id: p.id.clone(),
+                            line_id: p.line_id,
+                            reason: "this line is not within what you may pay".into(),
+                        };
+                        if let Err(e) = &who {
+                            answers.push(refuse(&e.field, e.reason.clone()));
+                            continue;
+                        }
+                        if let Err(e) = pmt::check_payment_id(&p.id) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        // The same id again: the first result, if the caller may see it.
+                        let first = self
+                            .by_id
+                            .get(&p.id)
+                            .map(|line| (*line, self.already.get(&p.id).cloned().unwrap_or_default()))
+                            .or_else(|| seen_ids.get(p.id.as_str()).cloned());
+                        if let Some((line_id, flags)) = first {
+                            if line_id != p.line_id {
+                                // An id names one payment: sent for another line it is a client's
+                                // mistake, not a repeat.
+                                answers.push(refuse("id", format!("payment id '{}' was already used for another line: each payment needs an id of its own", p.id)));
+                                continue;
+                            }
+                            let allowed = self.lines.get(&line_id).is_some_and(|l| within.allows(l.point(), &l.commune));
+                            answers.push(if allowed {
+                                PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id, flags }
+                            } else {
+                                PaymentResult::Forbidden { id: p.id.clone(), line_id, reason: "this payment id was used for a line not within what you may pay".into() }
+                            });
+                            continue;
+                        }
+                        let Some(line) = self.lines.get(&p.line_id) else {
+                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                            continue;
+                        };
+                        if !within.allows(line.point(), &line.commune) {
+                            answers.push(forbidden());
+                            continue;
+                        }
+                        if let Some(first) = self.paid.get(&p.line_id).map(String::as_str).or(seen_lines.get(&p.line_id).copied()) {
+                            answers.push(PaymentResult::Conflict { id: p.id.clone(), line_id: p.line_id, paid_by: first.to_owned() });
+                            continue;
+                        }
+                        let Some((run, contract)) = self.runs.get(&line.run_id) else {
+                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
+                            continue;
+                        };
+                        if line.total.is_zero() {
+                            answers.push(refuse("line_id", "the line is for 0 đ: there is nothing to pay".into()));
+                            continue;
+                        }
+                        if let Err(e) = pay::check_payment(run.state, line.status, line.total, p.amount) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        if let Err(e) = text::required("agent", &p.agent, 100) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        if p.paid_at > latest {
+                            answers.push(refuse("paid_at", format!("{} is after the payment is recorded ({}): a payment is recorded once it is made", p.paid_at.to_rfc3339(), change.at.to_rfc3339())));
+                            continue;
+                        }
+                        let local = chitra_core::schedule::vietnam_time(&p.paid_at);
+                        if let Err(e) = pay::check_paid_on(run.period, local.date()) {
+                            answers.push(refuse(&e.field, e.reason));
+                            continue;
+                        }
+                        let method = match pmt::check_payment_proof(&p.identity, &p.location, line.channel, &line.citizen_id) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                answers.push(refuse(&e.field, e.reason));
+                                continue;
+                            }
+                        };
+                        let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
+                        let owed = cyc::Owed { line_id: p.line_id, channel: line.channel, total: line.total };
+                        let transfer = r.payment(owed, local.date(), &code);
+                        if let Err(e) = self.ledger.post(&transfer) {
+                            let e = ledger_error(e);
+                            answers.push(match e {
+                                StoreError::Invalid(f) => refuse(&f.field, f.reason),
+                                other => refuse("amount", other.to_string()),
+                            });
+                            continue;
+                        }
+                        // Accepted: the flags it raises, for the inspector.
+                        let proxy_key = p.identity.proxy_key();
+                        let proxy_beneficiaries = match &proxy_key {
+                            Some(key) => {
+                                let set = self.proxies.entry((key.clone(), run.period.yyyymm())).or_default();
+                                set.insert(line.beneficiary_id);
+                                set.len()
+                            }
+                            None => 0,
+                        };
+                        let schedule = line.point().and_then(|pt| self.schedules.get(&(pt, run.period))).map(|(s, d)| (s, *d));
+                        let flags = anomaly::check(&anomaly::PaymentFacts {
+                            paid_at: local,
+                            identity: &p.identity,
+                            location: &p.location,
+                            schedule,
+                            death_date: self.deaths.get(&line.beneficiary_id).copied(),
+                            funeral: line.funeral,
+                            home: line.home,
+                            proxy_beneficiaries,
+                        });
+                        let kinds: Vec<FlagKind> = flags.iter().map(Flag::kind).collect();
+                        answers.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id, flags: kinds.clone() });
+                        seen_ids.insert(p.id.as_str(), (p.line_id, kinds));
+                        seen_lines.insert(p.line_id, p.id.as_str());
+                        sums.add(&transfer)?;
+                        per_group[gi].0.push(p);
+                        per_group[gi].1 += flags.len();
+                        pending.push(Accepted {
+                            group: gi,
+                            index,
+                            line_id: p.line_id,
+                            run_id: run.id,
+                            method,
+                            point_id: line.point(),
+                            period: run.period,
+                            beneficiary_id: line.beneficiary_id,
+                            transfer,
+                            flags,
+                            proxy_key,
+                            prepared: RowFacts::of(p)?,
+                        });
+                        if pending.len() >= self.chunk && !emit(Ok(Step::Chunk(std::mem::replace(&mut pending, Vec::with_capacity(capacity))))) {
+                            return Ok(None);
+                        }
+                    }
+                    results.push(answers);
+                }
+                if !pending.is_empty() && !emit(Ok(Step::Chunk(pending))) {
+                    return Ok(None);
+                }
+                // One journal entry per group that accepted something, by the group's actor.
+                let mut notes = Vec::new();
+                for (gi, (mine, flags)) in per_group.into_iter().enumerate() {
+                    if mine.is_empty() {
+                        continue;
+                    }
+                    let n = note(
+                        "payments.record",
+                        format!("payments:{}", mine.len()),
+                        &serde_json::json!({
+                            "accepted": mine.iter().map(|p| (&p.id, p.line_id, p.amount)).collect::<Vec<_>>(),
+                            "flags": flags,
+                        }),
+                    )?;
+                    notes.push((gi, n));
+                }
+                tracing::debug!(elapsed = ?started.elapsed(), accepted = seen_lines.len(), "payments: decided");
+                Ok(Some(Decided { results, ledger: std::mem::take(&mut self.ledger), sums, notes }))
+            }
+        }
+
+        /// Where the writer takes the decision pass's steps from: decided before (a small
+        /// transaction), or from the thread deciding beside it.
+        enum Steps {
+            Before(std::vec::IntoIter<Result<Step>>),
+            Beside(tokio::sync::mpsc::Receiver<Result<Step>>),
+        }
+
+        impl Steps {
+            async fn next(&mut self) -> Option<Result<Step>> {
+                match self {
+                    Steps::Before(steps) => steps.next(),
+                    Steps::Beside(steps) => steps.recv().await,
+                }
+            }
+        }
+
+        /// Writes a chunk of accepted payments: their transfers, their rows, their flags and
+        /// proxies. In the order of their lines: the trees keyed by the line (`payment_lines`,
+        /// `transfer_lines`, `proxy_collections`) then take their rows in key order, a page after
+        /// the other, instead of at random pages (the ledger has already checked the money in
+        /// the order the payments came).
+        async fn write_accepted(held: &mut Held<'_>, groups: &[PaymentGroup], ats: &[String], known: &std::sync::Mutex<crate::known_ids::KnownIds>, mut chunk: Vec<Accepted>) -> Result<()> {
+            chunk.sort_unstable_by_key(|a| a.line_id);
+            let new: Vec<(&Transfer, &str)> = chunk.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
+            insert_transfer_rows(held, &new).await?;
+            drop(new);
+            let payment = |a: &Accepted| &groups[a.group].payments[a.index];
+            let rows: Vec<PaymentRow<'_>> = chunk
+                .iter_mut()
+                .map(|a| PaymentRow {
+                    p: &groups[a.group].payments[a.index],
+                    run_id: a.run_id,
+                    method: a.method,
+                    point_id: a.point_id,
+                    at: ats[a.group].as_str(),
+                    prepared: std::mem::take(&mut a.prepared),
+                })
+                .collect();
+            // Their ids' keys and their lines are known from now on (kept should this
+            // transaction not land: those ids and lines are then looked up, see `known_ids`).
+            crate::known_ids::locked(known).add(rows.iter().map(|r| (r.prepared.id_key, r.p.line_id)));
+            insert_payment_rows(held, &rows).await?;
+            drop(rows);
+            let flagged: Vec<(&Accepted, &Flag)> = chunk.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
+            const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
+            insert_rows(held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
+                b.text(&payment(a).id)
+                    .code(f.kind().code())
+                    .int(a.line_id)
+                    .int(a.period.yyyymm())
+                    .opt_int(a.point_id)
+                    .text(&f.evidence().to_string())
+                    .text(&ats[a.group]);
+            })
+            .await?;
+            let by_proxy: Vec<(&Accepted, &str)> = chunk.iter().filter_map(|a| Some((a, a.proxy_key.as_deref()?))).collect();
+            insert_rows(held, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
+                b.int(a.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&payment(a).id);
+            })
+            .await?;
+            Ok(())
+        }
+
         impl $Store {
             /// Records groups of payments in one transaction (see [`Payments::record_payment_groups`]).
-            async fn record_groups(&self, groups: &[(&Change, &Within, &[NewPayment])]) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
+            async fn record_groups(&self, groups: Vec<PaymentGroup>) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
                 let started = std::time::Instant::now();
-                let all = || groups.iter().flat_map(|(_, _, ps)| ps.iter());
+                let groups = std::sync::Arc::new(groups);
+                let all = || groups.iter().flat_map(|g| g.payments.iter());
+                let total = all().count();
                 let mut ids: Vec<String> = all().map(|p| p.id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();
@@ -389,7 +699,7 @@ macro_rules! shared_payments {
                     let known = crate::known_ids::locked(self.known_payment_ids());
                     wanted_lines.iter().copied().filter(|l| known.may_be_paid(*l)).collect()
                 };
-                let by_line: IntMap<i64, String> = if maybe_paid.is_empty() {
+                let paid: IntMap<i64, String> = if maybe_paid.is_empty() {
                     IntMap::default()
                 } else {
                     lookup_ids(&mut held, PAYMENT_IDS_OF_LINES, &maybe_paid, |r| Ok((r.int(0), r.text(1))))
@@ -471,151 +781,63 @@ macro_rules! shared_payments {
                 names.sort_unstable();
                 names.dedup();
                 let (balances, stored) = account_balances(&mut held, &names).await?;
-                let mut ledger = Ledger::with(balances, []);
+                let ledger = Ledger::with(balances, []);
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read proxies and balances");
                 let already = flags_of(&mut held, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
 
-                // Each payment decided in order, across groups.
-                let mut results: Vec<Vec<PaymentResult>> = Vec::with_capacity(groups.len());
-                let mut accepted: Vec<Accepted<'_>> = Vec::new();
-                let mut seen_ids: HashMap<&str, usize> = HashMap::new();
-                let mut seen_lines: IntMap<i64, &str> = IntMap::default();
-                for (gi, (change, within, payments)) in groups.iter().enumerate() {
-                    let mut answers = Vec::with_capacity(payments.len());
-                    let who = change.check();
-                    let latest = change.at + chrono::Duration::minutes(CLOCK_SKEW_MINUTES);
-                    for p in payments.iter() {
-                        let refuse = |field: &str, reason: String| PaymentResult::Refused { id: p.id.clone(), field: field.to_owned(), reason };
-                        let forbidden = || PaymentResult::Forbidden {
-                            id: p.id.clone(),
-                            line_id: p.line_id,
-                            reason: "this line is not within what you may pay".into(),
-                        };
-                        if let Err(e) = &who {
-                            answers.push(refuse(&e.field, e.reason.clone()));
-                            continue;
+                // Decided beside the writer from `from` payments up (see `DecideBeside`).
+                let (from, chunk) = self.decide_beside.get();
+                let decider = Decider {
+                    groups: std::sync::Arc::clone(&groups),
+                    by_id,
+                    already,
+                    lines,
+                    paid,
+                    runs,
+                    deaths,
+                    points,
+                    schedules,
+                    proxies,
+                    ledger,
+                    chunk,
+                };
+                let mut steps = if total < from {
+                    // Decided first, then written in one go.
+                    let decider = Decider { chunk: usize::MAX, ..decider };
+                    let mut before = Vec::new();
+                    decider.run(&mut |step| {
+                        before.push(step);
+                        true
+                    });
+                    Steps::Before(before.into_iter())
+                } else {
+                    let (send, receive) = tokio::sync::mpsc::channel(2);
+                    std::thread::Builder::new()
+                        .name("payments-decide".into())
+                        .spawn(move || decider.run(&mut |step| send.blocking_send(step).is_ok()))
+                        .map_err(|e| StoreError::corrupt(format!("the thread deciding payments could not start: {e}")))?;
+                    Steps::Beside(receive)
+                };
+
+                // Written as they are decided: transfers, payments and their lines, flags,
+                // proxies; then the balances, the month's flows and the journal.
+                let ats: Vec<String> = groups.iter().map(|g| g.change.at_text()).collect();
+                let mut written = 0usize;
+                let decided = loop {
+                    match steps.next().await {
+                        Some(Ok(Step::Chunk(chunk))) => {
+                            written += chunk.len();
+                            write_accepted(&mut held, &groups, &ats, self.known_payment_ids(), chunk).await?;
+                            tracing::trace!(elapsed = ?started.elapsed(), written, "payments: wrote a chunk");
                         }
-                        if let Err(e) = pmt::check_payment_id(&p.id) {
-                            answers.push(refuse(&e.field, e.reason));
-                            continue;
-                        }
-                        // The same id again: the first result, if the caller may see it.
-                        let first = by_id.get(&p.id).map(|line| (*line, already.get(&p.id).cloned().unwrap_or_default())).or_else(|| {
-                            seen_ids.get(p.id.as_str()).map(|i| {
-                                let a = &accepted[*i];
-                                (a.p.line_id, a.flags.iter().map(Flag::kind).collect())
-                            })
-                        });
-                        if let Some((line_id, flags)) = first {
-                            if line_id != p.line_id {
-                                // An id names one payment: sent for another line it is a client's
-                                // mistake, not a repeat.
-                                answers.push(refuse("id", format!("payment id '{}' was already used for another line: each payment needs an id of its own", p.id)));
-                                continue;
-                            }
-                            let allowed = lines.get(&line_id).is_some_and(|l| within.allows(l.point(), &l.commune));
-                            answers.push(if allowed {
-                                PaymentResult::AlreadyRecorded { id: p.id.clone(), line_id, flags }
-                            } else {
-                                PaymentResult::Forbidden { id: p.id.clone(), line_id, reason: "this payment id was used for a line not within what you may pay".into() }
-                            });
-                            continue;
-                        }
-                        let Some(line) = lines.get(&p.line_id) else {
-                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
-                            continue;
-                        };
-                        if !within.allows(line.point(), &line.commune) {
-                            answers.push(forbidden());
-                            continue;
-                        }
-                        if let Some(first) = by_line.get(&p.line_id).map(String::as_str).or(seen_lines.get(&p.line_id).copied()) {
-                            answers.push(PaymentResult::Conflict { id: p.id.clone(), line_id: p.line_id, paid_by: first.to_owned() });
-                            continue;
-                        }
-                        let Some((run, contract)) = runs.get(&line.run_id) else {
-                            answers.push(refuse("line_id", format!("no payroll line {}", p.line_id)));
-                            continue;
-                        };
-                        if line.total.is_zero() {
-                            answers.push(refuse("line_id", "the line is for 0 đ: there is nothing to pay".into()));
-                            continue;
-                        }
-                        if let Err(e) = pay::check_payment(run.state, line.status, line.total, p.amount) {
-                            answers.push(refuse(&e.field, e.reason));
-                            continue;
-                        }
-                        if let Err(e) = text::required("agent", &p.agent, 100) {
-                            answers.push(refuse(&e.field, e.reason));
-                            continue;
-                        }
-                        if p.paid_at > latest {
-                            answers.push(refuse("paid_at", format!("{} is after the payment is recorded ({}): a payment is recorded once it is made", p.paid_at.to_rfc3339(), change.at.to_rfc3339())));
-                            continue;
-                        }
-                        let local = chitra_core::schedule::vietnam_time(&p.paid_at);
-                        if let Err(e) = pay::check_paid_on(run.period, local.date()) {
-                            answers.push(refuse(&e.field, e.reason));
-                            continue;
-                        }
-                        let method = match pmt::check_payment_proof(&p.identity, &p.location, line.channel, &line.citizen_id) {
-                            Ok(m) => m,
-                            Err(e) => {
-                                answers.push(refuse(&e.field, e.reason));
-                                continue;
-                            }
-                        };
-                        let r = RunRef { run_id: run.id, office_id: run.office_id, program: run.program, period: run.period, contract };
-                        let owed = cyc::Owed { line_id: p.line_id, channel: line.channel, total: line.total };
-                        let transfer = r.payment(owed, local.date(), &code);
-                        if let Err(e) = ledger.post(&transfer) {
-                            let e = ledger_error(e);
-                            answers.push(match e {
-                                StoreError::Invalid(f) => refuse(&f.field, f.reason),
-                                other => refuse("amount", other.to_string()),
-                            });
-                            continue;
-                        }
-                        // Accepted: the flags it raises, for the inspector.
-                        let proxy_beneficiaries = match p.identity.proxy_key() {
-                            Some(key) => {
-                                let set = proxies.entry((key, run.period.yyyymm())).or_default();
-                                set.insert(line.beneficiary_id);
-                                set.len()
-                            }
-                            None => 0,
-                        };
-                        let schedule = line.point().and_then(|pt| schedules.get(&(pt, run.period))).map(|(s, d)| (s, *d));
-                        let flags = anomaly::check(&anomaly::PaymentFacts {
-                            paid_at: local,
-                            identity: &p.identity,
-                            location: &p.location,
-                            schedule,
-                            death_date: deaths.get(&line.beneficiary_id).copied(),
-                            funeral: line.funeral,
-                            home: line.home,
-                            proxy_beneficiaries,
-                        });
-                        answers.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id, flags: flags.iter().map(Flag::kind).collect() });
-                        seen_ids.insert(p.id.as_str(), accepted.len());
-                        seen_lines.insert(p.line_id, p.id.as_str());
-                        accepted.push(Accepted {
-                            group: gi,
-                            p,
-                            run_id: run.id,
-                            method,
-                            point_id: line.point(),
-                            period: run.period,
-                            beneficiary_id: line.beneficiary_id,
-                            transfer,
-                            flags,
-                        });
+                        Some(Ok(Step::Done(decided))) => break decided,
+                        Some(Err(e)) => return Err(e),
+                        None => return Err(StoreError::corrupt("the thread deciding payments stopped before the end")),
                     }
-                    results.push(answers);
-                }
-                tracing::debug!(elapsed = ?started.elapsed(), accepted = accepted.len(), "payments: decided");
-                if accepted.is_empty() {
+                };
+                let Decided { results, ledger, sums, notes } = *decided;
+                if written == 0 {
                     // Nothing written, but the answers may rest on payments committed by the
                     // transaction before, not yet on disk (a tablet sending again what it has just
                     // sent): they wait for a sync after it.
@@ -624,70 +846,16 @@ macro_rules! shared_payments {
                     let durable = tx.end_unchanged().await?;
                     return Ok((results, durable));
                 }
-
-                // Written: transfers and balances, payments and their lines, flags, proxies.
-                let ats: Vec<String> = groups.iter().map(|(c, _, _)| c.at_text()).collect();
-                // In the order of their lines: the trees keyed by the line (`payment_lines`,
-                // `transfer_lines`, `proxy_collections`) then take their rows in key order, a page
-                // after the other, instead of at random pages (the ledger has already checked the
-                // money in the order the payments came).
-                let mut by_line: Vec<&Accepted<'_>> = accepted.iter().collect();
-                by_line.sort_unstable_by_key(|a| a.p.line_id);
-                let new: Vec<(&Transfer, &str)> = by_line.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
-                store_transfers(&mut held, &ledger, &names, &stored, &new).await?;
-                tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote transfers");
-                let mut rows = Vec::with_capacity(by_line.len());
-                for a in by_line.iter().copied() {
-                    rows.push(PaymentRow::new(a.p, a.run_id, a.method, a.point_id, ats[a.group].as_str())?);
-                }
-                // Their ids' keys and their lines are known from now on (kept should this
-                // transaction not land: those ids and lines are then looked up, see `known_ids`).
-                crate::known_ids::locked(self.known_payment_ids()).add(rows.iter().map(|r| (r.id_key, r.p.line_id)));
-                insert_payment_rows(&mut held, &rows).await?;
                 payments_written(&mut held, self.known_payment_ids()).await?;
-                tracing::trace!(elapsed = ?started.elapsed(), "payments: wrote payments");
-                let flagged: Vec<(&Accepted<'_>, &Flag)> = by_line.iter().flat_map(|a| a.flags.iter().map(move |f| (*a, f))).collect();
-                const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
-                insert_rows(&mut held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
-                    b.text(&a.p.id)
-                        .code(f.kind().code())
-                        .int(a.p.line_id)
-                        .int(a.period.yyyymm())
-                        .opt_int(a.point_id)
-                        .text(&f.evidence().to_string())
-                        .text(&ats[a.group]);
-                })
-                .await?;
-                let by_proxy: Vec<(&Accepted<'_>, String)> = by_line.iter().filter_map(|a| Some((*a, a.p.identity.proxy_key()?))).collect();
-                insert_rows(&mut held, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
-                    b.int(a.p.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&a.p.id);
-                })
-                .await?;
+                store_balances(&mut held, &ledger, &names, &stored).await?;
+                store_transfer_sums(&mut held, sums).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "payments: written");
-                // One journal entry per group that accepted something, by the group's actor: all
-                // chained first, then written together (one statement run, one head update).
+                // The journal entries chained first, then written together (one statement run,
+                // one head update).
                 let mut head = head;
                 let mut entries = Vec::new();
-                // Each group's accepted payments, in one pass (a filter per group cost groups ×
-                // payments: 12 % of the writer's time with thousands of agents' groups).
-                let mut per_group: Vec<Vec<&Accepted<'_>>> = vec![Vec::new(); groups.len()];
-                for a in &accepted {
-                    per_group[a.group].push(a);
-                }
-                for ((change, _, _), mine) in groups.iter().zip(per_group) {
-                    if mine.is_empty() {
-                        continue;
-                    }
-                    let flags = mine.iter().map(|a| a.flags.len()).sum::<usize>();
-                    let n = note(
-                        "payments.record",
-                        format!("payments:{}", mine.len()),
-                        &serde_json::json!({
-                            "accepted": mine.iter().map(|a| (&a.p.id, a.p.line_id, a.p.amount)).collect::<Vec<_>>(),
-                            "flags": flags,
-                        }),
-                    )?;
-                    entries.extend(chain(&mut head, change, vec![n]));
+                for (gi, n) in notes {
+                    entries.extend(chain(&mut head, &groups[gi].change, vec![n]));
                 }
                 insert_entries(&mut held, &entries).await?;
                 // Let go before the commit (on PostgreSQL it is only a reference).
@@ -824,6 +992,10 @@ macro_rules! shared_payments {
                 Ok(rows.len())
             }
 
+            fn decide_beside(&self) -> &crate::payments::DecideBeside {
+                &self.decide_beside
+            }
+
             async fn warm_up_payments(&self) -> Result<usize> {
                 let Some(cache) = self.pay_line_cache() else {
                     return Ok(0);
@@ -850,14 +1022,13 @@ macro_rules! shared_payments {
                 Ok(crate::line_cache::locked(cache).len())
             }
             async fn record_payment_groups(&self, groups: &[PaymentGroup]) -> Result<Vec<Vec<PaymentResult>>> {
-                let (results, durable) = self.record_payment_groups_committed(groups).await?;
+                let (results, durable) = self.record_payment_groups_committed(groups.to_vec()).await?;
                 durable.wait().await?;
                 Ok(results)
             }
 
-            async fn record_payment_groups_committed(&self, groups: &[PaymentGroup]) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
-                let groups: Vec<(&Change, &Within, &[NewPayment])> = groups.iter().map(|g| (&g.change, &g.within, g.payments.as_slice())).collect();
-                self.record_groups(&groups).await
+            async fn record_payment_groups_committed(&self, groups: Vec<PaymentGroup>) -> Result<(Vec<Vec<PaymentResult>>, crate::payments::Durable)> {
+                self.record_groups(groups).await
             }
 
             async fn flags(&self, filter: &FlagFilter) -> Result<Page<FlagRow>> {

@@ -206,12 +206,15 @@ conformance!(
     who_and_why_are_required_and_ids_are_masked_in_the_journal,
     verification_while_others_write_raises_no_false_alarm,
     groups_are_committed_together_and_a_line_is_paid_once,
+    groups_decided_beside_the_writer_a_payment_at_a_time,
     anomalies_are_flagged_with_their_evidence,
+    anomalies_flagged_by_payments_decided_beside_the_writer,
     schedules_and_assignments,
     users_and_sessions_are_kept_with_their_scopes,
     notices_are_queued_once_and_the_public_sees_its_own,
     a_payment_reads_its_line_as_it_is_now,
     payments_recorded_by_another_writer_are_found_by_their_ids_and_lines,
+    payments_decided_beside_the_writer_find_another_writers,
 );
 
 fn change() -> Change {
@@ -2245,6 +2248,28 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
 
 /// The HTTP server's writer commits many callers' payments at once: a line is paid once across
 /// groups, callers only pay within their jurisdiction, and each group is journaled by its actor.
+/// The same as [`groups_are_committed_together_and_a_line_is_paid_once`], every transaction
+/// decided on the thread beside the writer (a large transaction's path), each accepted payment
+/// handed to the writer alone: a repeat, a conflict and a refusal are decided against payments
+/// already written, and the answers, the journal and the money come out the same.
+async fn groups_decided_beside_the_writer_a_payment_at_a_time(h: &Harness) {
+    h.store.decide_beside().set(0, 1);
+    groups_are_committed_together_and_a_line_is_paid_once(h).await;
+}
+
+/// [`anomalies_are_flagged_with_their_evidence`] decided beside the writer, in chunks of two.
+async fn anomalies_flagged_by_payments_decided_beside_the_writer(h: &Harness) {
+    h.store.decide_beside().set(0, 2);
+    anomalies_are_flagged_with_their_evidence(h).await;
+}
+
+/// [`payments_recorded_by_another_writer_are_found_by_their_ids_and_lines`] decided beside the
+/// writer, in transactions of 1,001 payments.
+async fn payments_decided_beside_the_writer_find_another_writers(h: &Harness) {
+    h.store.decide_beside().set(1_000, 1);
+    payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h).await;
+}
+
 async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     let s = &*h.store;
     let m = paying_month(s, None).await;
@@ -2366,7 +2391,10 @@ async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     // A repeat is answered from what an earlier transaction committed, which on SQLite may not be
     // on disk yet when it is read: its answer waits for a sync of its own (PostgreSQL syncs in
     // every commit).
-    let (repeated, durable) = s.record_payment_groups_committed(&resent()).await.unwrap();
+    let (repeated, durable) = s
+        .record_payment_groups_committed(resent().to_vec())
+        .await
+        .unwrap();
     assert_eq!(repeated, again);
     assert_eq!(
         format!("{durable:?}") == "Durable(pending)",
