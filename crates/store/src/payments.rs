@@ -59,10 +59,21 @@ pub struct DecideBeside {
 }
 
 impl DecideBeside {
-    /// 8,192 and 8,192: a tablet's batch of a few thousand is decided in a few milliseconds,
-    /// less than a thread costs to hand over to; an import's transactions of tens of thousands
-    /// are decided while the first chunks are written (BENCHMARKS.md).
-    pub const DEFAULT: (usize, usize) = (8192, 8192);
+    /// SQLite's: from 8,192 payments, in chunks of 8,192. A tablet's batch of a few thousand is
+    /// decided in a few milliseconds; an import's transactions of tens of thousands are decided
+    /// while the first chunks are written, on the core SQLite's writer leaves (BENCHMARKS.md).
+    pub const SQLITE: (usize, usize) = (8192, 8192);
+    /// PostgreSQL's: never. Its server does the writing on the same machine's cores, and a chunk
+    /// is one more round of statements: decided beside, transactions of 40,000 were slower
+    /// (BENCHMARKS.md).
+    pub const POSTGRES: (usize, usize) = (usize::MAX, 8192);
+
+    pub fn new((from, chunk): (usize, usize)) -> DecideBeside {
+        DecideBeside {
+            from: from.into(),
+            chunk: chunk.max(1).into(),
+        }
+    }
 
     /// `(from, chunk)`.
     pub fn get(&self) -> (usize, usize) {
@@ -75,16 +86,6 @@ impl DecideBeside {
         use std::sync::atomic::Ordering::Relaxed;
         self.from.store(from, Relaxed);
         self.chunk.store(chunk.max(1), Relaxed);
-    }
-}
-
-impl Default for DecideBeside {
-    fn default() -> Self {
-        let (from, chunk) = Self::DEFAULT;
-        DecideBeside {
-            from: from.into(),
-            chunk: chunk.into(),
-        }
     }
 }
 

@@ -373,7 +373,9 @@ impl SqliteStore {
             registers: Default::default(),
             pay_lines: Default::default(),
             known_ids: Default::default(),
-            decide_beside: Default::default(),
+            decide_beside: std::sync::Arc::new(crate::payments::DecideBeside::new(
+                crate::payments::DecideBeside::SQLITE,
+            )),
         })
     }
 
