@@ -889,22 +889,24 @@ mod tests {
         );
     }
 
-    /// Decisions read apart go to their persons; those of beneficiaries not in the register
-    /// (another program's) are left out of its array; a register read in part keeps what it had.
-    #[test]
-    fn decisions_read_apart_go_to_their_persons() {
-        let decision = |id: i64| CDecision {
+    /// A grant of category 0, in force, signed and recorded from `effective`.
+    fn grant(id: i64, effective: i32) -> CDecision {
+        CDecision {
             id,
             kind: crate::decision::DecisionKind::Grant,
-            category: 1,
-            replaces: 0,
+            category: 0,
+            replaces: NONE,
             dependants: 0,
-            effective: 0,
-            signed: 0,
-            recorded: 0,
+            effective,
+            signed: effective,
+            recorded: effective,
             death: i32::MIN,
-        };
-        let person = |id: i64| Person {
+        }
+    }
+
+    /// A person of social assistance paid at no point, with no rows of their own yet.
+    fn person(id: i64) -> Person {
+        Person {
             id,
             program: Program::SocialAssistance,
             birth_month: 0,
@@ -913,7 +915,14 @@ mod tests {
             point: None,
             bank: false,
             home_delivery: false,
-        };
+        }
+    }
+
+    /// Decisions read apart go to their persons; those of beneficiaries not in the register
+    /// (another program's) are left out of its array; a register read in part keeps what it had.
+    #[test]
+    fn decisions_read_apart_go_to_their_persons() {
+        let decision = |id: i64| grant(id, 0);
         let decisions_of = |r: &Register| -> Vec<(i64, Vec<i64>)> {
             r.persons
                 .iter()
@@ -974,26 +983,11 @@ mod tests {
             facility: None,
             commune: *commune,
         };
-        let decision = |id: i64, effective: i32| CDecision {
-            id,
-            kind: crate::decision::DecisionKind::Grant,
-            category: 0,
-            replaces: NONE,
-            dependants: 0,
-            effective,
-            signed: effective,
-            recorded: effective,
-            death: i32::MIN,
-        };
+        let decision = grant;
         let person = |id: i64| Person {
-            id,
-            program: Program::SocialAssistance,
-            birth_month: 0,
             decisions: (7, 9),
             spells: (3, 4),
-            point: None,
-            bank: false,
-            home_delivery: false,
+            ..person(id)
         };
         let mut r = Register::default();
         let a = r.push_person(person(10));

@@ -83,7 +83,7 @@ macro_rules! shared_payments {
             method: pmt::Method,
             point_id: Option<i64>,
             at: &'a str,
-            prepared: RowFacts,
+            facts: RowFacts,
         }
 
         /// What a payment's row holds that is made from the payment itself: made where the
@@ -105,7 +105,7 @@ macro_rules! shared_payments {
 
         impl<'a> PaymentRow<'a> {
             fn new(p: &'a NewPayment, run_id: i64, method: pmt::Method, point_id: Option<i64>, at: &'a str) -> Result<Self> {
-                Ok(PaymentRow { p, run_id, method, point_id, at, prepared: RowFacts::of(p)? })
+                Ok(PaymentRow { p, run_id, method, point_id, at, facts: RowFacts::of(p)? })
             }
         }
 
@@ -133,14 +133,14 @@ macro_rules! shared_payments {
                     .int(r.p.line_id)
                     .int(r.run_id)
                     .int(r.p.amount.get())
-                    .text(&r.prepared.paid_at)
+                    .text(&r.facts.paid_at)
                     .text(&r.p.agent)
                     .code(r.method.code())
                     .opt_int(r.point_id)
-                    .text(&r.prepared.proof)
+                    .text(&r.facts.proof)
                     .text(r.at);
                 if PAYMENT_ID_KEYED {
-                    b.int(r.prepared.id_key);
+                    b.int(r.facts.id_key);
                 }
             })
             .await
@@ -370,7 +370,7 @@ macro_rules! shared_payments {
             transfer: Transfer,
             flags: Vec<Flag>,
             proxy_key: Option<String>,
-            prepared: RowFacts,
+            facts: RowFacts,
         }
 
         /// What the decision pass hands the writer: accepted payments, a chunk at a time, then
@@ -575,7 +575,7 @@ macro_rules! shared_payments {
                             transfer,
                             flags,
                             proxy_key,
-                            prepared: RowFacts::of(p)?,
+                            facts: RowFacts::of(p)?,
                         });
                         if pending.len() >= self.chunk && !emit(Ok(Step::Chunk(std::mem::replace(&mut pending, Vec::with_capacity(capacity))))) {
                             return Ok(None);
@@ -632,24 +632,22 @@ macro_rules! shared_payments {
             chunk.sort_unstable_by_key(|a| a.line_id);
             let new: Vec<(&Transfer, &str)> = chunk.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
             insert_transfer_rows(held, &new).await?;
-            drop(new);
             let payment = |a: &Accepted| &groups[a.group].payments[a.index];
             let rows: Vec<PaymentRow<'_>> = chunk
                 .iter_mut()
                 .map(|a| PaymentRow {
-                    p: &groups[a.group].payments[a.index],
+                    p: payment(a),
                     run_id: a.run_id,
                     method: a.method,
                     point_id: a.point_id,
                     at: ats[a.group].as_str(),
-                    prepared: std::mem::take(&mut a.prepared),
+                    facts: std::mem::take(&mut a.facts),
                 })
                 .collect();
             // Their ids' keys and their lines are known from now on (kept should this
             // transaction not land: those ids and lines are then looked up, see `known_ids`).
-            crate::known_ids::locked(known).add(rows.iter().map(|r| (r.prepared.id_key, r.p.line_id)));
+            crate::known_ids::locked(known).add(rows.iter().map(|r| (r.facts.id_key, r.p.line_id)));
             insert_payment_rows(held, &rows).await?;
-            drop(rows);
             let flagged: Vec<(&Accepted, &Flag)> = chunk.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
             const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
             insert_rows(held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
@@ -800,11 +798,10 @@ macro_rules! shared_payments {
                     schedules,
                     proxies,
                     ledger,
-                    chunk,
+                    // Below `from`, decided first, then written in one go.
+                    chunk: if total < from { usize::MAX } else { chunk },
                 };
                 let mut steps = if total < from {
-                    // Decided first, then written in one go.
-                    let decider = Decider { chunk: usize::MAX, ..decider };
                     let mut before = Vec::new();
                     decider.run(&mut |step| {
                         before.push(step);
