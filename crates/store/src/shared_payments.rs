@@ -625,9 +625,9 @@ macro_rules! shared_payments {
 
         /// Writes a chunk of accepted payments: their transfers, their rows, their flags and
         /// proxies. In the order of their lines: the trees keyed by the line (`payment_lines`,
-        /// `transfer_lines`, `proxy_collections`) then take their rows in key order, a page after
-        /// the other, instead of at random pages (the ledger has already checked the money in
-        /// the order the payments came).
+        /// `transfer_lines`, and on PostgreSQL `proxy_collections`) then take their rows in key
+        /// order, a page after the other, instead of at random pages (the ledger has already
+        /// checked the money in the order the payments came).
         async fn write_accepted(held: &mut Held<'_>, groups: &[PaymentGroup], ats: &[String], known: &std::sync::Mutex<crate::known_ids::KnownIds>, mut chunk: Vec<Accepted>) -> Result<()> {
             chunk.sort_unstable_by_key(|a| a.line_id);
             let new: Vec<(&Transfer, &str)> = chunk.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
