@@ -160,6 +160,11 @@ macro_rules! shared_payments {
             ))
         }
 
+        /// A point's code, as the accounts of its cash are named; a point not read is named by its id.
+        fn point_code(points: &HashMap<i64, PointFacts>, p: i64) -> String {
+            points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"))
+        }
+
         const POINT_FACTS: &str = "SELECT id, code, name, commune_code, pay_day_first, pay_day_last, opening_days FROM payment_points";
 
         async fn point_facts(conn: &mut Held<'_>, ids: &[i64]) -> Result<HashMap<i64, PointFacts>> {
@@ -429,7 +434,7 @@ macro_rules! shared_payments {
             fn decide(&mut self, emit: &mut dyn FnMut(Result<Step>) -> bool) -> Result<Option<Decided>> {
                 let started = std::time::Instant::now();
                 let groups = std::sync::Arc::clone(&self.groups);
-                let code = |p: i64| self.points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"));
+                let code = |p: i64| point_code(&self.points, p);
                 let mut results: Vec<Vec<PaymentResult>> = Vec::with_capacity(groups.len());
                 let capacity = self.chunk.min(groups.iter().map(|g| g.payments.len()).sum());
                 let mut pending: Vec<Accepted> = Vec::with_capacity(capacity);
@@ -764,7 +769,7 @@ macro_rules! shared_payments {
                     proxies.entry((key, period)).or_default().insert(beneficiary);
                 }
                 // Balances of the accounts the lines' money waits in, and of paid-out.
-                let code = |p: i64| points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"));
+                let code = |p: i64| point_code(&points, p);
                 // Named once per run and channel, not once per line.
                 let holders: HashSet<(i64, Channel)> = lines.values().map(|l| (l.run_id, l.channel)).collect();
                 let mut names: Vec<String> = holders

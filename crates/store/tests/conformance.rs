@@ -2246,8 +2246,6 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
     ledger_balances_and_matches(s, "2021-06").await;
 }
 
-/// The HTTP server's writer commits many callers' payments at once: a line is paid once across
-/// groups, callers only pay within their jurisdiction, and each group is journaled by its actor.
 /// The same as [`groups_are_committed_together_and_a_line_is_paid_once`], every transaction
 /// decided on the thread beside the writer (a large transaction's path), each accepted payment
 /// handed to the writer alone: a repeat, a conflict and a refusal are decided against payments
@@ -2270,6 +2268,8 @@ async fn payments_decided_beside_the_writer_find_another_writers(h: &Harness) {
     payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h).await;
 }
 
+/// The HTTP server's writer commits many callers' payments at once: a line is paid once across
+/// groups, callers only pay within their jurisdiction, and each group is journaled by its actor.
 async fn groups_are_committed_together_and_a_line_is_paid_once(h: &Harness) {
     let s = &*h.store;
     let m = paying_month(s, None).await;
