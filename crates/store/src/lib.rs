@@ -54,6 +54,12 @@ pub(crate) type IntMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::R
 /// The set of [`IntMap`].
 pub(crate) type IntSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
+/// A point's code as the accounts of its cash name it: its `code`, or, for a point whose code was
+/// not read, `point-<id>`.
+pub(crate) fn point_code(code: Option<&str>, point_id: i64) -> String {
+    code.map_or_else(|| format!("point-{point_id}"), str::to_owned)
+}
+
 /// A write transaction that commits and hands back what its durability waits for, so that the
 /// caller can let the writer go before the disk has answered (see `sqlite_sync`).
 pub(crate) trait CommitLater {

@@ -1067,7 +1067,7 @@ macro_rules! shared_cycle {
                 let mut transfers = r.funding(&sums, on);
                 // Facilities are paid from the fund with the advance.
                 let codes = point_codes(&mut tx).await?;
-                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let code = |p: i64| crate::point_code(codes.get(&p).map(String::as_str), p);
                 let facility: Vec<cyc::Owed> = owed_lines(&mut tx, &run, "channel = 'facility' AND total > 0")
                     .await?
                     .into_iter()
@@ -1107,7 +1107,7 @@ macro_rules! shared_cycle {
                 let contract = contract_of(&mut tx, run.contract_id).await?;
                 let sums = run_sums(&mut tx, &run).await?;
                 let codes = point_codes(&mut tx).await?;
-                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let code = |p: i64| crate::point_code(codes.get(&p).map(String::as_str), p);
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
                 let transfers = r.distribution(&sums, change.date(), &code);
                 post_transfers(&mut tx, &transfers, &change.at_text()).await?;
@@ -1147,7 +1147,7 @@ macro_rules! shared_cycle {
                 let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
                 let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period)).await?;
                 let codes = point_codes(&mut tx).await?;
-                let code = |p: i64| codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"));
+                let code = |p: i64| crate::point_code(codes.get(&p).map(String::as_str), p);
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };
                 let on = change.date();
                 let known = chitra_core::calc::day_ix(on.succ_opt().unwrap_or(on));
@@ -1583,7 +1583,7 @@ macro_rules! shared_cycle {
                 .await?
                 {
                     let holder = match (r.try_get::<String, _>("channel")?.as_str(), r.try_get::<Option<i64>, _>("point_id")?) {
-                        ("point", Some(p)) => Account::cash(&codes.get(&p).cloned().unwrap_or_else(|| format!("point-{p}"))),
+                        ("point", Some(p)) => Account::cash(&crate::point_code(codes.get(&p).map(String::as_str), p)),
                         _ => Account::bank(&r.try_get::<String, _>("code")?),
                     };
                     let due = Dong(r.try_get::<Option<i64>, _>("due")?.unwrap_or(0));

@@ -160,9 +160,9 @@ macro_rules! shared_payments {
             ))
         }
 
-        /// A point's code, as the accounts of its cash are named; a point not read is named by its id.
+        /// A point's code, as the accounts of its cash are named (see [`crate::point_code`]).
         fn point_code(points: &HashMap<i64, PointFacts>, p: i64) -> String {
-            points.get(&p).map(|f| f.code.clone()).unwrap_or_else(|| format!("point-{p}"))
+            crate::point_code(points.get(&p).map(|f| f.code.as_str()), p)
         }
 
         const POINT_FACTS: &str = "SELECT id, code, name, commune_code, pay_day_first, pay_day_last, opening_days FROM payment_points";
