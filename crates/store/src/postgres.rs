@@ -777,6 +777,12 @@ async fn lookup_texts<T>(
 
 /// Payments' ids are found by their text: PostgreSQL's index of them is the table's key.
 const PAYMENT_ID_KEYED: bool = false;
+/// Transfers have no `seq`: a line's transfers, pay transfers included, are found by the unique
+/// index `transfers_line (period, kind, line_id)`.
+const TRANSFER_SEQ: bool = false;
+/// A month's pay transfers for the three-way match, `$1` the month: line and amount, by line
+/// (from `transfers_line`).
+const PAY_TRANSFER_FACTS: &str = "SELECT line_id, amount FROM transfer_lines WHERE period = $1 AND kind = 'pay' ORDER BY line_id";
 /// A register is read on the transaction's connection alone: a transaction holds a connection
 /// of the pool, and one that waited for a second while others wait for its lock could wait
 /// for ever.

@@ -176,10 +176,11 @@ macro_rules! shared_cycle {
         }
 
         /// Posts transfers to the ledger inside `tx`: all or nothing; a transfer already made with
-        /// the same content is left as it is.
-        async fn post_transfers(tx: &mut Tx, transfers: &[Transfer], at: &str) -> Result<usize> {
+        /// the same content is left as it is. Returns the `seq` of each pay transfer made, by its
+        /// line, where transfers have one (see `TRANSFER_SEQ`).
+        async fn post_transfers(tx: &mut Tx, transfers: &[Transfer], at: &str) -> Result<crate::IntMap<i64, i64>> {
             if transfers.is_empty() {
-                return Ok(0);
+                return Ok(crate::IntMap::default());
             }
             // Transfers already made (a step repeated): read whole, to compare. Those of a line
             // are found by their line (see `transfer_lines`), the others by their id.
@@ -211,8 +212,13 @@ macro_rules! shared_cycle {
                 .filter(|(_, p)| **p == chitra_core::ledger::Posted::Applied)
                 .map(|(t, _)| (t, at))
                 .collect();
-            store_transfers(&mut held, &ledger, &names, &stored, &new).await?;
-            Ok(new.len())
+            let seqs = store_transfers(&mut held, &ledger, &names, &stored, &new).await?;
+            Ok(new
+                .iter()
+                .zip(seqs)
+                .filter(|((t, _), _)| t.kind == TransferKind::Pay)
+                .filter_map(|((t, _), seq)| Some((t.line_id?, seq)))
+                .collect())
         }
 
         /// The accounts transfers touch, sorted, once each.
@@ -249,14 +255,18 @@ macro_rules! shared_cycle {
         /// upsert it replaces was two (the insert tried, then the update): in a transaction of
         /// 10,000 payments over a whole month, the step took 26–34 ms against 51–56 ms on
         /// SQLite, 37.9 ms against 58.8 ms on PostgreSQL (BENCHMARKS.md).
-        async fn store_transfers(tx: &mut Held<'_>, ledger: &Ledger, names: &[String], stored: &HashSet<String>, new: &[(&Transfer, &str)]) -> Result<()> {
+        ///
+        /// Returns the `seq` given to each of `new`, in its order, where transfers have one (see
+        /// `TRANSFER_SEQ`); nothing where not.
+        async fn store_transfers(tx: &mut Held<'_>, ledger: &Ledger, names: &[String], stored: &HashSet<String>, new: &[(&Transfer, &str)]) -> Result<Vec<i64>> {
             store_balances(tx, ledger, names, stored).await?;
-            insert_transfer_rows(tx, new).await?;
+            let seqs = insert_transfer_rows(tx, new).await?;
             let mut sums = TransferSums::default();
             for (t, _) in new {
                 sums.add(t)?;
             }
-            store_transfer_sums(tx, sums).await
+            store_transfer_sums(tx, sums).await?;
+            Ok(seqs)
         }
 
         /// Writes the balances `ledger` holds of the accounts `names`: updated where `stored` says
@@ -285,10 +295,25 @@ macro_rules! shared_cycle {
             Ok(())
         }
 
-        /// Inserts the rows of transfers `new`, each with the time it is recorded at.
-        async fn insert_transfer_rows(tx: &mut Held<'_>, new: &[(&Transfer, &str)]) -> Result<()> {
-            const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at"];
-            insert_rows(tx, "transfers", COLUMNS, new, |(t, at), b| {
+        /// Inserts the rows of transfers `new`, each with the time it is recorded at. Where
+        /// transfers have a `seq` (see `TRANSFER_SEQ`), each is given the next after the table's
+        /// last, in the order of `new`, and the `seq`s are returned in that order (a payment keeps
+        /// its pay transfer's); nothing is returned where not. Every writer holds the journal head
+        /// (or, for payments, the write lock) from here to its commit: no other row comes between.
+        async fn insert_transfer_rows(tx: &mut Held<'_>, new: &[(&Transfer, &str)]) -> Result<Vec<i64>> {
+            const COLUMNS: &[&str] = &["id", "kind", "debit", "credit", "amount", "period", "on_date", "run_id", "line_id", "recorded_at", "seq"];
+            let mut last = 0i64;
+            if TRANSFER_SEQ && !new.is_empty() {
+                scan(tx, "SELECT COALESCE(MAX(seq), 0) FROM transfers", &[], |r| {
+                    last = r.int(0);
+                    Ok(())
+                })
+                .await?;
+            }
+            let seqs: Vec<i64> = if TRANSFER_SEQ { (1..).map(|i| last + i).take(new.len()).collect() } else { Vec::new() };
+            let columns = if TRANSFER_SEQ { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 1] };
+            let mut seq = seqs.iter();
+            insert_rows(tx, "transfers", columns, new, |(t, at), b| {
                 b.text(&t.id)
                     .code(t.kind.code())
                     .text(t.debit.as_str())
@@ -299,10 +324,13 @@ macro_rules! shared_cycle {
                     .int(t.run_id)
                     .opt_int(t.line_id)
                     .text(at);
+                if let Some(seq) = seq.next() {
+                    b.int(*seq);
+                }
             })
             .await?;
             tracing::trace!(transfers = new.len(), "transfers: rows written");
-            Ok(())
+            Ok(seqs)
         }
 
         /// The month's flows of transfers, summed by month, kind and accounts, as
@@ -1074,7 +1102,7 @@ macro_rules! shared_cycle {
                     .map(|(o, ..)| o)
                     .collect();
                 transfers.extend(facility.iter().map(|l| r.payment(*l, on, &code)));
-                post_transfers(&mut tx, &transfers, &change.at_text()).await?;
+                let pay_seqs = post_transfers(&mut tx, &transfers, &change.at_text()).await?;
                 let paid_at = change.at.fixed_offset();
                 let payments: Vec<NewPayment> = facility
                     .iter()
@@ -1091,7 +1119,7 @@ macro_rules! shared_cycle {
                 let at = change.at_text();
                 let mut rows = Vec::with_capacity(payments.len());
                 for p in &payments {
-                    rows.push(PaymentRow::new(p, run_id, chitra_core::payment::Method::Facility, None, &at)?);
+                    rows.push(PaymentRow::new(p, run_id, chitra_core::payment::Method::Facility, None, &at, pay_seqs.get(&p.line_id).copied())?);
                 }
                 insert_payment_rows(&mut hold(&mut tx).await?, &rows).await?;
                 let n = note("payroll.fund", format!("run:{run_id}"), &serde_json::json!({ "transfers": transfers.len(), "advanced_vnd": run.to_advance, "facility_lines_paid": facility.len() }))?;
@@ -1628,11 +1656,13 @@ macro_rules! shared_cycle {
                 }
                 async fn match_transfers(conn: &mut <Db as sqlx::Database>::Connection, period: Period) -> Result<Vec<TransferFact>> {
                     let mut transfers = Vec::new();
-                    scan(conn, "SELECT line_id, amount FROM transfer_lines WHERE period = $1 AND kind = 'pay' ORDER BY line_id", &[Arg::Int(period.yyyymm())], |r| {
+                    scan(conn, PAY_TRANSFER_FACTS, &[Arg::Int(period.yyyymm())], |r| {
                         transfers.push(TransferFact { line_id: r.int(0), amount: Dong(r.int(1)) });
                         Ok(())
                     })
                     .await?;
+                    // In line order for the match (SQLite's come in the order they were made).
+                    transfers.sort_unstable_by_key(|t| t.line_id);
                     Ok(transfers)
                 }
                 async fn payment_ids_of_lines(conn: &mut <Db as sqlx::Database>::Connection, lines: &[i64]) -> Result<Vec<(i64, String)>> {

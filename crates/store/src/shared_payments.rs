@@ -84,6 +84,9 @@ macro_rules! shared_payments {
             point_id: Option<i64>,
             at: &'a str,
             facts: RowFacts,
+            /// The `seq` of the payment's pay transfer, where the store links them (see
+            /// `TRANSFER_SEQ`).
+            transfer: Option<i64>,
         }
 
         /// What a payment's row holds that is made from the payment itself: made where the
@@ -104,8 +107,8 @@ macro_rules! shared_payments {
         }
 
         impl<'a> PaymentRow<'a> {
-            fn new(p: &'a NewPayment, run_id: i64, method: pmt::Method, point_id: Option<i64>, at: &'a str) -> Result<Self> {
-                Ok(PaymentRow { p, run_id, method, point_id, at, facts: RowFacts::of(p)? })
+            fn new(p: &'a NewPayment, run_id: i64, method: pmt::Method, point_id: Option<i64>, at: &'a str, transfer: Option<i64>) -> Result<Self> {
+                Ok(PaymentRow { p, run_id, method, point_id, at, facts: RowFacts::of(p)?, transfer })
             }
         }
 
@@ -125,9 +128,12 @@ macro_rules! shared_payments {
         /// Inserts payments. Their lines are paid by being named (the view `payroll_lines`); the
         /// rows of the lines are left as they are until the close.
         async fn insert_payment_rows(tx: &mut Held<'_>, rows: &[PaymentRow<'_>]) -> Result<()> {
-            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at", "id_key"];
-            // The id's key only where the ids are found by it (see `PAYMENT_ID_KEYED`).
-            let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 1] };
+            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at", "id_key", "transfer"];
+            // The id's key only where the ids are found by it (see `PAYMENT_ID_KEYED`), and the
+            // pay transfer's `seq` only where the payment leads to it (see `TRANSFER_SEQ`): both
+            // are SQLite's, so either both columns or neither.
+            const _: () = assert!(PAYMENT_ID_KEYED == TRANSFER_SEQ);
+            let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 2] };
             insert_rows(tx, "payments", columns, rows, |r, b| {
                 b.text(&r.p.id)
                     .int(r.p.line_id)
@@ -140,7 +146,7 @@ macro_rules! shared_payments {
                     .text(&r.facts.proof)
                     .text(r.at);
                 if PAYMENT_ID_KEYED {
-                    b.int(r.facts.id_key);
+                    b.int(r.facts.id_key).opt_int(r.transfer);
                 }
             })
             .await
@@ -636,17 +642,20 @@ macro_rules! shared_payments {
         async fn write_accepted(held: &mut Held<'_>, groups: &[PaymentGroup], ats: &[String], known: &std::sync::Mutex<crate::known_ids::KnownIds>, mut chunk: Vec<Accepted>) -> Result<()> {
             chunk.sort_unstable_by_key(|a| a.line_id);
             let new: Vec<(&Transfer, &str)> = chunk.iter().map(|a| (&a.transfer, ats[a.group].as_str())).collect();
-            insert_transfer_rows(held, &new).await?;
+            // Each payment's pay transfer, in the chunk's order (see `TRANSFER_SEQ`).
+            let seqs = insert_transfer_rows(held, &new).await?;
             let payment = |a: &Accepted| &groups[a.group].payments[a.index];
             let rows: Vec<PaymentRow<'_>> = chunk
                 .iter_mut()
-                .map(|a| PaymentRow {
+                .enumerate()
+                .map(|(i, a)| PaymentRow {
                     p: payment(a),
                     run_id: a.run_id,
                     method: a.method,
                     point_id: a.point_id,
                     at: ats[a.group].as_str(),
                     facts: std::mem::take(&mut a.facts),
+                    transfer: seqs.get(i).copied(),
                 })
                 .collect();
             // Their ids' keys and their lines are known from now on (kept should this

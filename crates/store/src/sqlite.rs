@@ -814,6 +814,13 @@ async fn lookup_texts<T>(
 
 /// Payments' ids are found by their 64-bit key, not by their text (migration 0012).
 const PAYMENT_ID_KEYED: bool = true;
+/// A transfer's `seq` is given by chitra as it inserts it (one more than the table's last), and
+/// a payment keeps the `seq` of its pay transfer, through which a line's pay transfer is found
+/// (migration 0015).
+const TRANSFER_SEQ: bool = true;
+/// A month's pay transfers for the three-way match, `$1` the month: line and amount, in the
+/// order they were made (from the index `transfers_pay`, migration 0015); the match sorts them.
+const PAY_TRANSFER_FACTS: &str = "SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL";
 /// A whole register's decisions are read on a reader connection of the pool, beside the
 /// beneficiaries and their addresses read on the transaction's own: the writer has a connection
 /// of its own, so a reader is never waited for by one who holds the write lock and wants it.
@@ -1185,6 +1192,99 @@ mod tests {
                 .expect("payments");
         assert_eq!(again, rows);
         store.close().await;
+    }
+
+    /// A database from before migration 0015: its payments get the `seq` of their pay transfers,
+    /// a line's pay transfer is then found through its payment (the view `transfer_lines`), the
+    /// other kinds stay in `transfer_line_rows`, and the match's query reads every pay transfer.
+    #[tokio::test]
+    async fn pay_transfers_from_before_are_found_through_their_payments() {
+        use sqlx::ConnectOptions as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let mut old = super::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("create");
+        super::MIGRATOR
+            .run_to(14, &mut old)
+            .await
+            .expect("migrated to 0014");
+        let (an, binh, cuc) = (
+            2_021_061_000_001_i64,
+            2_021_061_000_002_i64,
+            2_021_061_000_003_i64,
+        );
+        let transfer = |id: String, kind: &'static str, line: i64| {
+            sqlx::query("INSERT INTO transfers (id, kind, debit, credit, amount, period, on_date, run_id, line_id, recorded_at) VALUES ($1, $2, 'paid', 'cash:P1', 270000, 202106, '2021-06-05', 1, $3, 'x')")
+                .bind(id)
+                .bind(kind)
+                .bind(line)
+        };
+        for (id, line) in [("tam:an", an), ("tam:binh", binh)] {
+            transfer(format!("pay:{line}"), "pay", line)
+                .execute(&mut old)
+                .await
+                .expect("a pay transfer as 0014 kept it");
+            sqlx::query("INSERT INTO payments (id, id_key, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) VALUES ($1, $2, $3, 1, 270000, 'x', 'agent.tam', 'point', '{}', 'x')")
+                .bind(id)
+                .bind(chitra_core::payment::payment_id_key(id))
+                .bind(line)
+                .execute(&mut old)
+                .await
+                .expect("a payment as 0014 kept it");
+        }
+        transfer(format!("carry:{cuc}"), "carry", cuc)
+            .execute(&mut old)
+            .await
+            .expect("a carry transfer");
+        super::MIGRATOR
+            .run(&mut old)
+            .await
+            .expect("migrated to the last");
+        let linked: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT pl.line_id, p.transfer, pl.transfer FROM payment_lines pl JOIN payments p ON p.seq = pl.payment ORDER BY pl.line_id",
+        )
+        .fetch_all(&mut old)
+        .await
+        .expect("payments");
+        assert_eq!(linked, vec![(an, 1, 1), (binh, 2, 2)]);
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kind, line_id FROM transfer_line_rows")
+                .fetch_all(&mut old)
+                .await
+                .expect("rows");
+        assert_eq!(rows, vec![("carry".to_owned(), cuc)]);
+        let by_line: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT t.id, tl.line_id, tl.seq FROM {} WHERE tl.period = 202106 AND tl.kind IN ('pay', 'carry') ORDER BY tl.line_id",
+            super::LINE_TRANSFERS
+        )))
+        .fetch_all(&mut old)
+        .await
+        .expect("by line");
+        assert_eq!(
+            by_line,
+            vec![
+                (format!("pay:{an}"), an, 1),
+                (format!("pay:{binh}"), binh, 2),
+                (format!("carry:{cuc}"), cuc, 3)
+            ]
+        );
+        let facts: Vec<(i64, i64)> = sqlx::query_as(super::PAY_TRANSFER_FACTS)
+            .bind(202_106_i64)
+            .fetch_all(&mut old)
+            .await
+            .expect("facts");
+        assert_eq!(facts, vec![(an, 270_000), (binh, 270_000)]);
+        // A payment's pay transfer, once set, is kept.
+        let moved = sqlx::query("UPDATE payments SET transfer = 3 WHERE line_id = $1")
+            .bind(an)
+            .execute(&mut old)
+            .await;
+        assert!(moved.is_err_and(|e| e.to_string().contains("a payment's transfer never changes")));
+        sqlx::Connection::close(old).await.expect("closed");
     }
 
     /// Rows go in by `INSERT OR FAIL` (no statement journal): a row that fails leaves the rows

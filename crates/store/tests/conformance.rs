@@ -63,6 +63,15 @@ impl Raw {
         }
     }
 
+    /// [`Raw::exec`], with the database's refusal returned.
+    async fn try_exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Raw::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            Raw::Postgres(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+    }
+
     async fn count(&self, table: &str) -> i64 {
         self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
     }
@@ -215,6 +224,7 @@ conformance!(
     a_payment_reads_its_line_as_it_is_now,
     payments_recorded_by_another_writer_are_found_by_their_ids_and_lines,
     payments_decided_beside_the_writer_find_another_writers,
+    a_second_pay_transfer_of_a_line_is_refused_or_listed,
 );
 
 fn change() -> Change {
@@ -2749,6 +2759,67 @@ async fn anomalies_are_flagged_with_their_evidence(h: &Harness) {
     );
     assert_eq!(cuc.payment.unwrap().method, "home");
     ledger_balances_and_matches(s, "2021-06").await;
+}
+
+/// A second pay transfer of a line, written beside the store (as one with access to the database
+/// could), is refused where the database keeps a line's transfers unique by line (PostgreSQL's
+/// `transfers_line`); where it does not (SQLite finds a line's pay transfer through its payment,
+/// migration 0015), the three-way match, which reads every pay transfer of the month, lists it.
+async fn a_second_pay_transfer_of_a_line_is_refused_or_listed(h: &Harness) {
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let an = m.line("An");
+    let paid = s
+        .record_payments(
+            &on("agent.tam", "2021-06-05"),
+            &[payment(
+                &m,
+                "t:an",
+                "An",
+                m.own("An"),
+                "2021-06-05T09:00:00+07:00",
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(paid[0], PaymentResult::Accepted { .. }),
+        "{paid:?}"
+    );
+    ledger_balances_and_matches(s, "2021-06").await;
+    let copied = h
+        .raw
+        .try_exec(&format!(
+            "INSERT INTO transfers (id, kind, debit, credit, amount, period, on_date, run_id, line_id, recorded_at) \
+             SELECT 'pay:{an}:again', kind, debit, credit, amount, period, on_date, run_id, line_id, recorded_at \
+             FROM transfers WHERE kind = 'pay' AND line_id = {an}"
+        ))
+        .await;
+    let rec = s.reconcile(p("2021-06")).await.unwrap();
+    match h.raw {
+        Raw::Postgres(..) => {
+            assert!(
+                copied.is_err(),
+                "PostgreSQL took a second pay transfer of a line"
+            );
+            assert!(rec.mismatches.is_empty(), "{:?}", rec.mismatches);
+            assert_eq!(rec.pay_transfers, rec.payments);
+        }
+        Raw::Sqlite(_) => {
+            copied.unwrap();
+            let listed: Vec<(i64, &str)> = rec
+                .mismatches
+                .iter()
+                .map(|x| (x.line_id, x.problem))
+                .collect();
+            assert_eq!(listed, vec![(an, "transferred_twice")]);
+            assert_eq!(rec.pay_transfers, rec.payments + 1);
+        }
+    }
+    // The line's trail still shows the pay transfer made with its payment.
+    let trail = s.line_trail(an).await.unwrap();
+    let moved: Vec<String> = trail.transfers.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(moved, vec![format!("pay:{an}")]);
 }
 
 fn payment_again(m: &PayingMonth) -> NewPayment {
