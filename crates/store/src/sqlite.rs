@@ -1056,25 +1056,32 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("file read").len(), 64 * 1024);
     }
 
+    /// A new database at `path`, migrated only up to `version`: as a release before the next
+    /// migration left it.
+    async fn database_migrated_to(path: &std::path::Path, version: i64) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions as _;
+        let mut old = super::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("create");
+        super::MIGRATOR
+            .run_to(version, &mut old)
+            .await
+            .unwrap_or_else(|e| panic!("migrated to {version}: {e}"));
+        old
+    }
+
     /// A database written before migration 0012 keeps its payments: each gets the key of its id
     /// (here in batches of 2), and is found by it; its line leads to it; its id stays its own,
     /// also against another id of the same key.
     #[tokio::test]
     async fn payments_from_before_their_ids_were_keyed_are_found_by_their_ids() {
         use chitra_core::payment::payment_id_key;
-        use sqlx::ConnectOptions as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.db");
-        let mut old = super::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .expect("create");
-        super::MIGRATOR
-            .run_to(11, &mut old)
-            .await
-            .expect("migrated to 0011");
+        let mut old = database_migrated_to(&path, 11).await;
         let kept = [
             ("tam:an", 2_021_061_000_001_i64),
             ("tam:binh", 2_021_061_000_002),
@@ -1199,19 +1206,9 @@ mod tests {
     /// other kinds stay in `transfer_line_rows`, and the match's query reads every pay transfer.
     #[tokio::test]
     async fn pay_transfers_from_before_are_found_through_their_payments() {
-        use sqlx::ConnectOptions as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.db");
-        let mut old = super::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .expect("create");
-        super::MIGRATOR
-            .run_to(14, &mut old)
-            .await
-            .expect("migrated to 0014");
+        let mut old = database_migrated_to(&path, 14).await;
         let (an, binh, cuc) = (
             2_021_061_000_001_i64,
             2_021_061_000_002_i64,
