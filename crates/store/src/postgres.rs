@@ -237,6 +237,10 @@ impl Binder {
     pub fn code(&mut self, v: &'static str) -> &mut Self {
         self.text(v)
     }
+    /// Text of the row being written: SQLite binds it without a copy; here it is `text`.
+    pub fn row_text(&mut self, v: &str) -> &mut Self {
+        self.text(v)
+    }
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
         self.values.push(Value::Int(v));
         self

@@ -314,16 +314,16 @@ macro_rules! shared_cycle {
             let columns = if TRANSFER_SEQ { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 1] };
             let mut seq = seqs.iter();
             insert_rows(tx, "transfers", columns, new, |(t, at), b| {
-                b.text(&t.id)
+                b.row_text(&t.id)
                     .code(t.kind.code())
-                    .text(t.debit.as_str())
-                    .text(t.credit.as_str())
+                    .row_text(t.debit.as_str())
+                    .row_text(t.credit.as_str())
                     .int(t.amount.get())
                     .int(t.period.yyyymm())
                     .date(t.on)
                     .int(t.run_id)
                     .opt_int(t.line_id)
-                    .text(at);
+                    .row_text(at);
                 if let Some(seq) = seq.next() {
                     b.int(*seq);
                 }

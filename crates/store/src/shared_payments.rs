@@ -135,16 +135,16 @@ macro_rules! shared_payments {
             const _: () = assert!(PAYMENT_ID_KEYED == TRANSFER_SEQ);
             let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 2] };
             insert_rows(tx, "payments", columns, rows, |r, b| {
-                b.text(&r.p.id)
+                b.row_text(&r.p.id)
                     .int(r.p.line_id)
                     .int(r.run_id)
                     .int(r.p.amount.get())
-                    .text(&r.facts.paid_at)
-                    .text(&r.p.agent)
+                    .row_text(&r.facts.paid_at)
+                    .row_text(&r.p.agent)
                     .code(r.method.code())
                     .opt_int(r.point_id)
-                    .text(&r.facts.proof)
-                    .text(r.at);
+                    .row_text(&r.facts.proof)
+                    .row_text(r.at);
                 if PAYMENT_ID_KEYED {
                     b.int(r.facts.id_key).opt_int(r.transfer);
                 }
@@ -665,7 +665,7 @@ macro_rules! shared_payments {
             let flagged: Vec<(&Accepted, &Flag)> = chunk.iter().flat_map(|a| a.flags.iter().map(move |f| (a, f))).collect();
             const FLAG_COLUMNS: &[&str] = &["payment_id", "kind", "line_id", "period", "point_id", "evidence", "recorded_at"];
             insert_rows(held, "payment_flags", FLAG_COLUMNS, &flagged, |(a, f), b| {
-                b.text(&payment(a).id)
+                b.row_text(&payment(a).id)
                     .code(f.kind().code())
                     .int(a.line_id)
                     .int(a.period.yyyymm())
@@ -676,7 +676,7 @@ macro_rules! shared_payments {
             .await?;
             let by_proxy: Vec<(&Accepted, &str)> = chunk.iter().filter_map(|a| Some((a, a.proxy_key.as_deref()?))).collect();
             insert_rows(held, "proxy_collections", &["line_id", "proxy_key", "period", "beneficiary_id", "payment_id"], &by_proxy, |(a, key), b| {
-                b.int(a.line_id).text(key).int(a.period.yyyymm()).int(a.beneficiary_id).text(&payment(a).id);
+                b.int(a.line_id).row_text(key).int(a.period.yyyymm()).int(a.beneficiary_id).row_text(&payment(a).id);
             })
             .await?;
             Ok(())

@@ -718,7 +718,7 @@ async fn insert_rows<T>(
     table: &str,
     columns: &[&str],
     rows: &[T],
-    bind: impl FnMut(&T, &mut Binder),
+    bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
 ) -> crate::Result<()> {
     insert_rows_with(tx, table, columns, rows, "", bind).await
 }
@@ -730,7 +730,7 @@ async fn insert_rows_with<T>(
     columns: &[&str],
     rows: &[T],
     then: &str,
-    mut bind: impl FnMut(&T, &mut Binder),
+    mut bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
 ) -> crate::Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -981,7 +981,7 @@ async fn insert_rows_over<T>(
     columns: &[&str],
     owner: &str,
     rows: &[T],
-    mut bind: impl FnMut(&T, &mut Binder),
+    mut bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
 ) -> crate::Result<Vec<usize>> {
     if rows.is_empty() {
         return Ok(Vec::new());

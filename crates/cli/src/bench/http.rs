@@ -44,6 +44,10 @@ pub struct BatchFigures {
     pub clients: usize,
     pub seconds: f64,
     pub payments_per_second: f64,
+    /// How long a client waited for each batch's answer: what a tablet syncing waits.
+    pub answer_p50_ms: f64,
+    pub answer_p99_ms: f64,
+    pub answer_max_ms: f64,
 }
 
 #[derive(Serialize)]
@@ -260,7 +264,9 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
             let (http, base, token) = (http.clone(), base.clone(), token.clone());
             tasks.push(tokio::spawn(async move {
                 let mut accepted = 0usize;
+                let mut waited = Vec::new();
                 for b in share {
+                    let sent = Instant::now();
                     let r: serde_json::Value = http
                         .post(format!("{base}/api/v1/payments/batch"))
                         .bearer_auth(&token)
@@ -272,21 +278,26 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
                         .json()
                         .await
                         .map_err(|e| e.to_string())?;
+                    waited.push(sent.elapsed().as_secs_f64() * 1000.0);
                     accepted += r["results"]
                         .as_array()
                         .map(|a| a.iter().filter(|x| x["result"] == "accepted").count())
                         .unwrap_or(0);
                 }
-                Ok::<usize, String>(accepted)
+                Ok::<(usize, Vec<f64>), String>((accepted, waited))
             }));
         }
         let mut accepted = 0;
+        let mut waited = Vec::new();
         for task in tasks {
-            accepted += task
+            let (n, w) = task
                 .await
                 .map_err(|e| Failure::Other(e.to_string()))?
                 .map_err(Failure::Other)?;
+            accepted += n;
+            waited.extend(w);
         }
+        waited.sort_by(f64::total_cmp);
         let elapsed = t.elapsed();
         if accepted != for_batches.len() {
             return Err(Failure::Other(format!(
@@ -300,6 +311,9 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
             clients,
             seconds: elapsed.as_secs_f64(),
             payments_per_second: per_second(accepted, elapsed),
+            answer_p50_ms: percentile(&waited, 0.50),
+            answer_p99_ms: percentile(&waited, 0.99),
+            answer_max_ms: waited.last().copied().unwrap_or(0.0),
         });
     }
 
@@ -489,6 +503,15 @@ async fn oha(
     Ok(report.figures(args, rate))
 }
 
+/// The value below which a share `q` of the sorted `values` lie (nearest rank); 0 for none.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
     emit(g.format, report, || {
         let mut pairs: Vec<(&str, String)> = vec![("backend", report.backend.to_owned())];
@@ -496,8 +519,16 @@ fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
             pairs.push((
                 "batch endpoint",
                 format!(
-                    "{} payments in {} requests of up to {} from {} clients: {:.2} s, {:.0} payments/s",
-                    b.payments, b.requests, args.batch, b.clients, b.seconds, b.payments_per_second
+                    "{} payments in {} requests of up to {} from {} clients: {:.2} s, {:.0} payments/s; each answered in p50 {:.0} ms, p99 {:.0} ms, at most {:.0} ms",
+                    b.payments,
+                    b.requests,
+                    args.batch,
+                    b.clients,
+                    b.seconds,
+                    b.payments_per_second,
+                    b.answer_p50_ms,
+                    b.answer_p99_ms,
+                    b.answer_max_ms
                 ),
             ));
         }
@@ -557,6 +588,15 @@ fn tempfile_dir() -> Result<std::path::PathBuf, Failure> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_ranks() {
+        let v: Vec<f64> = (1..=200).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.50), 100.0);
+        assert_eq!(percentile(&v, 0.99), 198.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
 
     #[test]
     fn wrk_reports_are_read() {
