@@ -22,6 +22,10 @@ pub enum ApiError {
     Invalid(FieldError),
     #[error("sign in first")]
     Unauthenticated,
+    /// A sign-in refused: the same answer whether the user is unknown, inactive, or the password
+    /// wrong, so that it tells no one which names exist.
+    #[error("wrong user name or password")]
+    LoginRefused,
     #[error("{0}")]
     Forbidden(String),
     #[error("{what} {key} not found")]
@@ -72,7 +76,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::LoginRefused => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -88,7 +92,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Invalid(_) => "invalid",
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::LoginRefused => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",

@@ -723,8 +723,16 @@ async fn guessing_passwords_is_slowed_down(app: &TestApp) {
             )
             .await;
         assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (401, Some("unauthenticated"))
+            (
+                s,
+                b["error"]["code"].as_str(),
+                b["error"]["message"].as_str()
+            ),
+            (
+                401,
+                Some("unauthenticated"),
+                Some("wrong user name or password")
+            )
         );
     }
     let r = reqwest::Client::new()
@@ -743,13 +751,14 @@ async fn guessing_passwords_is_slowed_down(app: &TestApp) {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = anon
+    let (s, b) = anon
         .post(
             "/api/v1/auth/login",
             &json!({ "username": "nobody.at.all", "password": PASSWORD }),
         )
         .await;
     assert_eq!(s, 401, "an unknown user is refused like a wrong password");
+    assert_eq!(b["error"]["message"], "wrong user name or password", "{b}");
 }
 
 async fn the_service_describes_itself(app: &TestApp) {

@@ -177,7 +177,7 @@ pub async fn check_login(
             state.login_by_user.record(&by_user);
             state.login_by_address.record(&by_address);
             tracing::warn!(username = %name, address = %address.ip(), "login refused");
-            Err(ApiError::Unauthenticated)
+            Err(ApiError::LoginRefused)
         }
     }
 }

@@ -104,7 +104,7 @@ pub async fn login(
     }
     let user = match check_login(&state, &address, username, password).await {
         Ok(u) => u,
-        Err(ApiError::Unauthenticated) => {
+        Err(ApiError::LoginRefused) => {
             return refuse(
                 None,
                 lang.t("login_failed").to_owned(),
