@@ -171,22 +171,35 @@ impl<'r> Binder<'r> {
         self.check(rc)
     }
 
-    pub fn text(&mut self, v: &str) -> &mut Self {
+    /// Binds `v` as the next parameter, copied by SQLite (`copy`) or not.
+    ///
+    /// # Safety
+    ///
+    /// Without a copy, SQLite keeps the pointer until the parameter is bound again or the
+    /// bindings are cleared: the bytes must live until then.
+    unsafe fn bind_text(&mut self, v: &str, copy: bool) -> &mut Self {
         let i = self.next();
         let Ok(len) = c_int::try_from(v.len()) else {
             return self.check(ffi::SQLITE_TOOBIG);
         };
-        // SAFETY: as above; SQLITE_TRANSIENT makes SQLite copy the bytes before this call returns.
+        let destructor = if copy {
+            ffi::SQLITE_TRANSIENT()
+        } else {
+            ffi::SQLITE_STATIC()
+        };
+        // SAFETY: `stmt` is a live statement of the locked connection; `i` is within its
+        // parameters (SQLite answers SQLITE_RANGE otherwise, which we report); SQLITE_TRANSIENT
+        // makes SQLite copy the bytes before this call returns, and for SQLITE_STATIC the caller
+        // keeps them alive.
         let rc = unsafe {
-            ffi::sqlite3_bind_text(
-                self.stmt,
-                i,
-                v.as_ptr() as *const c_char,
-                len,
-                ffi::SQLITE_TRANSIENT(),
-            )
+            ffi::sqlite3_bind_text(self.stmt, i, v.as_ptr() as *const c_char, len, destructor)
         };
         self.check(rc)
+    }
+
+    pub fn text(&mut self, v: &str) -> &mut Self {
+        // SAFETY: copied.
+        unsafe { self.bind_text(v, true) }
     }
 
     /// Text of the row being written, bound without a copy (a payment's id and proof, a transfer's
@@ -194,44 +207,16 @@ impl<'r> Binder<'r> {
     /// `'r` is the row's borrow in [`step_each`], which runs the statement with the row, then
     /// clears the bindings, before the row goes.
     pub fn row_text(&mut self, v: &'r str) -> &mut Self {
-        let i = self.next();
-        let Ok(len) = c_int::try_from(v.len()) else {
-            return self.check(ffi::SQLITE_TOOBIG);
-        };
         self.borrowed = true;
-        // SAFETY: as in `text`; with SQLITE_STATIC SQLite keeps the pointer until the parameter is
-        // bound again or the bindings are cleared. `step_each` clears them after the row's step,
-        // within `'r`, so SQLite never holds the pointer past the bytes' life.
-        let rc = unsafe {
-            ffi::sqlite3_bind_text(
-                self.stmt,
-                i,
-                v.as_ptr() as *const c_char,
-                len,
-                ffi::SQLITE_STATIC(),
-            )
-        };
-        self.check(rc)
+        // SAFETY: `step_each` clears the bindings after the row's step, within `'r`, so SQLite
+        // never holds the pointer past the bytes' life.
+        unsafe { self.bind_text(v, false) }
     }
 
     /// A code from the program's text (a status, a kind): bound without a copy.
     pub fn code(&mut self, v: &'static str) -> &mut Self {
-        let i = self.next();
-        let Ok(len) = c_int::try_from(v.len()) else {
-            return self.check(ffi::SQLITE_TOOBIG);
-        };
-        // SAFETY: as in `text`; the bytes are static, so SQLite may keep the pointer (SQLITE_STATIC)
-        // as long as it likes.
-        let rc = unsafe {
-            ffi::sqlite3_bind_text(
-                self.stmt,
-                i,
-                v.as_ptr() as *const c_char,
-                len,
-                ffi::SQLITE_STATIC(),
-            )
-        };
-        self.check(rc)
+        // SAFETY: the bytes are static, so SQLite may keep the pointer as long as it likes.
+        unsafe { self.bind_text(v, false) }
     }
 
     pub fn null(&mut self) -> &mut Self {
