@@ -151,6 +151,14 @@ impl Account {
     }
 }
 
+/// An account is found in a map by its name: it hashes and compares as its name does (the
+/// derives above are the name's own).
+impl std::borrow::Borrow<str> for Account {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -397,6 +405,18 @@ mod tests {
             run_id: 1,
             line_id: None,
         }
+    }
+
+    #[test]
+    fn an_account_is_found_in_a_map_by_its_name() {
+        let cash = Account::cash("BĐ-836-001");
+        let paid = Account::paid(Program::SocialAssistance);
+        let mut balances: HashMap<Account, i64> = HashMap::new();
+        balances.insert(cash.clone(), 5);
+        balances.insert(paid.clone(), 7);
+        assert_eq!(balances.get(cash.to_string().as_str()), Some(&5));
+        assert_eq!(balances.get(paid.as_str()), Some(&7));
+        assert_eq!(balances.get(Account::cash("BĐ-836-002").as_str()), None);
     }
 
     #[test]

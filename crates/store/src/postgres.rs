@@ -44,6 +44,8 @@ pub struct PgStore {
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
     /// The keys of the payment ids recorded and the lines paid (see `known_ids`).
     known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
+    /// What the payment writer keeps between its transactions (see `WriterFacts`).
+    writer_facts: std::sync::Arc<std::sync::Mutex<WriterFacts>>,
     /// When a transaction of payments is decided beside the writer.
     decide_beside: std::sync::Arc<crate::payments::DecideBeside>,
 }
@@ -82,6 +84,7 @@ impl PgStore {
             registers: Default::default(),
             pay_lines: Default::default(),
             known_ids: Default::default(),
+            writer_facts: Default::default(),
             decide_beside: std::sync::Arc::new(crate::payments::DecideBeside::new(
                 crate::payments::DecideBeside::POSTGRES,
             )),
@@ -154,6 +157,13 @@ impl PgStore {
     /// See `shared_payments`.
     fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
         Some(&self.pay_lines)
+    }
+
+    /// See `WriterFacts`: every writer, of any process, holds the journal head's row lock from
+    /// before it reads to its commit, so what was kept at the head found is what the database
+    /// holds.
+    fn writer_facts(&self) -> Option<&std::sync::Mutex<WriterFacts>> {
+        Some(&self.writer_facts)
     }
 
     /// See `known_ids`: kept at the counter `payments_version` (migration 0012), which every

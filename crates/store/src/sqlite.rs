@@ -41,6 +41,8 @@ pub struct SqliteStore {
     pay_lines: std::sync::Arc<std::sync::Mutex<crate::line_cache::LineCache<PayLine>>>,
     /// The keys of the payment ids recorded and the lines paid (see `known_ids`).
     known_ids: std::sync::Arc<std::sync::Mutex<crate::known_ids::KnownIds>>,
+    /// What the payment writer keeps between its transactions (see `WriterFacts`).
+    writer_facts: std::sync::Arc<std::sync::Mutex<WriterFacts>>,
     /// When a transaction of payments is decided beside the writer.
     decide_beside: std::sync::Arc<crate::payments::DecideBeside>,
 }
@@ -373,6 +375,7 @@ impl SqliteStore {
             registers: Default::default(),
             pay_lines: Default::default(),
             known_ids: Default::default(),
+            writer_facts: Default::default(),
             decide_beside: std::sync::Arc::new(crate::payments::DecideBeside::new(
                 crate::payments::DecideBeside::SQLITE,
             )),
@@ -390,6 +393,7 @@ impl SqliteStore {
         let begun = WriteTx::begin(self.writer.clone(), &self.catch_up, &self.syncer, true).await?;
         self.pay_lines().clear();
         crate::known_ids::locked(&self.known_ids).clear();
+        self.forget_writer_facts();
         Ok(begun)
     }
 
@@ -413,6 +417,7 @@ impl SqliteStore {
             tracing::debug!(
                 "another connection has written: the payment writer reads its lines again"
             );
+            self.forget_writer_facts();
         }
         Ok((tx, head))
     }
@@ -433,6 +438,20 @@ impl SqliteStore {
     /// See `shared_payments`.
     fn pay_line_cache(&self) -> Option<&std::sync::Mutex<crate::line_cache::LineCache<PayLine>>> {
         Some(&self.pay_lines)
+    }
+
+    /// See `WriterFacts`.
+    fn writer_facts(&self) -> Option<&std::sync::Mutex<WriterFacts>> {
+        Some(&self.writer_facts)
+    }
+
+    /// Throws away what the payment writer kept (see `WriterFacts`). Its journal head already
+    /// makes it useless after any other write; this keeps it from holding memory meanwhile.
+    fn forget_writer_facts(&self) {
+        *self
+            .writer_facts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = WriterFacts::default();
     }
 
     /// See `known_ids`.

@@ -2166,6 +2166,24 @@ async fn ledger_balances_and_matches(s: &dyn Store, period: &str) {
     let balances = s.ledger_balances().await.unwrap();
     assert_eq!(balances.iter().map(|b| b.balance).sum::<i64>(), 0);
     assert!(balances.iter().all(|b| b.kind != "cash" || b.balance >= 0));
+    // Each account's stored debits and credits are its transfers' added up.
+    let mut added: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut after = None;
+    loop {
+        let page = s.ledger_transfers(after.clone(), 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.period, last.id.clone()));
+        for t in &page {
+            added.entry(t.debit.to_string()).or_default().0 += t.amount.get();
+            added.entry(t.credit.to_string()).or_default().1 += t.amount.get();
+        }
+    }
+    let stored: std::collections::BTreeMap<String, (i64, i64)> = balances
+        .iter()
+        .filter(|b| b.debits != 0 || b.credits != 0)
+        .map(|b| (b.account.clone(), (b.debits, b.credits)))
+        .collect();
+    assert_eq!(stored, added, "the stored balances against the transfers");
     let rec = s.reconcile(p(period)).await.unwrap();
     assert!(rec.mismatches.is_empty(), "{:?}", rec.mismatches);
     assert_eq!(rec.payments, rec.pay_transfers);
@@ -2191,6 +2209,10 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
         PaymentResult::Accepted { flags, .. } => flags.contains(&FlagKind::HomeFarFromAddress),
         other => panic!("not accepted: {other:?}"),
     };
+    let outside = |answer: &PaymentResult| match answer {
+        PaymentResult::Accepted { flags, .. } => flags.contains(&FlagKind::OutsideSchedule),
+        other => panic!("not accepted: {other:?}"),
+    };
     let first = pay(payment(
         &m,
         "now:an",
@@ -2200,6 +2222,33 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
     ))
     .await;
     assert!(!far(&first));
+    assert!(
+        !outside(&first),
+        "the point's default June pays from the 2nd"
+    );
+    // The point's June set through the store to begin on the 6th: a payment on the 5th is then
+    // outside it, though the writer read the default for the payment before.
+    s.set_schedule(
+        &on("post.manager", "2021-06-05"),
+        &NewSchedule {
+            point_id: m.points[0],
+            period: p("2021-06"),
+            days: MonthDays::parse("6-10").unwrap(),
+            opens: chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+            closes: chrono::NaiveTime::from_hms_opt(16, 30, 0).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let em = pay(payment(
+        &m,
+        "now:em",
+        "Em",
+        m.own("Em"),
+        "2021-06-05T09:10:00+07:00",
+    ))
+    .await;
+    assert!(outside(&em), "paid by the schedule read before: {em:?}");
     // Cúc's home moves 2.2 km north, through the store: paid there, nothing is far.
     s.assign_beneficiaries(
         &on("post.manager", "2021-06-05"),
@@ -3468,6 +3517,15 @@ async fn payments_recorded_by_another_writer_are_found_by_their_ids_and_lines(h:
     let own = padded_send(s, an, "c").await;
     assert_first_result(&own, "tam:an");
     assert_eq!(h.raw.count("payments").await, 3);
+    // Em's payment moves money out of the same point's cash as the other writer's did: from the
+    // balance that writer left, not from the one this store had after An's.
+    let em = padded_send(s, payment(&m, "tam:em", "Em", m.own("Em"), nine), "e").await;
+    assert!(
+        matches!(em[0][0], PaymentResult::Accepted { .. }),
+        "{:?}",
+        em[0][0]
+    );
+    ledger_balances_and_matches(s, "2021-06").await;
 }
 
 /// Sends `real` with 1,000 other payments for no line (each refused for its line, tagged `tag`):
