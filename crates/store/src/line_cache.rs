@@ -3,10 +3,10 @@
 //! A transaction of 10,000 payments spent most of its reading on the lines it pays, joined to
 //! their beneficiaries: 10,000 lookups at random pages of two trees, every transaction. What a
 //! payment reads of its line (its run, beneficiary, channel, amount, status, and the
-//! beneficiary's citizen ID and home) does not change while the month is paid; a payment writes
-//! nothing of it. So the writer keeps what it has read, by blocks of consecutive line ids, read
-//! as ranges of consecutive blocks: the lines of a month are numbered in their beneficiaries'
-//! order, so a range is one range of each tree, read in order.
+//! beneficiary's citizen ID, home and death on record) does not change while the month is paid;
+//! a payment writes nothing of it. So the writer keeps what it has read, by blocks of
+//! consecutive line ids, read as ranges of consecutive blocks: the lines of a month are numbered
+//! in their beneficiaries' order, so a range is one range of each tree, read in order.
 //!
 //! The copy is only ever used, filled and emptied with the writer held, and is thrown away
 //! whenever what it holds may have changed. On SQLite:
@@ -21,9 +21,9 @@
 //!
 //! On PostgreSQL, whose writers may be many connections and processes, when the counter
 //! `line_copy_version` has moved since the copy was last checked: statement triggers move it in
-//! every transaction that changes a line or what the copy holds of a beneficiary (migration
-//! 0011), whoever writes; it is read at the start of each payment transaction
-//! ([`LineCache::check_version`] again).
+//! every transaction that changes a line, what the copy holds of a beneficiary (migration 0011)
+//! or a decision (migration 0013), whoever writes; it is read at the start of each payment
+//! transaction ([`LineCache::check_version`] again).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};

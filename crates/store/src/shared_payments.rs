@@ -2,7 +2,7 @@
 //! `shared_store!` and `shared_cycle!` in the same module, whose helpers it uses.
 //!
 //! Recording a transaction of payments reads what it needs with one batched lookup per table
-//! (lines with their beneficiaries, payments already made, deaths, runs, points and schedules,
+//! (lines with their beneficiaries and deaths, payments already made, runs, points and schedules,
 //! proxies), decides each payment in memory with the core's rules, and writes the accepted ones
 //! with a bulk insert per table and chunk — whatever the number of groups. A large transaction
 //! is decided on a thread of its own while the writer writes the chunks already decided.
@@ -47,6 +47,8 @@ macro_rules! shared_payments {
             status: LineStatus,
             citizen_id: std::sync::Arc<str>,
             home: Option<Coordinates>,
+            /// The beneficiary's death on record, the earliest if more than one.
+            death: Option<chrono::NaiveDate>,
         }
 
         impl PayLine {
@@ -287,8 +289,9 @@ macro_rules! shared_payments {
             Ok(out)
         }
 
-        /// What a payment reads of its line and beneficiary, by line id.
-        const PAY_LINES: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id";
+        /// What a payment reads of its line and beneficiary, by line id. The death is found in the
+        /// index of deaths (`decisions_death`), a few rows where the decisions are millions.
+        const PAY_LINES: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude, (SELECT MIN(d.death_date) FROM decisions d WHERE d.beneficiary_id = l.beneficiary_id AND d.death_date IS NOT NULL) FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id";
 
         fn parse_pay_line(r: &Reader<'_>) -> Result<(i64, PayLine)> {
             let home = match (r.opt_real(11), r.opt_real(12)) {
@@ -305,13 +308,14 @@ macro_rules! shared_payments {
                 status: status_of(r.str(9).unwrap_or(""))?,
                 citizen_id: r.text(10).into(),
                 home,
+                death: r.date(13),
             }))
         }
 
         /// [`PAY_LINES`] for the lines of a range of ids, in id order, their status as stored: the
         /// view's look for each line's payment is left out (whether a line is paid is read from
         /// the payments, see [`pay_lines`]).
-        const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2 ORDER BY l.id";
+        const PAY_LINE_RANGE: &str = "SELECT l.id, l.run_id, l.beneficiary_id, l.channel, l.point_id, l.facility_id, l.commune_code, l.total, l.funeral, l.status, b.citizen_id, b.home_latitude, b.home_longitude, (SELECT MIN(d.death_date) FROM decisions d WHERE d.beneficiary_id = l.beneficiary_id AND d.death_date IS NOT NULL) FROM payroll_line_rows l JOIN beneficiaries b ON b.id = l.beneficiary_id WHERE l.id BETWEEN $1 AND $2 ORDER BY l.id";
 
         /// At most this many blocks (262,144 lines) are read by one statement: once the copy is full
         /// the rest is not read.
@@ -469,7 +473,6 @@ macro_rules! shared_payments {
             /// Lines already paid, and by which payment.
             paid: IntMap<i64, String>,
             runs: HashMap<i64, (PayRun, String)>,
-            deaths: IntMap<i64, chrono::NaiveDate>,
             points: Points,
             schedules: Schedules,
             proxies: HashMap<(String, i64), HashSet<i64>>,
@@ -618,7 +621,7 @@ macro_rules! shared_payments {
                             identity: &p.identity,
                             location: &p.location,
                             schedule,
-                            death_date: self.deaths.get(&line.beneficiary_id).copied(),
+                            death_date: line.death,
                             funeral: line.funeral,
                             home: line.home,
                             proxy_beneficiaries,
@@ -781,18 +784,6 @@ macro_rules! shared_payments {
                         .collect()
                 };
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read paid lines");
-                // Deaths on record.
-                let mut beneficiaries: Vec<i64> = lines.values().map(|l| l.beneficiary_id).collect();
-                beneficiaries.sort_unstable();
-                beneficiaries.dedup();
-                let mut deaths: IntMap<i64, chrono::NaiveDate> = IntMap::default();
-                for (b, on) in lookup_ids(&mut held, "SELECT beneficiary_id, death_date FROM decisions WHERE death_date IS NOT NULL AND beneficiary_id", &beneficiaries, |r| Ok((r.int(0), r.date(1)))).await? {
-                    if let Some(on) = on {
-                        let d = deaths.entry(b).or_insert(on);
-                        *d = (*d).min(on);
-                    }
-                }
-                tracing::trace!(elapsed = ?started.elapsed(), "payments: read deaths");
                 // The runs and their contracts.
                 let mut run_ids: Vec<i64> = lines.values().map(|l| l.run_id).collect();
                 run_ids.sort_unstable();
@@ -847,6 +838,7 @@ macro_rules! shared_payments {
                 for (key, period, beneficiary) in lookup_texts(&mut held, "SELECT proxy_key, period, beneficiary_id FROM proxy_collections WHERE proxy_key", &proxy_keys, |r| Ok((r.text(0), r.int(1), r.int(2)))).await? {
                     proxies.entry((key, period)).or_default().insert(beneficiary);
                 }
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read proxies");
                 // Balances of the accounts the lines' money waits in, and of paid-out.
                 let code = |p: i64| point_code(&points, p);
                 // Named once per run and channel, not once per line.
@@ -875,7 +867,7 @@ macro_rules! shared_payments {
                 stored.extend(balances.iter().map(|(a, _)| a.as_str().to_owned()));
                 balances.extend(read);
                 let ledger = Ledger::with(balances, []);
-                tracing::trace!(elapsed = ?started.elapsed(), "payments: read proxies and balances");
+                tracing::trace!(elapsed = ?started.elapsed(), "payments: read balances");
                 let already = flags_of(&mut held, &by_id.keys().cloned().collect::<Vec<_>>()).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = lines.len(), "payments: read");
 
@@ -888,7 +880,6 @@ macro_rules! shared_payments {
                     lines,
                     paid,
                     runs,
-                    deaths,
                     points: std::sync::Arc::clone(&points),
                     schedules: std::sync::Arc::clone(&schedules),
                     proxies,

@@ -2302,6 +2302,37 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
     ))
     .await;
     assert!(!far(&fresh));
+    // Giang's death on the 4th, recorded by another writer on the same database after the writer
+    // read her line: the payment on the 5th is flagged.
+    let other = h.second_store().await;
+    other
+        .add_decisions(
+            &on("officer.an", "2021-06-05"),
+            &[DecisionFor {
+                beneficiary_code: m.code("Giang"),
+                decision: NewDecision::death(
+                    d("2021-06-04"),
+                    d("2021-06-05"),
+                    "Chủ tịch UBND phường",
+                    "Chết ngày 04/06/2021",
+                ),
+            }],
+        )
+        .await
+        .unwrap();
+    drop(other);
+    let giang = pay(payment(
+        &m,
+        "now:giang",
+        "Giang",
+        m.own("Giang"),
+        "2021-06-05T10:10:00+07:00",
+    ))
+    .await;
+    assert!(
+        matches!(&giang, PaymentResult::Accepted { flags, .. } if flags.contains(&FlagKind::DeadBeneficiary)),
+        "paid as if alive: {giang:?}"
+    );
     ledger_balances_and_matches(s, "2021-06").await;
 }
 
