@@ -83,11 +83,12 @@ macro_rules! shared_payments {
         type Points = std::sync::Arc<HashMap<i64, PointFacts>>;
         type Schedules = std::sync::Arc<HashMap<(i64, Period), (PointSchedule, bool)>>;
 
-        /// What the payment writer keeps from one of its transactions to the next, where the
-        /// store keeps it (SQLite, see `writer_facts`): the facts of the points it has paid at,
-        /// their schedules, and the balances of the accounts it has moved money in. A transaction
-        /// of 40,000 payments at random lines reads about 11,000 points, their schedules and
-        /// 22,000 balances: 40 ms of its 780 ms on a slow day (BENCHMARKS.md), every transaction.
+        /// What the payment writer keeps from one of its transactions to the next (each store's
+        /// `writer_facts`): the facts of the points it has paid at, their schedules, and the
+        /// balances of the accounts it has moved money in. A transaction of 40,000 payments at
+        /// random lines names nearly every one of 11,000 points, and read as many points,
+        /// schedules and cash balances: about 50 ms of its 800 ms on a slow day, every
+        /// transaction (BENCHMARKS.md).
         ///
         /// What is kept holds at one journal head: the one the transaction that kept it wrote.
         /// Every change writes a journal entry in its own transaction, so a transaction that
