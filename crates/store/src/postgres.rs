@@ -162,8 +162,8 @@ impl PgStore {
     /// See `WriterFacts`: every writer, of any process, holds the journal head's row lock from
     /// before it reads to its commit, so what was kept at the head found is what the database
     /// holds.
-    fn writer_facts(&self) -> Option<&std::sync::Mutex<WriterFacts>> {
-        Some(&self.writer_facts)
+    fn writer_facts(&self) -> &std::sync::Mutex<WriterFacts> {
+        &self.writer_facts
     }
 
     /// See `known_ids`: kept at the counter `payments_version` (migration 0012), which every

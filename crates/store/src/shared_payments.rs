@@ -119,8 +119,7 @@ macro_rules! shared_payments {
             /// What was kept at `head`, taken out of `kept`; nothing if it was kept at another.
             /// Taken out, it is not there for another transaction to find until given back.
             fn take_at(kept: &std::sync::Mutex<WriterFacts>, head: &Head) -> WriterFacts {
-                let mut kept = kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let facts = std::mem::take(&mut *kept);
+                let facts = std::mem::take(&mut *Self::locked(kept));
                 if facts.at.as_ref() == Some(head) {
                     facts
                 } else {
@@ -131,7 +130,11 @@ macro_rules! shared_payments {
             /// Gives these back to `kept`, as holding at `head`.
             fn keep_at(mut self, kept: &std::sync::Mutex<WriterFacts>, head: &Head) {
                 self.at = Some(head.clone());
-                *kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = self;
+                *Self::locked(kept) = self;
+            }
+
+            fn locked(kept: &std::sync::Mutex<WriterFacts>) -> std::sync::MutexGuard<'_, WriterFacts> {
+                kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
             }
         }
 
@@ -755,10 +758,7 @@ macro_rules! shared_payments {
                 let mut wanted_lines: Vec<i64> = all().map(|p| p.line_id).collect();
                 let (mut tx, head) = self.begin_payment_write().await?;
                 // What the writer's transaction before kept, if it still holds (see `WriterFacts`).
-                let kept = match self.writer_facts() {
-                    Some(kept) => WriterFacts::take_at(kept, &head),
-                    None => WriterFacts::default(),
-                };
+                let kept = WriterFacts::take_at(self.writer_facts(), &head);
                 // Every read and write below on the connection held once (see `Held`).
                 let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
@@ -938,9 +938,7 @@ macro_rules! shared_payments {
                     // sent): they wait for a sync after it.
                     #[allow(dropping_references)]
                     drop(held);
-                    if let Some(kept) = self.writer_facts() {
-                        leave.keep_at(kept, &head);
-                    }
+                    leave.keep_at(self.writer_facts(), &head);
                     let durable = tx.end_unchanged().await?;
                     return Ok((results, durable));
                 }
@@ -961,9 +959,7 @@ macro_rules! shared_payments {
                 drop(held);
                 // Kept at the head this transaction leaves, while it holds the writer: should the
                 // commit fail, the next transaction begins at the head before and reads afresh.
-                if let Some(kept) = self.writer_facts() {
-                    leave.keep_at(kept, &head);
-                }
+                leave.keep_at(self.writer_facts(), &head);
                 let durable = tx.commit_later().await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "payments: committed");
                 Ok((results, durable))

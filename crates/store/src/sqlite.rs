@@ -441,17 +441,14 @@ impl SqliteStore {
     }
 
     /// See `WriterFacts`.
-    fn writer_facts(&self) -> Option<&std::sync::Mutex<WriterFacts>> {
-        Some(&self.writer_facts)
+    fn writer_facts(&self) -> &std::sync::Mutex<WriterFacts> {
+        &self.writer_facts
     }
 
     /// Throws away what the payment writer kept (see `WriterFacts`). Its journal head already
     /// makes it useless after any other write; this keeps it from holding memory meanwhile.
     fn forget_writer_facts(&self) {
-        *self
-            .writer_facts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = WriterFacts::default();
+        *WriterFacts::locked(&self.writer_facts) = WriterFacts::default();
     }
 
     /// See `known_ids`.

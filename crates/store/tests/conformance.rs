@@ -2154,6 +2154,17 @@ fn payment(m: &PayingMonth, id: &str, name: &str, identity: Identity, when: &str
     }
 }
 
+/// A point's schedule for June 2021: its days, and its hours as (hour, minute).
+fn june_schedule(point: i64, days: &str, opens: (u32, u32), closes: (u32, u32)) -> NewSchedule {
+    NewSchedule {
+        point_id: point,
+        period: p("2021-06"),
+        days: MonthDays::parse(days).unwrap(),
+        opens: chrono::NaiveTime::from_hms_opt(opens.0, opens.1, 0).unwrap(),
+        closes: chrono::NaiveTime::from_hms_opt(closes.0, closes.1, 0).unwrap(),
+    }
+}
+
 fn group(who: &str, within: Within, payments: Vec<NewPayment>) -> PaymentGroup {
     PaymentGroup {
         change: on(who, "2021-06-05"),
@@ -2230,13 +2241,7 @@ async fn a_payment_reads_its_line_as_it_is_now(h: &Harness) {
     // outside it, though the writer read the default for the payment before.
     s.set_schedule(
         &on("post.manager", "2021-06-05"),
-        &NewSchedule {
-            point_id: m.points[0],
-            period: p("2021-06"),
-            days: MonthDays::parse("6-10").unwrap(),
-            opens: chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
-            closes: chrono::NaiveTime::from_hms_opt(16, 30, 0).unwrap(),
-        },
+        &june_schedule(m.points[0], "6-10", (7, 30), (16, 30)),
     )
     .await
     .unwrap();
@@ -2631,13 +2636,7 @@ async fn anomalies_are_flagged_with_their_evidence(h: &Harness) {
     // The point's June: the 2nd to the 10th, 07:30–16:30.
     s.set_schedule(
         &on("post.manager", "2021-05-25"),
-        &NewSchedule {
-            point_id: m.points[0],
-            period: p("2021-06"),
-            days: MonthDays::parse("2-10").unwrap(),
-            opens: chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
-            closes: chrono::NaiveTime::from_hms_opt(16, 30, 0).unwrap(),
-        },
+        &june_schedule(m.points[0], "2-10", (7, 30), (16, 30)),
     )
     .await
     .unwrap();
@@ -2925,12 +2924,8 @@ async fn schedules_and_assignments(h: &Harness) {
         ("07:00:00".into(), "17:00:00".into())
     );
     let before = journal_len(s).await;
-    let set = |days: &str, opens: (u32, u32), closes: (u32, u32), point: i64| NewSchedule {
-        point_id: point,
-        period: p("2021-06"),
-        days: MonthDays::parse(days).unwrap(),
-        opens: chrono::NaiveTime::from_hms_opt(opens.0, opens.1, 0).unwrap(),
-        closes: chrono::NaiveTime::from_hms_opt(closes.0, closes.1, 0).unwrap(),
+    let set = |days: &str, opens: (u32, u32), closes: (u32, u32), point: i64| {
+        june_schedule(point, days, opens, closes)
     };
     let field = |r: chitra_store::Result<chitra_store::payments::Schedule>| match r {
         Err(StoreError::Invalid(e)) => e.field,
