@@ -794,6 +794,9 @@ const PAYMENT_ID_KEYED: bool = false;
 /// Transfers have no `seq`: a line's transfers, pay transfers included, are found by the unique
 /// index `transfers_line (period, kind, line_id)`.
 const TRANSFER_SEQ: bool = false;
+/// `payment_lines` and `transfer_lines` are views of `payments` and `transfers`: nothing more
+/// to write.
+const LINE_ROWS_WRITTEN: bool = false;
 /// A month's pay transfers for the three-way match, `$1` the month: line and amount, by line
 /// (from `transfers_line`).
 const PAY_TRANSFER_FACTS: &str = "SELECT line_id, amount FROM transfer_lines WHERE period = $1 AND kind = 'pay' ORDER BY line_id";
@@ -840,7 +843,7 @@ async fn payments_by_id(
     conn: &mut <Db as sqlx::Database>::Connection,
     ids: &[String],
     known: &std::sync::Mutex<crate::known_ids::KnownIds>,
-) -> crate::Result<Vec<(String, i64)>> {
+) -> crate::Result<(Vec<(String, i64)>, crate::IntSet<i64>)> {
     use crate::known_ids::{READ_WHOLE_FROM, locked};
     use chitra_core::payment::payment_id_key;
     if !locked(known).is_whole() && ids.len() >= READ_WHOLE_FROM {
@@ -864,15 +867,17 @@ async fn payments_by_id(
             .collect()
     };
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     }
-    lookup_texts(
+    // No key is taken: ids are found by their text, the table's key.
+    let found = lookup_texts(
         conn,
         "SELECT id, line_id FROM payments WHERE id",
         &wanted,
         |r| Ok((r.text(0), r.int(1))),
     )
-    .await
+    .await?;
+    Ok((found, crate::IntSet::default()))
 }
 
 #[cfg(test)]

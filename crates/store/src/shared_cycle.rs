@@ -329,6 +329,20 @@ macro_rules! shared_cycle {
                 }
             })
             .await?;
+            if LINE_ROWS_WRITTEN {
+                // A line's transfers other than its pay transfer, by line (a pay transfer is
+                // found through its payment: see `TRANSFER_SEQ`).
+                let by_line: Vec<(&Transfer, i64, i64)> = new
+                    .iter()
+                    .zip(&seqs)
+                    .filter(|((t, _), _)| t.kind != TransferKind::Pay)
+                    .filter_map(|((t, _), seq)| Some((*t, t.line_id?, *seq)))
+                    .collect();
+                insert_rows(tx, "transfer_line_rows", &["period", "kind", "line_id", "amount", "run_id", "seq"], &by_line, |(t, line_id, seq), b| {
+                    b.int(t.period.yyyymm()).code(t.kind.code()).int(*line_id).int(t.amount.get()).int(t.run_id).int(*seq);
+                })
+                .await?;
+            }
             tracing::trace!(transfers = new.len(), "transfers: rows written");
             Ok(seqs)
         }

@@ -164,7 +164,12 @@ macro_rules! shared_payments {
 
         impl RowFacts {
             fn of(p: &NewPayment) -> Result<RowFacts> {
-                Ok(RowFacts { proof: proof_json(&p.identity, &p.location)?, paid_at: p.paid_at.to_rfc3339(), id_key: pmt::payment_id_key(&p.id) })
+                RowFacts::with_key(p, pmt::payment_id_key(&p.id))
+            }
+
+            /// With the id's key already computed (`payment_id_key`).
+            fn with_key(p: &NewPayment, id_key: i64) -> Result<RowFacts> {
+                Ok(RowFacts { proof: proof_json(&p.identity, &p.location)?, paid_at: p.paid_at.to_rfc3339(), id_key })
             }
         }
 
@@ -188,14 +193,30 @@ macro_rules! shared_payments {
         }
 
         /// Inserts payments. Their lines are paid by being named (the view `payroll_lines`); the
-        /// rows of the lines are left as they are until the close.
+        /// rows of the lines are left as they are until the close. Where the store writes the
+        /// rows keyed by line itself (see `LINE_ROWS_WRITTEN`), each payment's `seq` is given here,
+        /// one more than the table's last, and its row in `payment_lines` written after the
+        /// payments': its key, the line, refuses a second payment of a line.
         async fn insert_payment_rows(tx: &mut Held<'_>, rows: &[PaymentRow<'_>]) -> Result<()> {
-            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at", "id_key", "transfer"];
-            // The id's key only where the ids are found by it (see `PAYMENT_ID_KEYED`), and the
-            // pay transfer's `seq` only where the payment leads to it (see `TRANSFER_SEQ`): both
-            // are SQLite's, so either both columns or neither.
-            const _: () = assert!(PAYMENT_ID_KEYED == TRANSFER_SEQ);
-            let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 2] };
+            const COLUMNS: &[&str] = &["id", "line_id", "run_id", "amount", "paid_at", "agent", "method", "point_id", "proof", "recorded_at", "id_key", "transfer", "seq"];
+            // The id's key only where the ids are found by it (see `PAYMENT_ID_KEYED`), the pay
+            // transfer's `seq` only where the payment leads to it (see `TRANSFER_SEQ`), and the
+            // payment's own where `payment_lines` is written with it: all SQLite's, so all three
+            // columns or none.
+            const _: () = assert!(PAYMENT_ID_KEYED == TRANSFER_SEQ && TRANSFER_SEQ == LINE_ROWS_WRITTEN);
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let columns = if PAYMENT_ID_KEYED { COLUMNS } else { &COLUMNS[..COLUMNS.len() - 3] };
+            let mut last = 0i64;
+            if LINE_ROWS_WRITTEN {
+                scan(tx, "SELECT COALESCE(MAX(seq), 0) FROM payments", &[], |r| {
+                    last = r.int(0);
+                    Ok(())
+                })
+                .await?;
+            }
+            let mut seq = last;
             insert_rows(tx, "payments", columns, rows, |r, b| {
                 b.row_text(&r.p.id)
                     .int(r.p.line_id)
@@ -208,10 +229,20 @@ macro_rules! shared_payments {
                     .row_text(&r.facts.proof)
                     .row_text(r.at);
                 if PAYMENT_ID_KEYED {
-                    b.int(r.facts.id_key).opt_int(r.transfer);
+                    seq += 1;
+                    b.int(r.facts.id_key).opt_int(r.transfer).int(seq);
                 }
             })
-            .await
+            .await?;
+            if LINE_ROWS_WRITTEN {
+                let mut seq = last;
+                insert_rows(tx, "payment_lines", &["line_id", "amount", "payment", "transfer"], rows, |r, b| {
+                    seq += 1;
+                    b.int(r.p.line_id).int(r.p.amount.get()).int(seq).opt_int(r.transfer);
+                })
+                .await?;
+            }
+            Ok(())
         }
 
         fn parse_point(r: &Reader<'_>) -> Result<(i64, PointFacts)> {
@@ -471,6 +502,9 @@ macro_rules! shared_payments {
             groups: std::sync::Arc<Vec<PaymentGroup>>,
             /// Payments already recorded under the transaction's ids, and their lines.
             by_id: HashMap<String, i64>,
+            /// The keys of the transaction's ids that payments under other ids hold (see
+            /// `PAYMENT_ID_KEYED`).
+            taken_keys: crate::IntSet<i64>,
             /// The flags those raised.
             already: HashMap<String, Vec<FlagKind>>,
             lines: IntMap<i64, PayLine>,
@@ -510,6 +544,8 @@ macro_rules! shared_payments {
                 // Accepted in this transaction: by id, the line and the flags' kinds; by line, the id.
                 let mut seen_ids: HashMap<&str, (i64, Vec<FlagKind>)> = HashMap::new();
                 let mut seen_lines: IntMap<i64, &str> = IntMap::default();
+                // The keys of the ids accepted in this transaction (see `PAYMENT_ID_KEYED`).
+                let mut seen_keys: crate::IntSet<i64> = crate::IntSet::default();
                 let mut sums = TransferSums::default();
                 // Each group's accepted payments and the flags they raised, for its journal note.
                 let mut per_group: Vec<(Vec<&NewPayment>, usize)> = vec![(Vec::new(), 0); groups.len()];
@@ -552,6 +588,13 @@ macro_rules! shared_payments {
                             } else {
                                 PaymentResult::Forbidden { id: p.id.clone(), line_id, reason: "this payment id was used for a line not within what you may pay".into() }
                             });
+                            continue;
+                        }
+                        // A new id: its key may not be another payment's (the unique index of
+                        // keys, migration 0016). 64 bits of SHA-256 do not meet by chance.
+                        let id_key = pmt::payment_id_key(&p.id);
+                        if PAYMENT_ID_KEYED && (self.taken_keys.contains(&id_key) || seen_keys.contains(&id_key)) {
+                            answers.push(refuse("id", format!("payment id '{}' cannot be told apart from another payment's id: send this payment again under another id", p.id)));
                             continue;
                         }
                         let Some(line) = self.lines.get(&p.line_id) else {
@@ -634,6 +677,9 @@ macro_rules! shared_payments {
                         answers.push(PaymentResult::Accepted { id: p.id.clone(), line_id: p.line_id, flags: kinds.clone() });
                         seen_ids.insert(p.id.as_str(), (p.line_id, kinds));
                         seen_lines.insert(p.line_id, p.id.as_str());
+                        if PAYMENT_ID_KEYED {
+                            seen_keys.insert(id_key);
+                        }
                         sums.add(&transfer)?;
                         per_group[gi].0.push(p);
                         per_group[gi].1 += flags.len();
@@ -649,7 +695,7 @@ macro_rules! shared_payments {
                             transfer,
                             flags,
                             proxy_key,
-                            facts: RowFacts::of(p)?,
+                            facts: RowFacts::with_key(p, id_key)?,
                         });
                         if pending.len() >= self.chunk && !emit(Ok(Step::Chunk(std::mem::replace(&mut pending, Vec::with_capacity(capacity))))) {
                             return Ok(None);
@@ -762,7 +808,8 @@ macro_rules! shared_payments {
                 // Every read and write below on the connection held once (see `Held`).
                 let mut held = hold(&mut tx).await?;
                 // Payments already recorded under these ids, and the lines they paid.
-                let by_id: HashMap<String, i64> = payments_by_id(&mut held, &ids, self.known_payment_ids()).await?.into_iter().collect();
+                let (by_id, taken_keys) = payments_by_id(&mut held, &ids, self.known_payment_ids()).await?;
+                let by_id: HashMap<String, i64> = by_id.into_iter().collect();
                 tracing::trace!(elapsed = ?started.elapsed(), "payments: read by id");
                 wanted_lines.extend(by_id.values().copied());
                 wanted_lines.sort_unstable();
@@ -877,6 +924,7 @@ macro_rules! shared_payments {
                 let decider = Decider {
                     groups: std::sync::Arc::clone(&groups),
                     by_id,
+                    taken_keys,
                     already,
                     lines,
                     paid,

@@ -728,7 +728,7 @@ async fn hold(conn: &mut impl Raw) -> crate::Result<Held<'_>> {
 /// with the default `ABORT`. What `ABORT` adds, undoing the one statement and going on, nothing
 /// here uses, and SQLite paid for it with a statement journal: a copy of each page a statement
 /// with triggers first changes (a payment's, a transfer's), taken before the change, in every
-/// statement. Migration 0013 has the payments' trigger raise `FAIL` for the same reason.
+/// statement. (Migration 0016 then took the payments' and transfers' triggers away.)
 async fn insert_rows<T>(
     tx: &mut impl Raw,
     table: &str,
@@ -834,6 +834,9 @@ const PAYMENT_ID_KEYED: bool = true;
 /// a payment keeps the `seq` of its pay transfer, through which a line's pay transfer is found
 /// (migration 0015).
 const TRANSFER_SEQ: bool = true;
+/// `payment_lines` and `transfer_line_rows` are tables the store writes itself, a payment's and
+/// a transfer's rows with them, in the same transaction (migration 0016: no triggers).
+const LINE_ROWS_WRITTEN: bool = true;
 /// A month's pay transfers for the three-way match, `$1` the month: line and amount, in the
 /// order they were made (from the index `transfers_pay`, migration 0015); the match sorts them.
 const PAY_TRANSFER_FACTS: &str = "SELECT line_id, amount FROM transfers WHERE period = $1 AND kind = 'pay' AND line_id IS NOT NULL";
@@ -883,14 +886,15 @@ async fn payments_written(
     Ok(())
 }
 
-/// The payments recorded under `ids`, as (id, line): found by the ids' keys, then the ids
-/// compared (two ids may share a key). With the writer's set of recorded keys (`known`), only the
+/// The payments recorded under `ids`, as (id, line), and the keys of `ids` that payments under
+/// other ids hold: found by the ids' keys, then the ids compared (an id whose key is taken is
+/// refused: migration 0016). With the writer's set of recorded keys (`known`), only the
 /// keys it holds are looked up; the set is read whole first when it is not and the ids are many.
 async fn payments_by_id(
     conn: &mut impl Raw,
     ids: &[String],
     known: &std::sync::Mutex<crate::known_ids::KnownIds>,
-) -> crate::Result<Vec<(String, i64)>> {
+) -> crate::Result<(Vec<(String, i64)>, crate::IntSet<i64>)> {
     use crate::known_ids::{READ_WHOLE_FROM, locked};
     let mut keys: Vec<i64> = ids
         .iter()
@@ -923,20 +927,26 @@ async fn payments_by_id(
         keys.retain(|k| known.may_hold(*k));
     }
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     }
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let found = lookup_ids(
         conn,
-        "SELECT id, line_id FROM payments WHERE id_key",
+        "SELECT id, line_id, id_key FROM payments WHERE id_key",
         &keys,
-        |r| Ok((r.text(0), r.int(1))),
+        |r| Ok((r.text(0), r.int(1), r.int(2))),
     )
     .await?;
-    Ok(found
-        .into_iter()
-        .filter(|(id, _)| wanted.contains(id.as_str()))
-        .collect())
+    let mut taken = crate::IntSet::default();
+    let mut recorded = Vec::new();
+    for (id, line, key) in found {
+        if wanted.contains(id.as_str()) {
+            recorded.push((id, line));
+        } else {
+            taken.insert(key);
+        }
+    }
+    Ok((recorded, taken))
 }
 
 /// Gives the payments recorded before migration 0012 the keys of their ids (SQLite computes no
@@ -1090,8 +1100,8 @@ mod tests {
     }
 
     /// A database written before migration 0012 keeps its payments: each gets the key of its id
-    /// (here in batches of 2), and is found by it; its line leads to it; its id stays its own,
-    /// also against another id of the same key.
+    /// (here in batches of 2), and is found by it; its line leads to it; no other id takes its
+    /// key, and an id whose key another id holds is found to be taken.
     #[tokio::test]
     async fn payments_from_before_their_ids_were_keyed_are_found_by_their_ids() {
         use chitra_core::payment::payment_id_key;
@@ -1156,14 +1166,27 @@ mod tests {
                 .bind(line)
                 .execute(&store.pool)
         };
-        // Another id under An's key (as two ids may hash alike): recorded, and told apart.
+        // Another id under An's key (as two ids might hash alike): refused, as is An's id again.
+        for (id, line) in [
+            ("tam:dung", 2_021_061_000_004),
+            ("tam:an", 2_021_061_000_009),
+        ] {
+            let again = insert(id, Some(payment_id_key("tam:an")), line).await;
+            assert!(
+                again.is_err_and(|e| e
+                    .to_string()
+                    .contains("UNIQUE constraint failed: payments.id_key")),
+                "{id}"
+            );
+        }
+        // Em's key held by another id: looking Em up finds no payment of Em's, and the key taken.
         insert(
-            "tam:dung",
-            Some(payment_id_key("tam:an")),
-            2_021_061_000_004,
+            "tam:khac",
+            Some(payment_id_key("tam:em")),
+            2_021_061_000_005,
         )
         .await
-        .expect("another id of the same key");
+        .expect("another id under Em's key");
         let lookup = |ids: &[&str]| {
             let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
             let writer = store.writer.clone();
@@ -1177,30 +1200,14 @@ mod tests {
                     .expect("looked up")
             }
         };
+        let (found, taken) = lookup(&["tam:an"]).await;
+        assert_eq!(found, [("tam:an".to_owned(), 2_021_061_000_001)]);
+        assert!(taken.is_empty());
+        let (found, taken) = lookup(&["tam:binh", "tam:em", "tam:giang"]).await;
+        assert_eq!(found, [("tam:binh".to_owned(), 2_021_061_000_002)]);
         assert_eq!(
-            lookup(&["tam:an"]).await,
-            [("tam:an".to_owned(), 2_021_061_000_001)]
-        );
-        assert_eq!(
-            lookup(&["tam:binh", "tam:em"]).await,
-            [("tam:binh".to_owned(), 2_021_061_000_002)]
-        );
-        // An id already used cannot be recorded again, whatever its line; nor without its key.
-        for (id, key) in [
-            ("tam:an", payment_id_key("tam:an")),
-            ("tam:dung", payment_id_key("tam:an")),
-        ] {
-            let again = insert(id, Some(key), 2_021_061_000_009).await;
-            assert!(
-                again.is_err_and(|e| e
-                    .to_string()
-                    .contains("UNIQUE constraint failed: payments.id")),
-                "{id}"
-            );
-        }
-        let keyless = insert("tam:em", None, 2_021_061_000_005).await;
-        assert!(
-            keyless.is_err_and(|e| e.to_string().contains("a payment needs the key of its id"))
+            taken.into_iter().collect::<Vec<_>>(),
+            [payment_id_key("tam:em")]
         );
         store.close().await;
         drop(store);
@@ -1301,10 +1308,10 @@ mod tests {
     }
 
     /// Rows go in by `INSERT OR FAIL` (no statement journal): a row that fails leaves the rows
-    /// before it in the transaction, and may leave part of itself, so the write that sees the
-    /// error must end in a rollback of everything, and does — for a second payment of the same
-    /// line (the key of `payment_lines`, written by a trigger after the payment's row) and for
-    /// a payment id used twice (the trigger before the row, which raises FAIL) alike.
+    /// before it in the transaction, so the write that sees the error must end in a rollback of
+    /// everything, and does — for a second payment of the same line (the key of `payment_lines`,
+    /// written after the payments' rows) and for a payment id used twice (the unique index of
+    /// the ids' keys) alike.
     #[tokio::test]
     async fn a_row_that_fails_ends_its_write_and_leaves_nothing() {
         use chitra_core::payment::payment_id_key;
@@ -1313,6 +1320,7 @@ mod tests {
             .await
             .expect("create");
         let columns = [
+            "seq",
             "id",
             "id_key",
             "line_id",
@@ -1336,29 +1344,34 @@ mod tests {
         for (rows, error, left) in [
             (
                 [
-                    ("tam:an", 2_021_061_000_001_i64),
-                    ("tam:binh", 2_021_061_000_002),
-                    ("tam:cuc", 2_021_061_000_001),
+                    (1, "tam:an", 2_021_061_000_001_i64),
+                    (2, "tam:binh", 2_021_061_000_002),
+                    (3, "tam:cuc", 2_021_061_000_001),
                 ],
                 "UNIQUE constraint failed: payment_lines.line_id",
-                // The third payment's row too: its line's row failed after it, in its trigger.
+                // The payments' rows all went in; their lines' rows failed after them.
                 3,
             ),
             (
                 [
-                    ("tam:an", 2_021_061_000_001),
-                    ("tam:binh", 2_021_061_000_002),
-                    ("tam:an", 2_021_061_000_003),
+                    (1, "tam:an", 2_021_061_000_001),
+                    (2, "tam:binh", 2_021_061_000_002),
+                    (3, "tam:an", 2_021_061_000_003),
                 ],
-                "UNIQUE constraint failed: payments.id",
-                // The trigger before the row failed: nothing of the third.
+                "UNIQUE constraint failed: payments.id_key",
+                // Nothing of the third.
                 2,
             ),
         ] {
             let (mut tx, _) = store.begin_write().await.expect("begun");
-            let failed =
-                super::insert_rows(&mut tx, "payments", &columns, &rows, |(id, line), b| {
-                    b.text(id)
+            let mut failed = super::insert_rows(
+                &mut tx,
+                "payments",
+                &columns,
+                &rows,
+                |(seq, id, line), b| {
+                    b.int(*seq)
+                        .text(id)
                         .int(payment_id_key(id))
                         .int(*line)
                         .int(1)
@@ -1368,8 +1381,21 @@ mod tests {
                         .code("point")
                         .text("{}")
                         .text("2021-06-05T09:00:00+07:00");
-                })
+                },
+            )
+            .await;
+            if failed.is_ok() {
+                failed = super::insert_rows(
+                    &mut tx,
+                    "payment_lines",
+                    &["line_id", "amount", "payment"],
+                    &rows,
+                    |(seq, _, line), b| {
+                        b.int(*line).int(270_000).int(*seq);
+                    },
+                )
                 .await;
+            }
             assert!(
                 failed
                     .as_ref()

@@ -225,6 +225,7 @@ conformance!(
     payments_recorded_by_another_writer_are_found_by_their_ids_and_lines,
     payments_decided_beside_the_writer_find_another_writers,
     a_second_pay_transfer_of_a_line_is_refused_or_listed,
+    an_id_whose_key_another_payment_holds_is_refused,
 );
 
 fn change() -> Change {
@@ -3585,4 +3586,88 @@ fn assert_first_result(answers: &[Vec<PaymentResult>], payment: &str) {
         "{:?}",
         answers[0][0]
     );
+}
+
+/// On SQLite a payment's id is found by its 64-bit key, and no two payments share one (migration
+/// 0016): a new id whose key another payment's id already holds is refused, naming `id`, and the
+/// rest of its transaction is recorded. Such ids do not meet by chance, so the other payments are
+/// written here straight into the table (for no line). PostgreSQL finds ids by their text: the
+/// same payments are recorded.
+async fn an_id_whose_key_another_payment_holds_is_refused(h: &Harness) {
+    use chitra_core::payment::payment_id_key;
+    let s = &*h.store;
+    let m = paying_month(s, None).await;
+    let nine = "2021-06-05T09:00:00+07:00";
+    let sqlite = matches!(h.raw, Raw::Sqlite(_));
+    if sqlite {
+        for (other, of) in [("tam:khac", "tam:an"), ("tam:khac-2", "tam:cuc")] {
+            h.raw
+                .exec(&format!(
+                    "INSERT INTO payments (id, id_key, line_id, run_id, amount, paid_at, agent, method, proof, recorded_at) \
+                     VALUES ('{other}', {}, 999, 1, 270000, 'x', 'agent.tam', 'point', '{{}}', 'x')",
+                    payment_id_key(of)
+                ))
+                .await;
+        }
+    }
+    let an = payment(&m, "tam:an", "An", m.own("An"), nine);
+    let binh = payment(&m, "tam:binh", "Bình", m.own("Bình"), nine);
+    let answers = s
+        .record_payment_groups(&[group("agent.tam", Within::Anywhere, vec![an, binh])])
+        .await
+        .unwrap();
+    if sqlite {
+        assert!(
+            matches!(&answers[0][0], PaymentResult::Refused { id, field, reason } if id == "tam:an" && field == "id" && reason.contains("another id")),
+            "{:?}",
+            answers[0][0]
+        );
+    } else {
+        assert!(
+            matches!(answers[0][0], PaymentResult::Accepted { .. }),
+            "{:?}",
+            answers[0][0]
+        );
+    }
+    assert!(
+        matches!(answers[0][1], PaymentResult::Accepted { .. }),
+        "{:?}",
+        answers[0][1]
+    );
+    // With enough ids for the writer to read every key recorded (`known_ids`): the same.
+    let cuc = padded_send(s, payment(&m, "tam:cuc", "Cúc", m.own("Cúc"), nine), "p").await;
+    if sqlite {
+        assert!(
+            matches!(&cuc[0][0], PaymentResult::Refused { field, .. } if field == "id"),
+            "{:?}",
+            cuc[0][0]
+        );
+        // Sent again under another id: recorded.
+        for (id, name) in [("tam:an-2", "An"), ("tam:cuc-2", "Cúc")] {
+            let again = s
+                .record_payment_groups(&[group(
+                    "agent.tam",
+                    Within::Anywhere,
+                    vec![payment(&m, id, name, m.own(name), nine)],
+                )])
+                .await
+                .unwrap();
+            assert!(
+                matches!(again[0][0], PaymentResult::Accepted { .. }),
+                "{:?}",
+                again[0][0]
+            );
+        }
+    } else {
+        assert!(
+            matches!(cuc[0][0], PaymentResult::Accepted { .. }),
+            "{:?}",
+            cuc[0][0]
+        );
+    }
+    let recorded = h
+        .raw
+        .scalar("SELECT COUNT(*) FROM payments WHERE line_id <> 999")
+        .await;
+    assert_eq!(recorded, 3);
 }
