@@ -3592,6 +3592,14 @@ fn assert_conflict(answers: &[Vec<PaymentResult>], payment: &str) {
     );
 }
 
+/// A payment was recorded.
+fn assert_accepted(answer: &PaymentResult) {
+    assert!(
+        matches!(answer, PaymentResult::Accepted { .. }),
+        "{answer:?}"
+    );
+}
+
 /// The first payment of the first group was recorded before: its first result is given again.
 fn assert_first_result(answers: &[Vec<PaymentResult>], payment: &str) {
     assert!(
@@ -3636,17 +3644,9 @@ async fn an_id_whose_key_another_payment_holds_is_refused(h: &Harness) {
             answers[0][0]
         );
     } else {
-        assert!(
-            matches!(answers[0][0], PaymentResult::Accepted { .. }),
-            "{:?}",
-            answers[0][0]
-        );
+        assert_accepted(&answers[0][0]);
     }
-    assert!(
-        matches!(answers[0][1], PaymentResult::Accepted { .. }),
-        "{:?}",
-        answers[0][1]
-    );
+    assert_accepted(&answers[0][1]);
     // With enough ids for the writer to read every key recorded (`known_ids`): the same.
     let cuc = padded_send(s, payment(&m, "tam:cuc", "Cúc", m.own("Cúc"), nine), "p").await;
     if sqlite {
@@ -3665,18 +3665,10 @@ async fn an_id_whose_key_another_payment_holds_is_refused(h: &Harness) {
                 )])
                 .await
                 .unwrap();
-            assert!(
-                matches!(again[0][0], PaymentResult::Accepted { .. }),
-                "{:?}",
-                again[0][0]
-            );
+            assert_accepted(&again[0][0]);
         }
     } else {
-        assert!(
-            matches!(cuc[0][0], PaymentResult::Accepted { .. }),
-            "{:?}",
-            cuc[0][0]
-        );
+        assert_accepted(&cuc[0][0]);
     }
     let recorded = h
         .raw
