@@ -1478,6 +1478,32 @@ mod tests {
         assert_eq!(level, 1, "NORMAL");
     }
 
+    /// The bundled SQLite is compiled as `.cargo/config.toml` says: no count of its memory
+    /// behind a lock on every allocation, and each connection with a page cache of its own
+    /// rather than one shared by all under a lock (BENCHMARKS.md, "SQLite compiled for one
+    /// writer"). Built without those settings, this fails.
+    #[tokio::test]
+    async fn sqlite_is_compiled_without_shared_page_cache_or_memory_counts() {
+        use sqlx::ConnectOptions as _;
+        let mut conn = super::SqliteConnectOptions::new()
+            .filename(":memory:")
+            .connect()
+            .await
+            .expect("connect");
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&mut conn)
+            .await
+            .expect("compile options");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "memory counted: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "one page cache shared by every connection: {options:?}"
+        );
+    }
+
     #[test]
     fn a_checkpoint_asks_and_the_writer_takes_once() {
         let c = CatchUp::default();
