@@ -159,6 +159,11 @@ pub struct BenchHttp {
     /// answers, with latencies that queue behind each other.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: Option<u32>,
+    /// Send the single payments while the batches are being sent, not after them: agents paying at
+    /// their counters while tablets sync. Their latencies then count their wait behind the
+    /// tablets' transactions. Give `--seconds` shorter than the batches take.
+    #[arg(long)]
+    pub together: bool,
 }
 
 #[derive(Args, Debug)]

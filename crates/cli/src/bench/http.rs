@@ -8,6 +8,9 @@
 //!   R requests a second, each taking a line at random (a line drawn twice is paid once and
 //!   answered again), its latencies corrected for coordinated omission. Without the tool on the
 //!   PATH this part is skipped, and says so.
+//! - with `--together`, the single payments are sent while the batches are: agents at their
+//!   counters while tablets sync, each single payment's latency then counting its wait behind
+//!   the tablets' transactions.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -34,6 +37,8 @@ pub struct HttpBench {
     pub single: Option<SingleFigures>,
     /// Why the single-payment part did not run, when it did not.
     pub single_skipped: Option<String>,
+    /// The single payments were sent while the batches were (`--together`).
+    pub together: bool,
     pub peak_memory_mib: Option<f64>,
 }
 
@@ -236,88 +241,24 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         batch: None,
         single: None,
         single_skipped: None,
+        together: false,
         peak_memory_mib: None,
     };
 
-    // The batch endpoint: `--clients` clients each sending their share in batches.
-    if !for_batches.is_empty() {
-        let mut bodies = Vec::new();
-        for chunk in for_batches.chunks(args.batch) {
-            let payments = chunk
-                .iter()
-                .map(|l| Ok(body(l, &citizen(l)?, "batch")))
-                .collect::<Result<Vec<_>, Failure>>()?;
-            bodies.push(
-                serde_json::to_vec(&serde_json::json!({ "payments": payments }))
-                    .map_err(|e| Failure::Other(e.to_string()))?,
-            );
-        }
-        let requests = bodies.len();
-        let clients = args.clients.max(1);
-        let mut shares: Vec<Vec<Vec<u8>>> = (0..clients).map(|_| Vec::new()).collect();
-        for (i, b) in bodies.into_iter().enumerate() {
-            shares[i % clients].push(b);
-        }
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for share in shares {
-            let (http, base, token) = (http.clone(), base.clone(), token.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut accepted = 0usize;
-                let mut waited = Vec::new();
-                for b in share {
-                    let sent = Instant::now();
-                    let r: serde_json::Value = http
-                        .post(format!("{base}/api/v1/payments/batch"))
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .body(b)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .json()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    waited.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    accepted += r["results"]
-                        .as_array()
-                        .map(|a| a.iter().filter(|x| x["result"] == "accepted").count())
-                        .unwrap_or(0);
-                }
-                Ok::<(usize, Vec<f64>), String>((accepted, waited))
-            }));
-        }
-        let mut accepted = 0;
-        let mut waited = Vec::new();
-        for task in tasks {
-            let (n, w) = task
-                .await
-                .map_err(|e| Failure::Other(e.to_string()))?
-                .map_err(Failure::Other)?;
-            accepted += n;
-            waited.extend(w);
-        }
-        waited.sort_by(f64::total_cmp);
-        let elapsed = t.elapsed();
-        if accepted != for_batches.len() {
-            return Err(Failure::Other(format!(
-                "{accepted} of {} batch payments were accepted",
-                for_batches.len()
-            )));
-        }
-        report.batch = Some(BatchFigures {
-            payments: accepted,
-            requests,
-            clients,
-            seconds: elapsed.as_secs_f64(),
-            payments_per_second: per_second(accepted, elapsed),
-            answer_p50_ms: percentile(&waited, 0.50),
-            answer_p99_ms: percentile(&waited, 0.99),
-            answer_max_ms: waited.last().copied().unwrap_or(0.0),
-        });
+    // The batch endpoint's bodies: `--clients` clients each sending their share in batches.
+    let mut bodies = Vec::new();
+    for chunk in for_batches.chunks(args.batch) {
+        let payments = chunk
+            .iter()
+            .map(|l| Ok(body(l, &citizen(l)?, "batch")))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        bodies.push(
+            serde_json::to_vec(&serde_json::json!({ "payments": payments }))
+                .map_err(|e| Failure::Other(e.to_string()))?,
+        );
     }
 
-    // Single payments, sent by wrk, or by oha at a set rate.
+    // Single payments, sent by wrk, or by oha at a set rate: their bodies in a file.
     let (tool, install) = match args.rate {
         Some(_) => ("oha", "cargo install --locked oha"),
         None => ("wrk", "Debian package `wrk`"),
@@ -326,14 +267,16 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         .arg("--version")
         .output()
         .is_ok();
-    if !tool_here {
+    let dir = tempfile_dir()?;
+    let script = dir.join("pay.lua");
+    let lines = dir.join("payments.jsonl");
+    let singles_sent = if !tool_here {
         report.single_skipped = Some(format!("{tool} is not installed ({install})"));
+        false
     } else if rest.is_empty() {
         report.single_skipped = Some("no lines left to pay".into());
+        false
     } else {
-        let dir = tempfile_dir()?;
-        let script = dir.join("pay.lua");
-        let lines = dir.join("payments.jsonl");
         std::fs::write(&script, WRK_SCRIPT).map_err(|e| Failure::Other(e.to_string()))?;
         let file = std::fs::File::create(&lines).map_err(|e| Failure::Other(e.to_string()))?;
         let mut f = std::io::BufWriter::new(file);
@@ -342,21 +285,117 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
                 .map_err(|e| Failure::Other(e.to_string()))?;
         }
         f.flush().map_err(|e| Failure::Other(e.to_string()))?;
-        drop(f);
-        // Payments of the month before the single payments: those after, less these, are theirs.
-        let month = chitra_core::Period::new(MONTH.0, MONTH.1)?;
-        let before = store.reconcile(month).await?.payments;
-        let single = match args.rate {
+        true
+    };
+    let singles = || async {
+        if !singles_sent {
+            return Ok(None);
+        }
+        match args.rate {
             Some(rate) => oha(&args, rate, &base, &token, &lines).await,
             None => wrk(&args, &script, &base, &token, &lines).await,
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut single = single?;
-        single.accepted_by_the_store = store.reconcile(month).await?.payments - before;
+        }
+        .map(Some)
+    };
+    let batches = || send_batches(&http, &base, &token, &bodies, args.clients.max(1));
+
+    // Payments of the month before the single payments: those after, less these and the
+    // batches' sent beside them, are theirs.
+    let month = chitra_core::Period::new(MONTH.0, MONTH.1)?;
+    let (batch, single, before) = if args.together {
+        let before = store.reconcile(month).await?.payments;
+        let (batch, single) = tokio::join!(batches(), singles());
+        (batch, single, before)
+    } else {
+        let batch = batches().await;
+        let before = store.reconcile(month).await?.payments;
+        (batch, singles().await, before)
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    let (accepted, waited, elapsed) = batch?;
+    if accepted != for_batches.len() {
+        return Err(Failure::Other(format!(
+            "{accepted} of {} batch payments were accepted",
+            for_batches.len()
+        )));
+    }
+    if accepted > 0 {
+        report.batch = Some(BatchFigures {
+            payments: accepted,
+            requests: bodies.len(),
+            clients: args.clients.max(1),
+            seconds: elapsed.as_secs_f64(),
+            payments_per_second: per_second(accepted, elapsed),
+            answer_p50_ms: percentile(&waited, 0.50),
+            answer_p99_ms: percentile(&waited, 0.99),
+            answer_max_ms: waited.last().copied().unwrap_or(0.0),
+        });
+    }
+    if let Some(mut single) = single? {
+        let during = if args.together { accepted as i64 } else { 0 };
+        single.accepted_by_the_store = store.reconcile(month).await?.payments - before - during;
         report.single = Some(single);
     }
+    report.together = args.together;
     report.peak_memory_mib = peak_mib();
     emit_report(g, &args, &report)
+}
+
+/// Sends `bodies` through the batch endpoint from `clients` clients, each waiting for its answer
+/// before it sends again. Returns the payments accepted, each request's wait in milliseconds
+/// (sorted), and the time from the first request sent to the last answer.
+async fn send_batches(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    bodies: &[Vec<u8>],
+    clients: usize,
+) -> Result<(usize, Vec<f64>, std::time::Duration), Failure> {
+    let mut shares: Vec<Vec<Vec<u8>>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, b) in bodies.iter().enumerate() {
+        shares[i % clients].push(b.clone());
+    }
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for share in shares.into_iter().filter(|s| !s.is_empty()) {
+        let (http, base, token) = (http.clone(), base.to_owned(), token.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = 0usize;
+            let mut waited = Vec::new();
+            for b in share {
+                let sent = Instant::now();
+                let r: serde_json::Value = http
+                    .post(format!("{base}/api/v1/payments/batch"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                waited.push(sent.elapsed().as_secs_f64() * 1000.0);
+                accepted += r["results"]
+                    .as_array()
+                    .map(|a| a.iter().filter(|x| x["result"] == "accepted").count())
+                    .unwrap_or(0);
+            }
+            Ok::<(usize, Vec<f64>), String>((accepted, waited))
+        }));
+    }
+    let mut accepted = 0;
+    let mut waited = Vec::new();
+    for task in tasks {
+        let (n, w) = task
+            .await
+            .map_err(|e| Failure::Other(e.to_string()))?
+            .map_err(Failure::Other)?;
+        accepted += n;
+        waited.extend(w);
+    }
+    waited.sort_by(f64::total_cmp);
+    Ok((accepted, waited, t.elapsed()))
 }
 
 /// oha's JSON report, as far as it is read here (latencies in seconds).
@@ -539,7 +578,12 @@ fn emit_report(g: &Global, args: &BenchHttp, report: &HttpBench) -> Outcome {
                 .map(|r| format!(" sent at {r}/s,"))
                 .unwrap_or_default();
             pairs.push((
-                if s.tool == "oha" { "single payments (oha)" } else { "single payments (wrk)" },
+                match (s.tool.as_str(), report.together) {
+                    ("oha", false) => "single payments (oha)",
+                    ("oha", true) => "single payments (oha), during the batches",
+                    (_, false) => "single payments (wrk)",
+                    (_, true) => "single payments (wrk), during the batches",
+                },
                 format!(
                     "{} requests in {} s over {} connections,{offered} {:.0} requests/s; p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms; non-2xx {}, unanswered {}; {} payments recorded{}",
                     s.requests,
@@ -623,6 +667,7 @@ mod tests {
             connections: 32,
             seconds: 10,
             rate: Some(5000),
+            together: false,
         };
         let f = report.figures(&args, 5000);
         assert_eq!((f.requests, f.non_2xx, f.failed), (49_010, 9, 1));
