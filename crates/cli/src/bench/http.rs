@@ -297,7 +297,8 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         }
         .map(Some)
     };
-    let batches = || send_batches(&http, &base, &token, &bodies, args.clients.max(1));
+    let requests = bodies.len();
+    let batches = || send_batches(&http, &base, &token, bodies, args.clients.max(1));
 
     // Payments of the month before the single payments: those after, less these and the
     // batches' sent beside them, are theirs.
@@ -322,7 +323,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
     if accepted > 0 {
         report.batch = Some(BatchFigures {
             payments: accepted,
-            requests: bodies.len(),
+            requests,
             clients: args.clients.max(1),
             seconds: elapsed.as_secs_f64(),
             payments_per_second: per_second(accepted, elapsed),
@@ -348,12 +349,12 @@ async fn send_batches(
     http: &reqwest::Client,
     base: &str,
     token: &str,
-    bodies: &[Vec<u8>],
+    bodies: Vec<Vec<u8>>,
     clients: usize,
 ) -> Result<(usize, Vec<f64>, std::time::Duration), Failure> {
     let mut shares: Vec<Vec<Vec<u8>>> = (0..clients).map(|_| Vec::new()).collect();
-    for (i, b) in bodies.iter().enumerate() {
-        shares[i % clients].push(b.clone());
+    for (i, b) in bodies.into_iter().enumerate() {
+        shares[i % clients].push(b);
     }
     let t = Instant::now();
     let mut tasks = Vec::new();
