@@ -153,9 +153,7 @@ fn take_next<T>(
         let take = if small(&t) {
             total < MAX_PAYMENTS_PER_COMMIT
         } else {
-            let take = !large_left
-                && total < MAX_PAYMENTS_PER_COMMIT
-                && (large < large_limit || (large == 0 && !ahead));
+            let take = !large_left && total < MAX_PAYMENTS_PER_COMMIT && large < large_limit;
             large_left |= !take;
             if take {
                 large += n;
