@@ -241,7 +241,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         batch: None,
         single: None,
         single_skipped: None,
-        together: false,
+        together: args.together,
         peak_memory_mib: None,
     };
 
@@ -297,8 +297,8 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         }
         .map(Some)
     };
-    let requests = bodies.len();
-    let batches = || send_batches(&http, &base, &token, bodies, args.clients.max(1));
+    let (requests, clients) = (bodies.len(), args.clients.max(1));
+    let batches = || send_batches(&http, &base, &token, bodies, clients);
 
     // Payments of the month before the single payments: those after, less these and the
     // batches' sent beside them, are theirs.
@@ -324,7 +324,7 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         report.batch = Some(BatchFigures {
             payments: accepted,
             requests,
-            clients: args.clients.max(1),
+            clients,
             seconds: elapsed.as_secs_f64(),
             payments_per_second: per_second(accepted, elapsed),
             answer_p50_ms: percentile(&waited, 0.50),
@@ -337,7 +337,6 @@ pub async fn run(g: &Global, args: BenchHttp) -> Outcome {
         single.accepted_by_the_store = store.reconcile(month).await?.payments - before - during;
         report.single = Some(single);
     }
-    report.together = args.together;
     report.peak_memory_mib = peak_mib();
     emit_report(g, &args, &report)
 }
