@@ -429,6 +429,58 @@ pub fn generate<'p>(
     Ok(())
 }
 
+/// One office's part of a month computed with others: the register, the indexes of the persons
+/// it pays there (ascending, so in id order) and what its payroll is computed from.
+pub struct OfficePart<'a> {
+    pub register: &'a Register,
+    pub persons: &'a [u32],
+    pub generation: Generation<'a>,
+}
+
+/// The lines of several offices for the persons at register indexes `lo..hi`, each with its
+/// office's position in `offices`, in line id order; where two offices pay the same person, the
+/// one given first comes first. Walking the register in consecutive ranges gives a month's lines
+/// in id order, a range at a time, so that they can be written while the next range is computed.
+pub fn generate_between(
+    engine: &Engine<'_>,
+    offices: &[OfficePart<'_>],
+    lo: u32,
+    hi: u32,
+    out: &mut Vec<(u32, Line)>,
+) -> Result<(), Overflow> {
+    let start = out.len();
+    let mut lines = Vec::new();
+    for (r, office) in offices.iter().enumerate() {
+        let from = office.persons.partition_point(|&i| i < lo);
+        let to = office.persons.partition_point(|&i| i < hi);
+        let persons = &office.persons[from..to];
+        let register = office.register;
+        let id_of = |i: Option<&u32>| {
+            i.and_then(|&i| register.persons.get(i as usize))
+                .map(|p| p.id)
+        };
+        let (Some(first), Some(last)) = (id_of(persons.first()), id_of(persons.last())) else {
+            continue;
+        };
+        let g = &office.generation;
+        let previous = &g.previous[g.previous.partition_point(|p| p.beneficiary_id < first)
+            ..g.previous.partition_point(|p| p.beneficiary_id <= last)];
+        lines.clear();
+        generate(
+            engine,
+            register,
+            persons
+                .iter()
+                .filter_map(|&i| register.persons.get(i as usize)),
+            &Generation { previous, ..*g },
+            &mut lines,
+        )?;
+        out.extend(lines.drain(..).map(|l| (r as u32, l)));
+    }
+    out[start..].sort_by_key(|(r, l)| (l.id, *r));
+    Ok(())
+}
+
 fn line_of(
     register: &Register,
     p: &Person,
@@ -915,6 +967,96 @@ mod tests {
             point: None,
             bank: false,
             home_delivery: false,
+        }
+    }
+
+    /// A month computed range by range, for two offices that share a person, gives the lines of
+    /// each office computed whole, merged in id order, the office given first first.
+    #[test]
+    fn lines_computed_range_by_range_are_the_offices_lines_in_id_order() {
+        let rules = crate::rules::RuleBook::statutory().unwrap();
+        let engine = Engine::new(&rules);
+        let period = Period::parse("2025-08").unwrap();
+        let mut register = Register::default();
+        for id in 1..=20 {
+            let i = register.push_person(Person {
+                point: Some(1),
+                ..person(id * 3)
+            });
+            register.set_spells(
+                i,
+                &[CSpell::new(
+                    Period::parse("2015-03").unwrap(),
+                    "28756",
+                    None,
+                )],
+            );
+        }
+        // Office 0 pays the even indexes, office 1 the odd ones and index 4 too; each person
+        // has money carried over from last month (a line is made for it), each a different sum.
+        let evens: Vec<u32> = (0..20).step_by(2).collect();
+        let odds: Vec<u32> = (1..20)
+            .step_by(2)
+            .chain([4])
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let previous: Vec<Previous> = (1..=20)
+            .map(|id| Previous {
+                beneficiary_id: id * 3,
+                status: LineStatus::Carried,
+                total: Dong(500_000 + id * 1_000),
+                recovery_left: Dong(0),
+                unpaid_streak: 1,
+            })
+            .collect();
+        let (owed, months) = (HashMap::new(), HashMap::new());
+        let generation = |previous| Generation {
+            period,
+            since: crate::calc::day_ix(period.prev().first_day()),
+            until: crate::calc::day_ix(period.first_day()),
+            previous,
+            returned_owed: &owed,
+            returned_months: &months,
+        };
+        let offices = [
+            OfficePart {
+                register: &register,
+                persons: &evens,
+                generation: generation(&previous),
+            },
+            OfficePart {
+                register: &register,
+                persons: &odds,
+                generation: generation(&previous),
+            },
+        ];
+        let mut whole = Vec::new();
+        for (r, office) in offices.iter().enumerate() {
+            let mut lines = Vec::new();
+            let persons = office
+                .persons
+                .iter()
+                .map(|&i| &register.persons[i as usize]);
+            generate(&engine, &register, persons, &office.generation, &mut lines).unwrap();
+            whole.extend(lines.into_iter().map(|l| (r as u32, l)));
+        }
+        whole.sort_by_key(|(r, l)| (l.id, *r));
+        assert_eq!(whole.len(), 21, "a line for each office's person");
+        assert!(
+            whole
+                .iter()
+                .all(|(_, l)| l.carried == Dong(500_000 + l.beneficiary_id / 3 * 1_000)),
+            "each line carries its own person's money"
+        );
+        for step in [1, 3, 7, 20, 64] {
+            let mut ranged = Vec::new();
+            let mut lo = 0;
+            while lo < 20 {
+                generate_between(&engine, &offices, lo, lo + step, &mut ranged).unwrap();
+                lo += step;
+            }
+            assert_eq!(ranged, whole, "ranges of {step}");
         }
     }
 
