@@ -933,18 +933,23 @@ macro_rules! shared_cycle {
                     .collect();
                 let end = prepared.iter().filter_map(|p| p.persons.last()).max().map_or(0, |&i| i + 1);
                 let mut lo = 0;
+                let mut busy = std::time::Duration::ZERO;
                 while lo < end {
                     let hi = lo.saturating_add(PERSONS_A_RANGE);
-                    let mut lines = Vec::new();
+                    // At most a line a person and office: allocated once, at that size.
+                    let mut lines = Vec::with_capacity(parts.iter().map(|p| p.persons.partition_point(|&i| i < hi) - p.persons.partition_point(|&i| i < lo)).sum());
+                    let t = std::time::Instant::now();
                     let made = pay::generate_between(&engine, &parts, lo, hi, &mut lines)
                         .map(|()| lines)
                         .map_err(|_| StoreError::invalid("total", "an amount is out of range"));
+                    busy += t.elapsed();
                     let failed = made.is_err();
                     if send.blocking_send(made).is_err() || failed {
                         return;
                     }
                     lo = hi;
                 }
+                tracing::debug!(?busy, "lines computed");
             });
             (receive, task)
         }
@@ -1030,6 +1035,8 @@ macro_rules! shared_cycle {
                 let mut next_run = next_id(&mut tx, "payroll_runs").await?;
                 let heads: Vec<(i64, Option<i64>, i64, chrono::NaiveDate, chrono::NaiveDate)> =
                     prepared.iter().map(|p| (p.office_id, p.run_id, p.contract_id, p.since, p.until)).collect();
+                // Each office's lines as written: at most one a person, allocated once at that size.
+                let mut lines_of: Vec<Vec<Line>> = prepared.iter().map(|p| Vec::with_capacity(p.persons.len())).collect();
                 let mut run_ids = Vec::with_capacity(heads.len());
                 for (_, existing, ..) in &heads {
                     let id = existing.unwrap_or_else(|| {
@@ -1072,9 +1079,10 @@ macro_rules! shared_cycle {
                     }
                     tracing::debug!(elapsed = ?started.elapsed(), "lines computed, those no longer due deleted");
                 }
-                let mut lines_of: Vec<Vec<Line>> = vec![Vec::new(); heads.len()];
                 let mut written = 0;
+                let mut waited = std::time::Duration::ZERO;
                 loop {
+                    let t = std::time::Instant::now();
                     let range = match waiting.pop_front() {
                         Some(range) => range,
                         None if again => break,
@@ -1083,6 +1091,7 @@ macro_rules! shared_cycle {
                             None => break,
                         },
                     };
+                    waited += t.elapsed();
                     let rows: Vec<(i64, &Line)> = range.iter().map(|(r, l)| (run_ids[*r as usize], l)).collect();
                     let refused = write_lines(&mut tx, &rows, &engine).await?;
                     written += rows.len();
@@ -1097,7 +1106,7 @@ macro_rules! shared_cycle {
                 // Every range sent: a computation that stopped short (it panicked) is an error,
                 // not a shorter month.
                 computing.await.map_err(|e| StoreError::corrupt(format!("the payroll's computation stopped: {e}")))?;
-                tracing::debug!(elapsed = ?started.elapsed(), lines = written, "lines computed and written");
+                tracing::debug!(elapsed = ?started.elapsed(), lines = written, ?waited, "lines computed and written");
                 let at = change.at_text();
                 let mut notes = Vec::with_capacity(heads.len());
                 let mut made = Vec::with_capacity(heads.len());
