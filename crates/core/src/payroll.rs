@@ -455,17 +455,19 @@ pub fn generate_between(
         let to = office.persons.partition_point(|&i| i < hi);
         let persons = &office.persons[from..to];
         let register = office.register;
-        let id_of = |i: Option<&u32>| {
-            i.and_then(|&i| register.persons.get(i as usize))
-                .map(|p| p.id)
-        };
-        let (Some(first), Some(last)) = (id_of(persons.first()), id_of(persons.last())) else {
+        let person = |&i: &u32| register.persons.get(i as usize);
+        let (Some(first), Some(last)) = (
+            persons.iter().find_map(person),
+            persons.iter().rev().find_map(person),
+        ) else {
             continue;
         };
+        let (first, last) = (first.id, last.id);
         let g = &office.generation;
         let previous = &g.previous[g.previous.partition_point(|p| p.beneficiary_id < first)
             ..g.previous.partition_point(|p| p.beneficiary_id <= last)];
         lines.clear();
+        lines.reserve(persons.len());
         generate(
             engine,
             register,

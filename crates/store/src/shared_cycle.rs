@@ -723,7 +723,7 @@ macro_rules! shared_cycle {
         }
 
         impl $Store {
-            /// An office's payroll of the month computed, inside `tx`, not yet written.
+            /// What an office's payroll of the month is computed from, read inside `tx`.
             async fn prepare_run(&self, tx: &mut Tx, change: &Change, office_id: i64, program: Program, period: Period) -> Result<Prepared> {
                 let today = change.date();
                 let rules = load_rules(&mut **tx).await?;
@@ -931,7 +931,7 @@ macro_rules! shared_cycle {
                         },
                     })
                     .collect();
-                let end = prepared.iter().filter_map(|p| p.persons.last()).max().map_or(0, |&i| i + 1);
+                let end = prepared.iter().filter_map(|p| p.persons.last()).max().map_or(0, |&i| i.saturating_add(1));
                 let mut lo = 0;
                 let mut busy = std::time::Duration::ZERO;
                 while lo < end {
@@ -944,7 +944,10 @@ macro_rules! shared_cycle {
                         .map_err(|_| StoreError::invalid("total", "an amount is out of range"));
                     busy += t.elapsed();
                     let failed = made.is_err();
-                    if send.blocking_send(made).is_err() || failed {
+                    // A range with no line (an office paying a few of a large register's persons)
+                    // is not sent: nothing to write.
+                    let empty = made.as_ref().is_ok_and(Vec::is_empty);
+                    if !empty && (send.blocking_send(made).is_err() || failed) {
                         return;
                     }
                     lo = hi;
