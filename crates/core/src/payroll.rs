@@ -448,12 +448,20 @@ pub fn generate_between(
     hi: u32,
     out: &mut Vec<(u32, Line)>,
 ) -> Result<(), Overflow> {
+    fn within(persons: &[u32], lo: u32, hi: u32) -> &[u32] {
+        &persons[persons.partition_point(|&i| i < lo)..persons.partition_point(|&i| i < hi)]
+    }
     let start = out.len();
+    // At most a line a person and office: `out` grows once, to that size.
+    out.reserve(
+        offices
+            .iter()
+            .map(|o| within(o.persons, lo, hi).len())
+            .sum(),
+    );
     let mut lines = Vec::new();
     for (r, office) in offices.iter().enumerate() {
-        let from = office.persons.partition_point(|&i| i < lo);
-        let to = office.persons.partition_point(|&i| i < hi);
-        let persons = &office.persons[from..to];
+        let persons = within(office.persons, lo, hi);
         let register = office.register;
         let person = |&i: &u32| register.persons.get(i as usize);
         let (Some(first), Some(last)) = (

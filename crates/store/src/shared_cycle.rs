@@ -871,11 +871,7 @@ macro_rules! shared_cycle {
                     returned_owed.insert(r.try_get::<i64, _>("beneficiary_id")?, Dong(r.try_get("returned_owed")?));
                 }
                 Ok(Prepared {
-                    office_id,
-                    run_id: existing.as_ref().map(|r| r.id),
-                    contract_id: contract.id,
-                    since,
-                    until,
+                    head: RunHead { office_id, run_id: existing.as_ref().map(|r| r.id), contract_id: contract.id, since, until },
                     register,
                     persons: indexes,
                     previous,
@@ -885,14 +881,20 @@ macro_rules! shared_cycle {
             }
         }
 
-        /// An office's payroll read, before it is computed and written.
-        struct Prepared {
+        /// What an office's run row is written from.
+        #[derive(Clone, Copy)]
+        struct RunHead {
             office_id: i64,
             /// The run, when the draft is generated again.
             run_id: Option<i64>,
             contract_id: i64,
             since: chrono::NaiveDate,
             until: chrono::NaiveDate,
+        }
+
+        /// An office's payroll read, before it is computed and written.
+        struct Prepared {
+            head: RunHead,
             register: Arc<Register>,
             /// The register indexes of those it pays, ascending.
             persons: Vec<u32>,
@@ -923,8 +925,8 @@ macro_rules! shared_cycle {
                         persons: &p.persons,
                         generation: Generation {
                             period,
-                            since: chitra_core::calc::day_ix(p.since),
-                            until: chitra_core::calc::day_ix(p.until),
+                            since: chitra_core::calc::day_ix(p.head.since),
+                            until: chitra_core::calc::day_ix(p.head.until),
                             previous: &p.previous,
                             returned_owed: &p.returned_owed,
                             returned_months: &p.returned_months,
@@ -936,8 +938,7 @@ macro_rules! shared_cycle {
                 let mut busy = std::time::Duration::ZERO;
                 while lo < end {
                     let hi = lo.saturating_add(PERSONS_A_RANGE);
-                    // At most a line a person and office: allocated once, at that size.
-                    let mut lines = Vec::with_capacity(parts.iter().map(|p| p.persons.partition_point(|&i| i < hi) - p.persons.partition_point(|&i| i < lo)).sum());
+                    let mut lines = Vec::new();
                     let t = std::time::Instant::now();
                     let made = pay::generate_between(&engine, &parts, lo, hi, &mut lines)
                         .map(|()| lines)
@@ -1036,14 +1037,13 @@ macro_rules! shared_cycle {
                 }
                 tracing::debug!(elapsed = ?started.elapsed(), "payrolls read");
                 let mut next_run = next_id(&mut tx, "payroll_runs").await?;
-                let heads: Vec<(i64, Option<i64>, i64, chrono::NaiveDate, chrono::NaiveDate)> =
-                    prepared.iter().map(|p| (p.office_id, p.run_id, p.contract_id, p.since, p.until)).collect();
+                let heads: Vec<RunHead> = prepared.iter().map(|p| p.head).collect();
                 // Each office's lines as written, counted and summed (the lines themselves are not
                 // kept: a month of 5,000,000 would hold 500 MB for three figures a run).
                 let mut sums: Vec<(usize, Dong, Dong)> = vec![(0, Dong::ZERO, Dong::ZERO); prepared.len()];
                 let mut run_ids = Vec::with_capacity(heads.len());
-                for (_, existing, ..) in &heads {
-                    let id = existing.unwrap_or_else(|| {
+                for h in &heads {
+                    let id = h.run_id.unwrap_or_else(|| {
                         next_run += 1;
                         next_run - 1
                     });
@@ -1061,7 +1061,7 @@ macro_rules! shared_cycle {
                 // line of another office given here before it takes left out (see
                 // `clear_draft_lines`); so its lines are all computed before any is written. Rows
                 // of other runs are never written over: the key refuses those lines.
-                let again = heads.iter().any(|h| h.1.is_some());
+                let again = heads.iter().any(|h| h.run_id.is_some());
                 let mut waiting = std::collections::VecDeque::new();
                 if again {
                     while let Some(range) = ranges.recv().await {
@@ -1071,14 +1071,14 @@ macro_rules! shared_cycle {
                     for range in &waiting {
                         for same_id in range.chunk_by(|a, b| a.1.id == b.1.id) {
                             let (r, line) = &same_id[0];
-                            if heads[*r as usize].1.is_some() {
+                            if heads[*r as usize].run_id.is_some() {
                                 kept[*r as usize].push(line.id);
                             }
                         }
                     }
-                    for ((_, existing, ..), kept) in heads.iter().zip(&kept) {
-                        if let Some(run_id) = existing {
-                            clear_draft_lines(&mut tx, *run_id, kept).await?;
+                    for (h, kept) in heads.iter().zip(&kept) {
+                        if let Some(run_id) = h.run_id {
+                            clear_draft_lines(&mut tx, run_id, kept).await?;
                         }
                     }
                     tracing::debug!(elapsed = ?started.elapsed(), "lines computed, those no longer due deleted");
@@ -1117,7 +1117,7 @@ macro_rules! shared_cycle {
                 let at = change.at_text();
                 let mut notes = Vec::with_capacity(heads.len());
                 let mut made = Vec::with_capacity(heads.len());
-                for (((office_id, existing, contract_id, since, until), run_id), (count, total, to_advance)) in heads.into_iter().zip(&run_ids).zip(sums) {
+                for ((RunHead { office_id, run_id: existing, contract_id, since, until }, run_id), (count, total, to_advance)) in heads.into_iter().zip(&run_ids).zip(sums) {
                     let run_id = *run_id;
                     if existing.is_some() {
                         sqlx::query("UPDATE payroll_runs SET contract_id = $1, known_since = $2, known_until = $3, lines = $4, total = $5, to_advance = $6, generated_by = $7, generated_at = $8 WHERE id = $9")
