@@ -77,16 +77,40 @@ pub async fn serve(g: &Global, args: &ServeArgs) -> Outcome {
         None => Arc::new(chitra_server::notices::LogSender),
     };
     chitra_server::notices::start(store.clone(), sender, std::time::Duration::from_secs(5));
+    let loading = load_registers(store.clone(), crate::commands::today()?);
     let state = chitra_server::AppState::new(store, config);
     // Tests and scripts wait for this line, then talk to the printed address.
     println!("chitra: listening on http://{bound} ({})", g.db);
     tracing::info!(%bound, "serving");
-    chitra_server::serve(listener, state, stop_asked())
-        .await
-        .map_err(|e| Failure::Other(format!("the server stopped: {e}")))?;
+    let served = chitra_server::serve(listener, state, stop_asked()).await;
+    loading.abort();
+    served.map_err(|e| Failure::Other(format!("the server stopped: {e}")))?;
     // The store is closed as the command ends (`commands::run`).
     tracing::info!("stopped: requests in flight were answered");
     Ok(())
+}
+
+/// Reads each program's register into memory beside the first requests, as of `today`'s month: the
+/// month's first payroll then starts from it instead of reading it (a few seconds for millions of
+/// beneficiaries). A failure is logged; a generation reads the register itself.
+fn load_registers(
+    store: Arc<dyn chitra_store::Store>,
+    today: chrono::NaiveDate,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = chitra_core::Period::of(today);
+        for program in chitra_core::Program::ALL {
+            let started = std::time::Instant::now();
+            match store.load_register(program, period).await {
+                Ok(n) => {
+                    tracing::info!(program = program.code(), beneficiaries = n, elapsed = ?started.elapsed(), "register loaded")
+                }
+                Err(e) => {
+                    tracing::warn!(program = program.code(), error = %e, "the register was not loaded")
+                }
+            }
+        }
+    })
 }
 
 /// Ctrl-C, or SIGTERM (what a service manager sends to stop the server). The server then stops

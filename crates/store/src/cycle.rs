@@ -284,6 +284,11 @@ pub trait Cycle: Send + Sync {
         program: Program,
         period: Period,
     ) -> Result<Vec<Run>>;
+    /// Reads a program's register into memory, compiled as generating a payroll of `period`
+    /// reads it, and keeps it there: the next generation starts from it and reads only what was
+    /// added or changed since. A server does this as it starts, so that the month's first
+    /// generation does not wait for the register. Returns the beneficiaries held.
+    async fn load_register(&self, program: Program, period: Period) -> Result<usize>;
     /// Approval, by someone other than whoever generated it.
     async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run>;
     /// The fund advance: budget → office fund → post office; facilities are paid from the fund.

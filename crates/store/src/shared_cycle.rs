@@ -70,7 +70,7 @@ macro_rules! shared_cycle {
         async fn run_row(conn: &mut Conn, run_id: i64) -> Result<Run> {
             let mut run = run_head(conn, run_id).await?;
             for s in sqlx::query(
-                "SELECT status, COUNT(*) AS n, CAST(SUM(total) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 GROUP BY status ORDER BY status",
+                "SELECT status, COUNT(*) AS n, CAST(SUM(total) AS BIGINT) AS amount FROM run_lines WHERE run_id = $1 GROUP BY status ORDER BY status",
             )
             .bind(run_id)
             .fetch_all(&mut *conn)
@@ -379,7 +379,11 @@ macro_rules! shared_cycle {
             Ok(())
         }
 
-        const LINE_SELECT: &str = "SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM payroll_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id";
+        /// The lines as `line_row` reads them, from `from` (`payroll_lines`, or `run_lines` for a
+        /// run's) as `l`.
+        fn line_select(from: &str) -> String {
+            format!("SELECT l.id, l.run_id, l.beneficiary_id, b.code, b.full_name, l.channel, l.point_id, l.facility_id, l.home_delivery, l.category, l.commune_code, l.monthly, l.arrears, l.funeral, l.carried, l.reissued, l.total, l.unpaid_streak, l.status FROM {from} l JOIN beneficiaries b ON b.id = l.beneficiary_id")
+        }
 
         fn line_row(r: &<Db as sqlx::Database>::Row) -> Result<LineRow> {
             Ok(LineRow {
@@ -424,7 +428,7 @@ macro_rules! shared_cycle {
         /// What funding and distribution need of a run: sums by channel, read as sums.
         async fn run_sums(conn: &mut Conn, run: &Run) -> Result<cyc::RunSums> {
             let mut sums = cyc::RunSums::default();
-            for r in sqlx::query("SELECT channel, point_id, facility_id, CAST(SUM(total) AS BIGINT) AS t, CAST(SUM(carried) AS BIGINT) AS c FROM payroll_lines WHERE run_id = $1 GROUP BY channel, point_id, facility_id")
+            for r in sqlx::query("SELECT channel, point_id, facility_id, CAST(SUM(total) AS BIGINT) AS t, CAST(SUM(carried) AS BIGINT) AS c FROM run_lines WHERE run_id = $1 GROUP BY channel, point_id, facility_id")
                 .bind(run.id)
                 .fetch_all(&mut *conn)
                 .await?
@@ -439,7 +443,7 @@ macro_rules! shared_cycle {
         /// Lines of a run as moving their money needs them, narrowed by `condition` (a fixed SQL
         /// condition on the line).
         async fn owed_lines(conn: &mut Conn, run: &Run, condition: &'static str) -> Result<Vec<(cyc::Owed, i64, Dong, u8)>> {
-            let sql = format!("SELECT id, beneficiary_id, channel, point_id, facility_id, total, reissued, unpaid_streak FROM payroll_lines WHERE {condition} AND run_id");
+            let sql = format!("SELECT id, beneficiary_id, channel, point_id, facility_id, total, reissued, unpaid_streak FROM run_lines WHERE {condition} AND run_id");
             let mut rows = lookup_ids(conn, &sql, &[run.id], |r| {
                 Ok((
                     cyc::Owed { line_id: r.int(0), channel: channel_of(&r.text(2), r.opt_int(3), r.opt_int(4))?, total: Dong(r.int(5)) },
@@ -825,7 +829,7 @@ macro_rules! shared_cycle {
                 if let Some(prev) = &previous_run {
                     scan(
                         &mut **tx,
-                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM payroll_lines WHERE run_id = $1 ORDER BY id",
+                        "SELECT beneficiary_id, status, total, recovery_left, unpaid_streak FROM run_lines WHERE run_id = $1 ORDER BY id",
                         &[Arg::Int(prev.id)],
                         |r| {
                             previous.push(previous_row(r)?);
@@ -1041,6 +1045,9 @@ macro_rules! shared_cycle {
                 // Each office's lines as written, counted and summed (the lines themselves are not
                 // kept: a month of 5,000,000 would hold 500 MB for three figures a run).
                 let mut sums: Vec<(usize, Dong, Dong)> = vec![(0, Dong::ZERO, Dong::ZERO); prepared.len()];
+                // Where the store writes each line's run itself (`LINE_RUNS_WRITTEN`), the ids of
+                // each office's lines as written, ascending (the ranges come in id order).
+                let mut line_ids: Vec<Vec<i64>> = vec![Vec::new(); prepared.len()];
                 let mut run_ids = Vec::with_capacity(heads.len());
                 for h in &heads {
                     let id = h.run_id.unwrap_or_else(|| {
@@ -1105,6 +1112,9 @@ macro_rules! shared_cycle {
                         if refused.next_if_eq(&k).is_none() {
                             let (count, total, to_advance) = &mut sums[r as usize];
                             *count += 1;
+                            if LINE_RUNS_WRITTEN {
+                                line_ids[r as usize].push(line.id);
+                            }
                             *total = total.checked_add(line.total).map_err(|_| StoreError::invalid("total", "out of range"))?;
                             *to_advance = to_advance.checked_add(line.to_advance()).map_err(|_| StoreError::invalid("total", "out of range"))?;
                         }
@@ -1114,6 +1124,11 @@ macro_rules! shared_cycle {
                 // not a shorter month.
                 computing.await.map_err(|e| StoreError::corrupt(format!("the payroll's computation stopped: {e}")))?;
                 tracing::debug!(elapsed = ?started.elapsed(), lines = written, ?waited, "lines computed and written");
+                if LINE_RUNS_WRITTEN {
+                    let mut runs: Vec<(i64, Vec<i64>)> = run_ids.iter().copied().zip(line_ids).collect();
+                    write_line_runs(&mut tx, &mut runs).await?;
+                    tracing::debug!(elapsed = ?started.elapsed(), "lines' runs written");
+                }
                 let at = change.at_text();
                 let mut notes = Vec::with_capacity(heads.len());
                 let mut made = Vec::with_capacity(heads.len());
@@ -1165,6 +1180,17 @@ macro_rules! shared_cycle {
                 commit(tx, head, change, notes).await?;
                 tracing::debug!(elapsed = ?started.elapsed(), "committed");
                 Ok(made)
+            }
+
+            async fn load_register(&self, program: Program, period: Period) -> Result<usize> {
+                // Read as a generation reads it: inside a write transaction (rolled back: it writes
+                // nothing, so the payment writer's copy of the lines is kept), so that no register
+                // change lands between the tables read.
+                let (mut tx, _head) = self.begin_write_keeping_lines().await?;
+                let rules = load_rules(&mut tx).await?;
+                let engine = Engine::new(&rules);
+                let (register, _) = self.compiled_register(&mut tx, &engine, program, chitra_core::calc::month_ix(period)).await?;
+                Ok(register.persons.len())
             }
 
             async fn approve_payroll(&self, change: &Change, run_id: i64) -> Result<Run> {
@@ -1262,7 +1288,7 @@ macro_rules! shared_cycle {
                     .map(|(_, b, reissued, _)| (b, reissued))
                     .collect();
                 // The post office's fee is for what the post office paid: facilities are paid by the office.
-                let paid_row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS amount FROM payroll_lines WHERE run_id = $1 AND status = 'paid' AND total > 0 AND channel <> 'facility'")
+                let paid_row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS amount FROM run_lines WHERE run_id = $1 AND status = 'paid' AND total > 0 AND channel <> 'facility'")
                     .bind(run_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -1435,10 +1461,10 @@ macro_rules! shared_cycle {
             async fn run_lines(&self, run_id: i64, filter: &LineFilter) -> Result<Page<LineRow>> {
                 let mut conn = self.pool.acquire().await?;
                 let run = run_row(&mut conn, run_id).await?;
-                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM payroll_lines l");
+                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM run_lines l");
                 line_conditions(&mut count, &run, filter, true);
                 let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-                let mut q = QueryBuilder::<Db>::new(LINE_SELECT);
+                let mut q = QueryBuilder::<Db>::new(line_select("run_lines"));
                 line_conditions(&mut q, &run, filter, true);
                 let limit = if filter.limit <= 0 { 100 } else { filter.limit.min(10_000) };
                 q.push(" ORDER BY l.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(filter.offset.max(0));
@@ -1450,7 +1476,7 @@ macro_rules! shared_cycle {
             async fn run_part(&self, run_id: i64, filter: &LineFilter) -> Result<Run> {
                 let mut conn = self.pool.acquire().await?;
                 let mut run = run_head(&mut conn, run_id).await?;
-                let mut q = QueryBuilder::<Db>::new("SELECT l.status, COUNT(*) AS n, CAST(SUM(l.total) AS BIGINT) AS amount FROM payroll_lines l");
+                let mut q = QueryBuilder::<Db>::new("SELECT l.status, COUNT(*) AS n, CAST(SUM(l.total) AS BIGINT) AS amount FROM run_lines l");
                 line_conditions(&mut q, &run, filter, false);
                 q.push(" GROUP BY l.status ORDER BY l.status");
                 for s in q.build().fetch_all(&mut *conn).await? {
@@ -1470,7 +1496,7 @@ macro_rules! shared_cycle {
             async fn line_trail(&self, line_id: i64) -> Result<LineTrail> {
                 let mut conn = self.pool.acquire().await?;
                 // Both parts are constants of this file.
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LINE_SELECT} WHERE l.id = $1")))
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE l.id = $1", line_select("payroll_lines"))))
                     .bind(line_id)
                     .fetch_optional(&mut *conn)
                     .await?
@@ -1544,7 +1570,7 @@ macro_rules! shared_cycle {
                     rows.iter().map(|r| Ok((r.try_get("beneficiary_id")?, Dong(r.try_get("monthly")?)))).collect()
                 };
                 let now = amounts(
-                    sqlx::query("SELECT beneficiary_id, monthly FROM payroll_lines WHERE run_id = $1 ORDER BY id")
+                    sqlx::query("SELECT beneficiary_id, monthly FROM run_lines WHERE run_id = $1 ORDER BY id")
                         .bind(run_id)
                         .fetch_all(&mut *conn)
                         .await?,
@@ -1552,7 +1578,7 @@ macro_rules! shared_cycle {
                 let before = match previous {
                     Some(prev) => {
                         amounts(
-                            sqlx::query("SELECT beneficiary_id, monthly FROM payroll_lines WHERE run_id = $1 ORDER BY id")
+                            sqlx::query("SELECT beneficiary_id, monthly FROM run_lines WHERE run_id = $1 ORDER BY id")
                                 .bind(prev)
                                 .fetch_all(&mut *conn)
                                 .await?,
@@ -1592,7 +1618,7 @@ macro_rules! shared_cycle {
                 run_head(&mut conn, run_id).await?;
                 let mut due = lookup_ids(
                     &mut conn,
-                    "SELECT id, beneficiary_id, channel, point_id, facility_id, home_delivery, total FROM payroll_lines WHERE status = 'due' AND total > 0 AND run_id",
+                    "SELECT id, beneficiary_id, channel, point_id, facility_id, home_delivery, total FROM run_lines WHERE status = 'due' AND total > 0 AND run_id",
                     &[run_id],
                     |r| {
                         Ok(DueLine {
@@ -1662,8 +1688,8 @@ macro_rules! shared_cycle {
                 };
                 for r in sqlx::query(
                     "SELECT c.code, r.state, CAST(SUM(CASE WHEN l.status = 'due' THEN l.total ELSE 0 END) AS BIGINT) AS due, CAST(SUM(l.carried) AS BIGINT) AS carried \
-                     FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id JOIN payroll_lines l ON l.run_id = r.id \
-                     WHERE r.period = $1 AND r.state <> 'closed' AND l.channel <> 'facility' GROUP BY c.code, r.state",
+                     FROM run_lines l JOIN payroll_runs r ON r.id = l.run_id JOIN contracts c ON c.id = r.contract_id \
+                     WHERE l.run_id IN (SELECT id FROM payroll_runs WHERE period = $1 AND state <> 'closed') AND l.channel <> 'facility' GROUP BY c.code, r.state",
                 )
                 .bind(period.yyyymm())
                 .fetch_all(&mut *conn)
@@ -1697,8 +1723,8 @@ macro_rules! shared_cycle {
                 let mut at_points: BTreeMap<String, Dong> = BTreeMap::new();
                 for r in sqlx::query(
                     "SELECT l.channel, l.point_id, c.code, CAST(SUM(l.total) AS BIGINT) AS due \
-                     FROM payroll_runs r JOIN contracts c ON c.id = r.contract_id JOIN payroll_lines l ON l.run_id = r.id \
-                     WHERE r.period = $1 AND r.state = 'paying' AND l.status = 'due' AND l.channel <> 'facility' GROUP BY l.channel, l.point_id, c.code",
+                     FROM run_lines l JOIN payroll_runs r ON r.id = l.run_id JOIN contracts c ON c.id = r.contract_id \
+                     WHERE l.run_id IN (SELECT id FROM payroll_runs WHERE period = $1 AND state = 'paying') AND l.status = 'due' AND l.channel <> 'facility' GROUP BY l.channel, l.point_id, c.code",
                 )
                 .bind(period.yyyymm())
                 .fetch_all(&mut *conn)

@@ -82,9 +82,9 @@ macro_rules! shared_outreach {
                 }
                 let rows = sqlx::query(
                     "SELECT l.id, l.beneficiary_id, l.point_id, l.commune_code, l.total, l.home_delivery, b.code, b.full_name, b.sex, c.phone \
-                     FROM payroll_lines l JOIN payroll_runs r ON r.id = l.run_id JOIN beneficiaries b ON b.id = l.beneficiary_id \
+                     FROM run_lines l JOIN beneficiaries b ON b.id = l.beneficiary_id \
                      LEFT JOIN beneficiary_contacts c ON c.beneficiary_id = l.beneficiary_id \
-                     WHERE r.period = $1 AND (r.state = 'approved' OR r.state = 'funded' OR r.state = 'paying') AND l.channel = 'point' \
+                     WHERE l.run_id IN (SELECT id FROM payroll_runs WHERE period = $1 AND (state = 'approved' OR state = 'funded' OR state = 'paying')) AND l.channel = 'point' \
                      ORDER BY l.id",
                 )
                 .bind(period.yyyymm())

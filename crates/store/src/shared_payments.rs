@@ -1152,7 +1152,7 @@ macro_rules! shared_payments {
                 let mut blocks = Vec::new();
                 scan(
                     &mut held,
-                    "SELECT MIN(l.id), MAX(l.id) FROM payroll_runs r JOIN payroll_line_rows l ON l.run_id = r.id WHERE r.state = 'paying' GROUP BY r.id",
+                    "SELECT MIN(k.line_id), MAX(k.line_id) FROM payroll_line_runs k WHERE k.run_id IN (SELECT id FROM payroll_runs WHERE state = 'paying') GROUP BY k.run_id",
                     &[],
                     |r| {
                         blocks.extend(crate::line_cache::LineCache::<PayLine>::blocks_between(r.int(0), r.int(1)));

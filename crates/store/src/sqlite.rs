@@ -1039,7 +1039,7 @@ async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crat
     let mut next = kept.iter().peekable();
     scan(
         &mut *tx,
-        "SELECT id FROM payroll_line_rows WHERE run_id = $1 ORDER BY id",
+        "SELECT line_id FROM payroll_line_runs WHERE run_id = $1 ORDER BY line_id",
         &[crate::Arg::Int(run_id)],
         |r| {
             let id = r.int(0);
@@ -1052,7 +1052,7 @@ async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crat
     )
     .await?;
     run_many(
-        tx,
+        &mut *tx,
         "DELETE FROM payroll_line_rows WHERE id = ?",
         gone.iter(),
         |id, b| {
@@ -1060,6 +1060,46 @@ async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crat
         },
     )
     .await?;
+    run_many(
+        tx,
+        "DELETE FROM payroll_line_runs WHERE run_id = ? AND line_id = ?",
+        gone.iter(),
+        |id, b| {
+            b.int(run_id).int(**id);
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Entries of `payroll_line_runs` inserted a statement.
+const LINE_RUNS_A_STATEMENT: usize = 256;
+
+/// A line's run is kept in `payroll_line_runs`, written by [`write_line_runs`] (migration 0017).
+const LINE_RUNS_WRITTEN: bool = true;
+
+/// Writes the entries of lines just written in `payroll_line_runs`: each run with the ids of its
+/// lines, ascending. They are written sorted by run and line, so that a new month's entries (its
+/// runs have the highest ids) are appended at the end of the tree; an entry already there (a
+/// draft's line written over) is left as it is.
+async fn write_line_runs(tx: &mut impl Raw, runs: &mut [(i64, Vec<i64>)]) -> crate::Result<()> {
+    runs.sort_unstable_by_key(|(run_id, _)| *run_id);
+    for (run_id, ids) in runs.iter() {
+        crate::sqlite_bulk::insert_packed(
+            &mut *tx,
+            (
+                "INSERT INTO payroll_line_runs (run_id, line_id) VALUES",
+                "(?, ?)",
+                " ON CONFLICT DO NOTHING",
+            ),
+            LINE_RUNS_A_STATEMENT,
+            ids,
+            |id, b| {
+                b.int(*run_id).int(*id);
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

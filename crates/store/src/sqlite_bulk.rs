@@ -564,6 +564,46 @@ pub(crate) fn scan_locked(
     }
 }
 
+/// Inserts `rows`, `per` to a statement: `head` then one row's parameters `marks` (such as
+/// `(?, ?)`) as many times as the statement has rows, then `tail`; each row bound by `bind`. The
+/// rows short of a whole statement at the end go one to a statement. Stepping and resetting a
+/// statement costs about what inserting a narrow row does: rows that need no answer each are
+/// spared it. Returns the rows changed.
+pub(crate) async fn insert_packed<T>(
+    conn: &mut impl Raw,
+    (head, marks, tail): (&str, &str, &str),
+    per: usize,
+    rows: &[T],
+    mut bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
+) -> Result<u64, StoreError> {
+    let per = per.max(1);
+    let mut locked = conn.lock().await?;
+    let whole = rows.len() - rows.len() % per;
+    let (packed, rest) = rows.split_at(whole);
+    let mut total = 0u64;
+    let sql = format!("{head} {}{tail}", vec![marks; per].join(", "));
+    step_each(
+        &mut locked,
+        &sql,
+        packed.chunks(per),
+        |chunk, b| {
+            for row in chunk.iter() {
+                bind(row, b);
+            }
+        },
+        |_, n| total += n,
+    )?;
+    let sql = format!("{head} {marks}{tail}");
+    step_each(
+        &mut locked,
+        &sql,
+        rest,
+        |row, b| bind(row, b),
+        |_, n| total += n,
+    )?;
+    Ok(total)
+}
+
 /// Like [`run_many`] for an insert that may write nothing (`INSERT OR IGNORE`, or an upsert whose
 /// update is refused by its `WHERE`): the rows that changed nothing, by their position in `rows`.
 pub(crate) async fn run_many_ignoring<T>(

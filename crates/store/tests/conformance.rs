@@ -1757,6 +1757,23 @@ async fn a_draft_generated_again_follows_the_register(h: &Harness) {
                 .await;
             // What the run says is what its rows hold.
             assert_eq!((n, Dong(total)), (r.lines, r.total), "run #{}", r.id);
+            // And each of them is found as the run's, and nothing else is (SQLite keeps a line's
+            // run in a table of its own).
+            let found: i64 = h
+                .raw
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM payroll_line_runs k JOIN payroll_line_rows l ON l.id = k.line_id AND l.run_id = k.run_id WHERE k.run_id = {}",
+                    r.id
+                ))
+                .await;
+            let entries: i64 = h
+                .raw
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM payroll_line_runs WHERE run_id = {}",
+                    r.id
+                ))
+                .await;
+            assert_eq!((found, entries), (n, n), "run #{}", r.id);
             rows.push((r.office_id, n, total));
         }
         rows.sort_unstable();
