@@ -687,6 +687,7 @@ async fn insert_rows_over<T>(
     columns: &[&str],
     _owner: &str,
     rows: &[T],
+    _key_owner: impl Fn(&T) -> (i64, i64),
     bind: impl FnMut(&T, &mut Binder),
 ) -> crate::Result<Vec<usize>> {
     let key = columns.first().copied().unwrap_or("id");

@@ -145,7 +145,7 @@ macro_rules! shared_cycle {
         /// not written: their positions are returned, in order.
         async fn write_lines(tx: &mut Tx, lines: &[(i64, &Line)], engine: &Engine<'_>) -> Result<Vec<usize>> {
             const COLUMNS: &[&str] = &["id", "run_id", "beneficiary_id", "channel", "point_id", "facility_id", "home_delivery", "category", "commune_code", "monthly", "arrears", "arrears_months", "funeral", "carried", "reissued", "recovery_left", "total", "unpaid_streak", "status"];
-            insert_rows_over(tx, "payroll_line_rows", COLUMNS, "run_id", lines, |&(run_id, l), b| {
+            insert_rows_over(tx, "payroll_line_rows", COLUMNS, "run_id", lines, |&(run_id, l)| (l.id, run_id), |&(run_id, l), b| {
                 let (point, facility) = match l.channel {
                     Channel::Point(p) => (Some(p), None),
                     Channel::Facility(f) => (None, Some(f)),

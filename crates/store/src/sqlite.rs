@@ -1001,19 +1001,26 @@ async fn scan(
 /// written over the old ones in the same cell, with no index but the key's touched (a draft's
 /// lines generated again; a line whose values did not change leaves its page as it was). A row
 /// whose key is taken by a row of another owner is not written: those, by position.
+///
+/// The rows go [`ROWS_OVER_A_STATEMENT`] to a statement (see `insert_packed`). A statement that
+/// changed fewer rows than it had refused some: each of its rows is then looked up by its key
+/// (`key_owner` gives a row's key and owner), and those whose key another owner holds are the
+/// ones refused. A row's owner never changes once written, so looking up after all the
+/// statements finds what each of them found.
 async fn insert_rows_over<T>(
     tx: &mut impl Raw,
     table: &str,
     columns: &[&str],
     owner: &str,
     rows: &[T],
+    key_owner: impl Fn(&T) -> (i64, i64),
     mut bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
 ) -> crate::Result<Vec<usize>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let key = columns.first().copied().unwrap_or("id");
-    let marks = vec!["?"; columns.len()].join(", ");
+    let marks = format!("({})", vec!["?"; columns.len()].join(", "));
     let set: Vec<String> = columns
         .iter()
         .filter(|c| **c != key && **c != owner)
@@ -1022,13 +1029,56 @@ async fn insert_rows_over<T>(
     // `OR FAIL` for the insert, as `insert_rows` says: a row that breaks a check ends the write.
     // The update's branch runs as `ABORT`, which with no trigger on the table takes no statement
     // journal either.
-    let sql = format!(
-        "INSERT OR FAIL INTO {table} ({}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {} WHERE {owner} = excluded.{owner}",
-        columns.join(", "),
+    let head = format!(
+        "INSERT OR FAIL INTO {table} ({}) VALUES",
+        columns.join(", ")
+    );
+    let tail = format!(
+        " ON CONFLICT ({key}) DO UPDATE SET {} WHERE {owner} = excluded.{owner}",
         set.join(", ")
     );
-    crate::sqlite_bulk::run_many_ignoring(tx, &sql, rows.iter(), |r, b| bind(r, b)).await
+    let mut short = Vec::new();
+    crate::sqlite_bulk::insert_packed(
+        &mut *tx,
+        (&head, &marks, &tail),
+        ROWS_OVER_A_STATEMENT,
+        rows,
+        |r, b| bind(r, b),
+        |at, n| {
+            if n < at.len() as u64 {
+                short.extend(at);
+            }
+        },
+    )
+    .await?;
+    if short.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = crate::sqlite_bulk::lookup_many(
+        tx,
+        &format!("SELECT {owner} FROM {table} WHERE {key} = ?"),
+        short.iter(),
+        |i, b| {
+            b.int(rows.get(**i).map_or(0, |r| key_owner(r).0));
+        },
+        |r| Ok(r.int(0)),
+    )
+    .await?;
+    if held.len() != short.len() {
+        return Err(crate::StoreError::corrupt(format!(
+            "{table}: a row written is not there"
+        )));
+    }
+    Ok(short
+        .into_iter()
+        .zip(held)
+        .filter(|(i, held)| rows.get(*i).is_some_and(|r| key_owner(r).1 != *held))
+        .map(|(i, _)| i)
+        .collect())
 }
+
+/// Rows written a statement by `insert_rows_over`: 64 lines bind 1,216 values.
+const ROWS_OVER_A_STATEMENT: usize = 64;
 
 /// Makes way for a draft's lines generated again: the run's rows whose ids are not in `kept`
 /// (ascending) are deleted; the others stay, to be written over in place by `insert_rows_over`
@@ -1097,6 +1147,7 @@ async fn write_line_runs(tx: &mut impl Raw, runs: &mut [(i64, Vec<i64>)]) -> cra
             |id, b| {
                 b.int(*run_id).int(*id);
             },
+            |_, _| {},
         )
         .await?;
     }
@@ -1106,6 +1157,68 @@ async fn write_line_runs(tx: &mut impl Raw, runs: &mut [(i64, Vec<i64>)]) -> cra
 #[cfg(test)]
 mod tests {
     use super::CatchUp;
+
+    /// Rows written over by their owner, refused where another owner holds their key, and a key
+    /// given twice kept by its first row: the same, by position, whether a row goes in a statement
+    /// of many rows or of one.
+    #[tokio::test]
+    async fn rows_over_are_refused_by_position_in_statements_of_many_rows() {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, v INTEGER NOT NULL)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        // Owner 1 holds the even keys below 100, owner 2 the keys from 1,000.
+        for (id, owner) in (0..100)
+            .step_by(2)
+            .map(|k| (k, 1))
+            .chain((1000..1010).map(|k| (k, 2)))
+        {
+            sqlx::query("INSERT INTO t (id, owner, v) VALUES (?, ?, 0)")
+                .bind(id)
+                .bind(owner)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        // 151 rows (two statements of 64, then 23 alone): owner 2's keys first, refused; key 3
+        // given by owner 2 before owner 1 gives it in the same statement; then key 7 and key 1001
+        // again, each refused alone.
+        let mut rows: Vec<(i64, i64)> = (1000..1010).map(|k| (k, 1)).collect();
+        rows.push((3, 2));
+        rows.extend((0..130).map(|k| (k, 1)));
+        rows.extend([(7, 3), (1001, 1)]);
+        rows.extend((200..208).map(|k| (k, 1)));
+        let refused = super::insert_rows_over(
+            &mut conn,
+            "t",
+            &["id", "owner", "v"],
+            "owner",
+            &rows,
+            |r| *r,
+            |r, b| {
+                b.int(r.0).int(r.1).int(r.0 * 10);
+            },
+        )
+        .await
+        .unwrap();
+        let expected: Vec<usize> = (0..10).chain([14, 141, 142]).collect();
+        assert_eq!(refused, expected);
+        let (n, owners, sum): (i64, i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), SUM(owner), SUM(v) FROM t")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        // Keys 0..130 and 200..208 are written with v = 10 · key, key 3 by owner 2, the others by
+        // owner 1; owner 2's keys from 1,000 are as they were.
+        let written: i64 = (0..130).chain(200..208).sum::<i64>() * 10;
+        assert_eq!((n, owners, sum), (148, 129 + 8 + 2 + 20, written));
+    }
 
     /// The checkpoint task holds the database file open for reading only, as it is opened there;
     /// the pages another handle wrote are sent to disk through it without an error.

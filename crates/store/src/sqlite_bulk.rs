@@ -568,19 +568,19 @@ pub(crate) fn scan_locked(
 /// `(?, ?)`) as many times as the statement has rows, then `tail`; each row bound by `bind`. The
 /// rows short of a whole statement at the end go one to a statement. Stepping and resetting a
 /// statement costs about what inserting a narrow row does: rows that need no answer each are
-/// spared it. Returns the rows changed.
+/// spared it. `changed` is handed each statement's rows (their positions) and the rows it changed.
 pub(crate) async fn insert_packed<T>(
     conn: &mut impl Raw,
     (head, marks, tail): (&str, &str, &str),
     per: usize,
     rows: &[T],
     mut bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
-) -> Result<u64, StoreError> {
+    mut changed: impl FnMut(std::ops::Range<usize>, u64),
+) -> Result<(), StoreError> {
     let per = per.max(1);
     let mut locked = conn.lock().await?;
     let whole = rows.len() - rows.len() % per;
     let (packed, rest) = rows.split_at(whole);
-    let mut total = 0u64;
     let sql = format!("{head} {}{tail}", vec![marks; per].join(", "));
     step_each(
         &mut locked,
@@ -591,7 +591,7 @@ pub(crate) async fn insert_packed<T>(
                 bind(row, b);
             }
         },
-        |_, n| total += n,
+        |i, n| changed(i * per..(i + 1) * per, n),
     )?;
     let sql = format!("{head} {marks}{tail}");
     step_each(
@@ -599,27 +599,9 @@ pub(crate) async fn insert_packed<T>(
         &sql,
         rest,
         |row, b| bind(row, b),
-        |_, n| total += n,
+        |i, n| changed(whole + i..whole + i + 1, n),
     )?;
-    Ok(total)
-}
-
-/// Like [`run_many`] for an insert that may write nothing (`INSERT OR IGNORE`, or an upsert whose
-/// update is refused by its `WHERE`): the rows that changed nothing, by their position in `rows`.
-pub(crate) async fn run_many_ignoring<T>(
-    conn: &mut impl Raw,
-    sql: &str,
-    rows: impl IntoIterator<Item = T>,
-    bind: impl for<'r> FnMut(&'r T, &mut Binder<'r>),
-) -> Result<Vec<usize>, StoreError> {
-    let mut locked = conn.lock().await?;
-    let mut skipped = Vec::new();
-    step_each(&mut locked, sql, rows, bind, |i, n| {
-        if n == 0 {
-            skipped.push(i);
-        }
-    })?;
-    Ok(skipped)
+    Ok(())
 }
 
 /// Runs the query `sql` once per key (bound as its only parameter) and reads every row it
