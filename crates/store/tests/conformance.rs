@@ -1726,6 +1726,14 @@ async fn a_draft_generated_again_follows_the_register(h: &Harness) {
     let (offices, codes) = ben_tre_offices_and_four_people(s).await;
     let (a, b, department) = (offices[0], offices[1], offices[2]);
     let month = p("2021-02");
+    // The register read into memory first, as a server does as it starts: the generations below
+    // start from it, and what is added or decided after it is read too.
+    assert_eq!(
+        s.load_register(Program::SocialAssistance, month)
+            .await
+            .unwrap(),
+        4
+    );
     let generate = |order: [i64; 3], day: &'static str| async move {
         s.generate_payrolls(
             &on("officer.an", day),
@@ -1814,6 +1822,12 @@ async fn a_draft_generated_again_follows_the_register(h: &Harness) {
     s.add_beneficiaries(&on("officer.an", "2021-01-21"), &[em])
         .await
         .unwrap();
+    assert_eq!(
+        s.load_register(Program::SocialAssistance, month)
+            .await
+            .unwrap(),
+        5
+    );
     let changed = generate([a, b, department], "2021-01-21").await;
     let after = vec![
         (a, 3, 675_000 + 2 * 270_000),
