@@ -149,6 +149,15 @@ impl PgStore {
         Ok((tx, (at == version).then_some(version)))
     }
 
+    /// A read-only transaction in one snapshot of the database (`REPEATABLE READ`).
+    async fn begin_snapshot(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// The same: the copy of the lines follows `line_copy_version`, whoever writes.
     async fn begin_write_keeping_lines(&self) -> Result<(Tx, Head)> {
         self.begin_write().await
@@ -471,12 +480,13 @@ async fn clear_draft_lines(
     conn: &mut sqlx::PgConnection,
     run_id: i64,
     _kept: &[i64],
-) -> crate::Result<()> {
+) -> crate::Result<Vec<i64>> {
     sqlx::query("DELETE FROM payroll_line_rows WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    // No row stays.
+    Ok(Vec::new())
 }
 
 /// A line's run is found through the index on `payroll_line_rows (run_id)`, which PostgreSQL

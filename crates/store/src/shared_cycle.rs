@@ -646,7 +646,11 @@ macro_rules! shared_cycle {
             /// beneficiaries are read; a beneficiary with a new decision has their decisions read
             /// again). Where `register_version` says a row was changed, or the rule tables changed,
             /// it is read again whole.
-            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
+            ///
+            /// `beside`: a whole register's decisions may be read on another connection of the
+            /// pool (see `read_register`), which sees what is committed; only for a `conn` whose
+            /// transaction holds the writer, so that nothing is committed meanwhile.
+            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32, beside: bool) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
                 let version: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'register_version'")
                     .fetch_optional(&mut *conn)
                     .await?
@@ -702,7 +706,7 @@ macro_rules! shared_cycle {
                     }
                 }
                 if last_beneficiary > cache.last_beneficiary {
-                    read_register(conn, Some(&self.pool), engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
+                    read_register(conn, beside.then_some(&self.pool), engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
                     changed = true;
                 }
                 cache.last_beneficiary = cache.last_beneficiary.max(last_beneficiary);
@@ -807,7 +811,7 @@ macro_rules! shared_cycle {
                 let engine = Engine::new(&rules);
                 // The office's beneficiaries: who lives in its communes this month.
                 let month = chitra_core::calc::month_ix(period);
-                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month).await?;
+                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month, true).await?;
                 let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
                 indexes.sort_unstable();
                 // A person once, whichever of the office's communes listed them: a run never has
@@ -1047,7 +1051,12 @@ macro_rules! shared_cycle {
                 let mut sums: Vec<(usize, Dong, Dong)> = vec![(0, Dong::ZERO, Dong::ZERO); prepared.len()];
                 // Where the store writes each line's run itself (`LINE_RUNS_WRITTEN`), the ids of
                 // each office's lines as written, ascending (the ranges come in id order).
-                let mut line_ids: Vec<Vec<i64>> = vec![Vec::new(); prepared.len()];
+                let mut line_ids: Vec<Vec<i64>> = prepared
+                    .iter()
+                    .map(|p| if LINE_RUNS_WRITTEN { Vec::with_capacity(p.persons.len()) } else { Vec::new() })
+                    .collect();
+                // The rows a draft generated again keeps (`clear_draft_lines`), whose entries stay.
+                let mut staying: Vec<Vec<i64>> = vec![Vec::new(); prepared.len()];
                 let mut run_ids = Vec::with_capacity(heads.len());
                 for h in &heads {
                     let id = h.run_id.unwrap_or_else(|| {
@@ -1083,9 +1092,9 @@ macro_rules! shared_cycle {
                             }
                         }
                     }
-                    for (h, kept) in heads.iter().zip(&kept) {
+                    for ((h, kept), staying) in heads.iter().zip(&kept).zip(staying.iter_mut()) {
                         if let Some(run_id) = h.run_id {
-                            clear_draft_lines(&mut tx, run_id, kept).await?;
+                            *staying = clear_draft_lines(&mut tx, run_id, kept).await?;
                         }
                     }
                     tracing::debug!(elapsed = ?started.elapsed(), "lines computed, those no longer due deleted");
@@ -1112,7 +1121,7 @@ macro_rules! shared_cycle {
                         if refused.next_if_eq(&k).is_none() {
                             let (count, total, to_advance) = &mut sums[r as usize];
                             *count += 1;
-                            if LINE_RUNS_WRITTEN {
+                            if LINE_RUNS_WRITTEN && staying[r as usize].binary_search(&line.id).is_err() {
                                 line_ids[r as usize].push(line.id);
                             }
                             *total = total.checked_add(line.total).map_err(|_| StoreError::invalid("total", "out of range"))?;
@@ -1183,13 +1192,14 @@ macro_rules! shared_cycle {
             }
 
             async fn load_register(&self, program: Program, period: Period) -> Result<usize> {
-                // Read as a generation reads it: inside a write transaction (rolled back: it writes
-                // nothing, so the payment writer's copy of the lines is kept), so that no register
-                // change lands between the tables read.
-                let (mut tx, _head) = self.begin_write_keeping_lines().await?;
+                // Read in one snapshot of the database, beside the writer (a server loads its
+                // registers as it starts, while payments come): every table read as of the same
+                // moment, so what is kept is what a generation would have read then. Nothing is
+                // read on another connection.
+                let mut tx = self.begin_snapshot().await?;
                 let rules = load_rules(&mut tx).await?;
                 let engine = Engine::new(&rules);
-                let (register, _) = self.compiled_register(&mut tx, &engine, program, chitra_core::calc::month_ix(period)).await?;
+                let (register, _) = self.compiled_register(&mut tx, &engine, program, chitra_core::calc::month_ix(period), false).await?;
                 Ok(register.persons.len())
             }
 
@@ -1293,7 +1303,7 @@ macro_rules! shared_cycle {
                     .fetch_one(&mut *tx)
                     .await?;
                 let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
-                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period)).await?;
+                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period), true).await?;
                 let codes = point_codes(&mut tx).await?;
                 let code = |p: i64| crate::point_code(codes.get(&p).map(String::as_str), p);
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };

@@ -422,6 +422,12 @@ impl SqliteStore {
         Ok((tx, head))
     }
 
+    /// A read-only transaction on a reader: every statement in it reads the database as of its
+    /// first (SQLite's snapshot of a read transaction in WAL mode).
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// The warm-up's transaction: the payment writer's own (SQLite has one writer), and the
     /// version its copy of the lines was checked at.
     async fn begin_warm_up(&self) -> Result<(Tx, Option<i64>)> {
@@ -1084,8 +1090,16 @@ const ROWS_OVER_A_STATEMENT: usize = 64;
 /// (ascending) are deleted; the others stay, to be written over in place by `insert_rows_over`
 /// (for a month of 1,000,000 lines, 1.28–1.31 s instead of 2.12–2.32 s to delete and insert them
 /// all when every line changed; BENCHMARKS, 2026-12-05).
-async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crate::Result<()> {
+///
+/// Returns the ids of the rows that stay (ascending): their entries in `payroll_line_runs` stay
+/// with them.
+async fn clear_draft_lines(
+    tx: &mut impl Raw,
+    run_id: i64,
+    kept: &[i64],
+) -> crate::Result<Vec<i64>> {
     let mut gone = Vec::new();
+    let mut stay = Vec::new();
     let mut next = kept.iter().peekable();
     scan(
         &mut *tx,
@@ -1094,7 +1108,9 @@ async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crat
         |r| {
             let id = r.int(0);
             while next.next_if(|k| **k < id).is_some() {}
-            if next.next_if_eq(&&id).is_none() {
+            if next.next_if_eq(&&id).is_some() {
+                stay.push(id);
+            } else {
                 gone.push(id);
             }
             Ok(())
@@ -1119,7 +1135,7 @@ async fn clear_draft_lines(tx: &mut impl Raw, run_id: i64, kept: &[i64]) -> crat
         },
     )
     .await?;
-    Ok(())
+    Ok(stay)
 }
 
 /// Entries of `payroll_line_runs` inserted a statement.
@@ -1138,7 +1154,7 @@ async fn write_line_runs(tx: &mut impl Raw, runs: &mut [(i64, Vec<i64>)]) -> cra
         crate::sqlite_bulk::insert_packed(
             &mut *tx,
             (
-                "INSERT INTO payroll_line_runs (run_id, line_id) VALUES",
+                "INSERT OR FAIL INTO payroll_line_runs (run_id, line_id) VALUES",
                 "(?, ?)",
                 " ON CONFLICT DO NOTHING",
             ),

@@ -1,5 +1,6 @@
 //! Bulk statements on SQLite through its C API: one prepared statement, bound and stepped once per
-//! row, inside the transaction sqlx already opened on the connection. A month of payroll lines,
+//! row (or, for an insert of many rows, once per few dozen of them: [`insert_packed`]), inside the
+//! transaction sqlx already opened on the connection. A month of payroll lines,
 //! payments and transfers is hundreds of thousands of rows; through sqlx each value is copied and
 //! boxed several times, here it is bound once.
 //!
@@ -8,8 +9,8 @@
 //! [`Locked`]), the
 //! statement is finalised on every path by `Finalize`, and text is bound with
 //! `SQLITE_TRANSIENT`, so SQLite copies it before the borrowed `&str` goes away — or, for text
-//! borrowed from the row being written (`Binder::row_text`), with `SQLITE_STATIC`, not copied:
-//! the row outlives the statement's run with it, and the bindings are cleared before it goes.
+//! borrowed from the rows being written (`Binder::row_text`), with `SQLITE_STATIC`, not copied:
+//! the rows outlive the statement's run with them, and the bindings are cleared before they go.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -129,8 +130,9 @@ impl Raw for Locked<'_> {
     }
 }
 
-/// Binds one row's values, in the order of the statement's parameters. Text borrowed for `'r`
-/// (the row's own, see [`Binder::row_text`]) may be bound without a copy.
+/// Binds a statement's values, in the order of its parameters: one row's, or the rows' of an
+/// insert of many ([`insert_packed`]). Text borrowed for `'r` (the rows' own, see
+/// [`Binder::row_text`]) may be bound without a copy.
 pub(crate) struct Binder<'r> {
     stmt: *mut ffi::sqlite3_stmt,
     index: c_int,
