@@ -138,10 +138,7 @@ impl PgStore {
     /// takes nothing from this older snapshot (`None`); one at an earlier version is emptied
     /// ([`crate::line_cache::LineCache::advance`]).
     async fn begin_warm_up(&self) -> Result<(Tx, Option<i64>)> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.begin_snapshot().await?;
         let version: i64 = sqlx::query_scalar("SELECT version FROM line_copy_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
