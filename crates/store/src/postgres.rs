@@ -146,6 +146,12 @@ impl PgStore {
         Ok((tx, (at == version).then_some(version)))
     }
 
+    /// A read-only transaction in one snapshot of the database, alone: a register's decisions
+    /// are not read beside its persons here (`REGISTER_DECISIONS_BESIDE`).
+    async fn snapshot_pair(&self) -> Result<(Tx, Option<sqlx::PgConnection>)> {
+        Ok((self.begin_snapshot().await?, None))
+    }
+
     /// A read-only transaction in one snapshot of the database (`REPEATABLE READ`).
     async fn begin_snapshot(&self) -> Result<Tx> {
         let mut tx = self.pool.begin().await?;

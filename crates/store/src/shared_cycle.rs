@@ -542,42 +542,70 @@ macro_rules! shared_cycle {
             Ok((all, ranges))
         }
 
-        /// [`read_decisions`] on a connection of `pool`, as a task of its own (on another thread
-        /// where the runtime has one), with an engine of its own on a copy of the rules.
-        fn read_decisions_beside(pool: &sqlx::Pool<Db>, rules: &RuleBook, after: i64) -> crate::AbortOnDrop<Result<DecisionsRead>> {
-            let pool = pool.clone();
-            let rules = rules.clone();
-            crate::AbortOnDrop(tokio::spawn(async move {
-                let engine = Engine::new(&rules);
-                let mut conn = pool.acquire().await?;
-                map_reader(&mut conn).await?;
-                // The arrays allocated once, at their size (at most the tables' rows), not grown
-                // by doubling, each step a block twice the size and a copy.
+        /// Where a whole register's decisions may be read while its persons and their addresses
+        /// are (see `read_register`).
+        enum Beside<'a> {
+            /// Nowhere else: after them, on the same connection.
+            No,
+            /// On a connection of the pool, which sees what is committed: only beside a
+            /// connection whose transaction holds the writer, so that nothing is committed
+            /// meanwhile.
+            Pool(&'a sqlx::Pool<Db>),
+            /// On this reader, in a read transaction that sees what the connection's sees (see
+            /// `snapshot_pair`).
+            Reader(Conn),
+        }
+
+        /// [`read_decisions`] on a connection of `pool`, or on the reader given, as a task of
+        /// its own (on another thread where the runtime has one), with an engine of its own on a
+        /// copy of the rules.
+        fn read_decisions_beside(beside: Beside<'_>, rules: &RuleBook, after: i64) -> Option<crate::AbortOnDrop<Result<DecisionsRead>>> {
+            /// The arrays allocated once, at their size (at most the tables' rows), not grown by
+            /// doubling, each step a block twice the size and a copy.
+            async fn read_sized(conn: &mut Conn, engine: &Engine<'_>, after: i64) -> Result<DecisionsRead> {
                 let sizes: (i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM beneficiaries)")
                     .fetch_one(&mut *conn)
                     .await?;
                 let sizes = (usize::try_from(sizes.0).unwrap_or(0), usize::try_from(sizes.1).unwrap_or(0));
-                let read = read_decisions(&mut conn, &engine, after, sizes).await;
-                close_reader(conn).await;
-                read
-            }))
+                read_decisions(conn, engine, after, sizes).await
+            }
+            let rules = rules.clone();
+            let task = match beside {
+                Beside::No => return None,
+                Beside::Pool(pool) => {
+                    let pool = pool.clone();
+                    tokio::spawn(async move {
+                        let engine = Engine::new(&rules);
+                        let mut conn = pool.acquire().await?;
+                        map_reader(&mut conn).await?;
+                        let read = read_sized(&mut conn, &engine, after).await;
+                        close_reader(conn).await;
+                        read
+                    })
+                }
+                Beside::Reader(mut conn) => tokio::spawn(async move {
+                    let engine = Engine::new(&rules);
+                    let read = read_sized(&mut conn, &engine, after).await;
+                    // Closed, its read transaction with it (a reader of its own: see `snapshot_pair`).
+                    let _ = sqlx::Connection::close(conn).await;
+                    read
+                }),
+            };
+            Some(crate::AbortOnDrop(task))
         }
 
         /// Reads the beneficiaries of `program` with ids above `after` into `register`, table by
         /// table, each in id order: nothing is held but the compiled register (and, read beside,
         /// the decisions).
         ///
-        /// Where the backend allows it (`REGISTER_DECISIONS_BESIDE`) and `readers` is given, a
-        /// whole register's decisions are read on a connection of `readers` while the persons and
-        /// their addresses are read on `conn`: the two largest reads of a payroll's generation
-        /// then share the machine's cores. The transaction on `conn` must not have written the
+        /// Where the backend allows it (`REGISTER_DECISIONS_BESIDE`) and a reader is given
+        /// `beside`, a whole register's decisions are read there while the persons and their
+        /// addresses are read on `conn`: the two largest reads of a payroll's generation then
+        /// share the machine's cores. The transaction on `conn` must not have written the
         /// register's tables: the reader sees only what is committed.
-        async fn read_register(conn: &mut Conn, readers: Option<&sqlx::Pool<Db>>, engine: &Engine<'_>, program: Program, after: i64, register: &mut Register) -> Result<()> {
+        async fn read_register(conn: &mut Conn, beside: Beside<'_>, engine: &Engine<'_>, program: Program, after: i64, register: &mut Register) -> Result<()> {
             let first = register.persons.len();
-            let beside = match readers {
-                Some(pool) if REGISTER_DECISIONS_BESIDE && after == 0 && first == 0 => Some(read_decisions_beside(pool, engine.rules(), after)),
-                _ => None,
-            };
+            let beside = if REGISTER_DECISIONS_BESIDE && after == 0 && first == 0 { read_decisions_beside(beside, engine.rules(), after) } else { None };
             if beside.is_some() {
                 // The persons and their addresses allocated at most once, at the tables' sizes
                 // (SQLite counts a table's rows from its pages: 0.03 s for 5,000,000), and
@@ -647,10 +675,8 @@ macro_rules! shared_cycle {
             /// again). Where `register_version` says a row was changed, or the rule tables changed,
             /// it is read again whole.
             ///
-            /// `beside`: a whole register's decisions may be read on another connection of the
-            /// pool (see `read_register`), which sees what is committed; only for a `conn` whose
-            /// transaction holds the writer, so that nothing is committed meanwhile.
-            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32, beside: bool) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
+            /// `beside`: where a whole register's decisions may be read (see `read_register`).
+            async fn compiled_register(&self, conn: &mut Conn, engine: &Engine<'_>, program: Program, month: i32, beside: Beside<'_>) -> Result<(Arc<Register>, Arc<crate::ByCommune>)> {
                 let version: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'register_version'")
                     .fetch_optional(&mut *conn)
                     .await?
@@ -706,7 +732,7 @@ macro_rules! shared_cycle {
                     }
                 }
                 if last_beneficiary > cache.last_beneficiary {
-                    read_register(conn, beside.then_some(&self.pool), engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
+                    read_register(conn, beside, engine, program, cache.last_beneficiary, Arc::make_mut(&mut cache.register)).await?;
                     changed = true;
                 }
                 cache.last_beneficiary = cache.last_beneficiary.max(last_beneficiary);
@@ -811,7 +837,7 @@ macro_rules! shared_cycle {
                 let engine = Engine::new(&rules);
                 // The office's beneficiaries: who lives in its communes this month.
                 let month = chitra_core::calc::month_ix(period);
-                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month, true).await?;
+                let (register, by_commune) = self.compiled_register(&mut **tx, &engine, program, month, Beside::Pool(&self.pool)).await?;
                 let mut indexes: Vec<u32> = communes.iter().filter_map(|c| by_commune.get(c)).flatten().copied().collect();
                 indexes.sort_unstable();
                 // A person once, whichever of the office's communes listed them: a run never has
@@ -1194,12 +1220,18 @@ macro_rules! shared_cycle {
             async fn load_register(&self, program: Program, period: Period) -> Result<usize> {
                 // Read in one snapshot of the database, beside the writer (a server loads its
                 // registers as it starts, while payments come): every table read as of the same
-                // moment, so what is kept is what a generation would have read then. Nothing is
-                // read on another connection.
-                let mut tx = self.begin_snapshot().await?;
-                let rules = load_rules(&mut tx).await?;
+                // moment, so what is kept is what a generation would have read then. Where the
+                // backend gives a second reader in the same snapshot, the decisions are read on
+                // it meanwhile.
+                let (mut first, second) = self.snapshot_pair().await?;
+                let conn: &mut Conn = &mut first;
+                let rules = load_rules(&mut *conn).await?;
                 let engine = Engine::new(&rules);
-                let (register, _) = self.compiled_register(&mut tx, &engine, program, chitra_core::calc::month_ix(period), false).await?;
+                let beside = match second {
+                    Some(reader) => Beside::Reader(reader),
+                    None => Beside::No,
+                };
+                let (register, _) = self.compiled_register(conn, &engine, program, chitra_core::calc::month_ix(period), beside).await?;
                 Ok(register.persons.len())
             }
 
@@ -1303,7 +1335,7 @@ macro_rules! shared_cycle {
                     .fetch_one(&mut *tx)
                     .await?;
                 let (paid_count, paid_amount): (i64, Dong) = (paid_row.try_get("n")?, Dong(paid_row.try_get("amount")?));
-                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period), true).await?;
+                let (register, _) = self.compiled_register(&mut tx, &engine, run.program, chitra_core::calc::month_ix(run.period), Beside::Pool(&self.pool)).await?;
                 let codes = point_codes(&mut tx).await?;
                 let code = |p: i64| crate::point_code(codes.get(&p).map(String::as_str), p);
                 let r = RunRef { run_id, office_id: run.office_id, program: run.program, period: run.period, contract: &contract.terms.code };

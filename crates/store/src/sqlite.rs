@@ -422,10 +422,45 @@ impl SqliteStore {
         Ok((tx, head))
     }
 
-    /// A read-only transaction on a reader: every statement in it reads the database as of its
-    /// first (SQLite's snapshot of a read transaction in WAL mode).
-    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Db>> {
-        Ok(self.pool.begin().await?)
+    /// Two readers of their own, each in a read transaction (every statement in it reads the
+    /// database as of its first: SQLite's snapshot in WAL mode), both seeing the same state;
+    /// the second only when that could be made sure of. Each reads through a memory map and is
+    /// taken out of the pool (see `close_reader`): closing it ends its transaction.
+    ///
+    /// Without `SQLITE_ENABLE_SNAPSHOT` two connections cannot be given one snapshot. Both
+    /// begin one after the other, and both read the journal's head: every change commits a
+    /// journal entry (a change of the register does), so the same head is the same register. Where a commit landed between them
+    /// (the writer is busy), they begin again, a few times, and otherwise the first is given
+    /// alone. Nothing here waits for the writer.
+    async fn snapshot_pair(&self) -> Result<(SqliteConnection, Option<SqliteConnection>)> {
+        const TRIES: usize = 5;
+        async fn reader(pool: &sqlx::Pool<Db>) -> Result<SqliteConnection> {
+            let mut conn = pool.acquire().await?;
+            map_reader(&mut conn).await?;
+            Ok(conn.detach())
+        }
+        async fn begun(conn: &mut SqliteConnection) -> Result<i64> {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+            Ok(
+                sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
+                    .fetch_one(&mut *conn)
+                    .await?,
+            )
+        }
+        let mut first = reader(&self.pool).await?;
+        let mut second = reader(&self.pool).await?;
+        for _ in 0..TRIES {
+            let a = begun(&mut first).await?;
+            let b = begun(&mut second).await?;
+            if a == b {
+                return Ok((first, Some(second)));
+            }
+            sqlx::query("ROLLBACK").execute(&mut first).await?;
+            sqlx::query("ROLLBACK").execute(&mut second).await?;
+        }
+        let _ = sqlx::Connection::close(second).await;
+        begun(&mut first).await?;
+        Ok((first, None))
     }
 
     /// The warm-up's transaction: the payment writer's own (SQLite has one writer), and the
@@ -1645,6 +1680,44 @@ mod tests {
             .await
             .expect("pragma");
         assert_eq!(level, 1, "NORMAL");
+    }
+
+    /// The two readers of `snapshot_pair` see one state, and keep seeing it while the writer
+    /// commits: what a register read on both at once is made of.
+    #[tokio::test]
+    async fn a_snapshot_pair_sees_one_state_while_the_writer_commits() {
+        use crate::Store as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteStore::open(dir.path().join("pair.db"), crate::OpenMode::Create)
+            .await
+            .expect("open");
+        let change = || crate::Change::now("test", "snapshot");
+        store
+            .set_setting(&change(), "k", "1")
+            .await
+            .expect("written");
+        let (mut first, second) = store.snapshot_pair().await.expect("pair");
+        let mut second = second.expect("a quiet writer gives the second reader");
+        store
+            .set_setting(&change(), "k", "2")
+            .await
+            .expect("written");
+        const READ: &str = "SELECT (SELECT value FROM settings WHERE key = 'k') || ':' || (SELECT seq FROM journal_head WHERE id = 1)";
+        let a: String = sqlx::query_scalar(READ)
+            .fetch_one(&mut first)
+            .await
+            .expect("read");
+        let b: String = sqlx::query_scalar(READ)
+            .fetch_one(&mut second)
+            .await
+            .expect("read");
+        let now: String = sqlx::query_scalar(READ)
+            .fetch_one(&store.pool)
+            .await
+            .expect("read");
+        assert_eq!(a, b, "both readers in one state");
+        assert!(a.starts_with("1:"), "as of before the commit: {a}");
+        assert!(now.starts_with("2:"), "the commit landed: {now}");
     }
 
     /// The bundled SQLite is compiled as `.cargo/config.toml` says: no count of its memory
