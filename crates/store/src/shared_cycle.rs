@@ -569,11 +569,10 @@ macro_rules! shared_cycle {
                 let sizes = (usize::try_from(sizes.0).unwrap_or(0), usize::try_from(sizes.1).unwrap_or(0));
                 read_decisions(conn, engine, after, sizes).await
             }
-            let rules = rules.clone();
             let task = match beside {
                 Beside::No => return None,
                 Beside::Pool(pool) => {
-                    let pool = pool.clone();
+                    let (pool, rules) = (pool.clone(), rules.clone());
                     tokio::spawn(async move {
                         let engine = Engine::new(&rules);
                         let mut conn = pool.acquire().await?;
@@ -583,13 +582,16 @@ macro_rules! shared_cycle {
                         read
                     })
                 }
-                Beside::Reader(mut conn) => tokio::spawn(async move {
-                    let engine = Engine::new(&rules);
-                    let read = read_sized(&mut conn, &engine, after).await;
-                    // Closed, its read transaction with it (a reader of its own: see `snapshot_pair`).
-                    let _ = sqlx::Connection::close(conn).await;
-                    read
-                }),
+                Beside::Reader(mut conn) => {
+                    let rules = rules.clone();
+                    tokio::spawn(async move {
+                        let engine = Engine::new(&rules);
+                        let read = read_sized(&mut conn, &engine, after).await;
+                        // Closed, its read transaction with it (a reader of its own: see `snapshot_pair`).
+                        let _ = sqlx::Connection::close(conn).await;
+                        read
+                    })
+                }
             };
             Some(crate::AbortOnDrop(task))
         }

@@ -428,10 +428,10 @@ impl SqliteStore {
     /// taken out of the pool (see `close_reader`): closing it ends its transaction.
     ///
     /// Without `SQLITE_ENABLE_SNAPSHOT` two connections cannot be given one snapshot. Both
-    /// begin one after the other, and both read the journal's head: every change commits a
-    /// journal entry (a change of the register does), so the same head is the same register. Where a commit landed between them
-    /// (the writer is busy), they begin again, a few times, and otherwise the first is given
-    /// alone. Nothing here waits for the writer.
+    /// begin one after the other, and both read the journal's head: every change of the
+    /// register commits a journal entry, so the same head is the same register. Where a commit
+    /// landed between them (the writer is busy), they begin again, a few times, and otherwise
+    /// the first is given alone. Nothing here waits for the writer.
     async fn snapshot_pair(&self) -> Result<(SqliteConnection, Option<SqliteConnection>)> {
         const TRIES: usize = 5;
         async fn reader(pool: &sqlx::Pool<Db>) -> Result<SqliteConnection> {
@@ -725,9 +725,10 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
-/// One read transaction (SQLite's snapshots cannot be shared between connections): a read made of
-/// several statements on it still sees one state of the database. `n` is how many the caller could
-/// use at once.
+/// One read transaction: a read made of several statements on it still sees one state of the
+/// database. SQLite cannot share a snapshot between connections; two readers can be checked to
+/// see one state through the journal's head (`SqliteStore::snapshot_pair`), which the match has
+/// not been measured with. `n` is how many the caller could use at once.
 async fn snapshot_readers(
     pool: &sqlx::Pool<Db>,
     _n: usize,
@@ -1519,10 +1520,7 @@ mod tests {
     #[tokio::test]
     async fn a_row_that_fails_ends_its_write_and_leaves_nothing() {
         use chitra_core::payment::payment_id_key;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = super::SqliteStore::open(&dir.path().join("fail.db"), crate::OpenMode::Create)
-            .await
-            .expect("create");
+        let (_dir, store) = created("fail.db").await;
         let columns = [
             "seq",
             "id",
@@ -1653,13 +1651,19 @@ mod tests {
         );
     }
 
+    /// A new store in a directory of its own (kept alive by the returned guard).
+    async fn created(name: &str) -> (tempfile::TempDir, super::SqliteStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteStore::open(dir.path().join(name), crate::OpenMode::Create)
+            .await
+            .expect("open");
+        (dir, store)
+    }
+
     #[tokio::test]
     async fn a_write_returns_once_its_commit_is_on_disk() {
         use crate::Store as _;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = super::SqliteStore::open(dir.path().join("x.db"), crate::OpenMode::Create)
-            .await
-            .expect("open");
+        let (_dir, store) = created("x.db").await;
         let (before, _) = store.syncer.progress();
         for i in 0..20 {
             store
@@ -1687,10 +1691,7 @@ mod tests {
     #[tokio::test]
     async fn a_snapshot_pair_sees_one_state_while_the_writer_commits() {
         use crate::Store as _;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = super::SqliteStore::open(dir.path().join("pair.db"), crate::OpenMode::Create)
-            .await
-            .expect("open");
+        let (_dir, store) = created("pair.db").await;
         let change = || crate::Change::now("test", "snapshot");
         store
             .set_setting(&change(), "k", "1")
